@@ -1,0 +1,263 @@
+/**
+ * Turns the operations of the spec into one module per tag (one arrow function per
+ * operation) and the registry `operations`.
+ */
+import {
+  deref,
+  type Document,
+  httpMethods,
+  type MediaType,
+  type OperationObject,
+  type Parameter,
+  type SchemaObject
+} from "./OpenApi.js"
+import { type Field, type SchemaEmitter } from "./SchemaEmitter.js"
+import { banner, docComment, identifier, pascalCase, propertyKey, upperFirst } from "./Source.js"
+
+/** One operation, read off the spec into what the templates print. */
+export interface OperationModel {
+  readonly operationId: string
+  readonly tag: string
+  readonly module: string
+  readonly method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
+  readonly path: string
+  readonly operation: OperationObject
+  readonly parameters: ReadonlyArray<Parameter>
+  readonly body: { readonly kind: "Json" | "Multipart"; readonly schema: SchemaObject; readonly required: boolean } | undefined
+  readonly successes: ReadonlyArray<{ readonly status: number; readonly media: string | undefined; readonly schema: SchemaObject | undefined }>
+  readonly declaredErrors: ReadonlyArray<number>
+  readonly eventuallyConsistent: boolean
+  readonly safeToRepeat: boolean
+}
+
+const firstMedia = (content: Readonly<Record<string, MediaType>> | undefined) => {
+  const entries = Object.entries(content ?? {})
+  return entries.length === 0 ? undefined : entries[0]!
+}
+
+const isJson = (media: string) => media === "application/json" || media.endsWith("+json")
+
+/** Reads every operation of the document, in spec order. */
+export const readOperations = (document: Document): ReadonlyArray<OperationModel> => {
+  const models: Array<OperationModel> = []
+  for (const [path, item] of Object.entries(document.paths)) {
+    for (const method of httpMethods) {
+      const operation = item[method] as OperationObject | undefined
+      if (operation === undefined) continue
+      const tag = operation.tags?.[0] ?? "Default"
+      const parameters = (operation.parameters ?? []).map((parameter) => deref(document, parameter))
+        .filter((parameter) => parameter.in === "path" || parameter.in === "query")
+      const requestBody = operation.requestBody === undefined ? undefined : deref(document, operation.requestBody)
+      const bodyMedia = firstMedia(requestBody?.content)
+      const body = bodyMedia === undefined || bodyMedia[1].schema === undefined ? undefined : {
+        kind: bodyMedia[0].startsWith("multipart/") ? "Multipart" as const : "Json" as const,
+        schema: bodyMedia[1].schema,
+        required: requestBody?.required === true
+      }
+      const successes = Object.entries(operation.responses).filter(([status]) => /^2\d\d$/.test(status))
+        .map(([status, response]) => {
+          const media = firstMedia(deref(document, response).content)
+          return { status: Number(status), media: media?.[0], schema: media?.[1].schema }
+        })
+      const declaredErrors = Object.keys(operation.responses).filter((status) => /^[45]\d\d$/.test(status))
+        .map(Number).sort((a, b) => a - b)
+      const eventuallyConsistent = operation["x-eventually-consistent"] === true
+      models.push({
+        operationId: operation.operationId,
+        tag,
+        module: pascalCase(tag),
+        method: method.toUpperCase() as OperationModel["method"],
+        path,
+        operation,
+        parameters,
+        body,
+        successes,
+        declaredErrors,
+        eventuallyConsistent,
+        safeToRepeat: method === "get" || eventuallyConsistent
+      })
+    }
+  }
+  return models
+}
+
+interface Printed {
+  readonly declarations: ReadonlyArray<string>
+  readonly inputType: string
+  readonly inputConst: string | undefined
+}
+
+export class OperationEmitter {
+  constructor(readonly document: Document, readonly schemas: SchemaEmitter) {}
+
+  private parameterFields(model: OperationModel): ReadonlyArray<Field> {
+    return model.parameters.map((parameter) => ({
+      name: parameter.name,
+      expression: parameter.schema === undefined ? "S.String" : this.schemas.expression(parameter.schema, "Module", 2),
+      required: parameter.in === "path" || parameter.required === true,
+      description: parameter.description
+    }))
+  }
+
+  /** The flattened input: path and query parameters beside the body's fields. */
+  private input(model: OperationModel): Printed {
+    const name = `${upperFirst(model.operationId)}Input`
+    const parameters = this.parameterFields(model)
+    const declare = (expression: string): Printed => ({
+      declarations: [
+        `${docComment(`The input of {@link ${model.operationId}}.`)}\nexport const ${name} = ${expression}`,
+        `${docComment(`The input of {@link ${model.operationId}}.`)}\nexport type ${name} = typeof ${name}.Type`
+      ],
+      inputType: name,
+      inputConst: name
+    })
+    const body = model.body
+    if (body === undefined) {
+      if (parameters.length === 0) return { declarations: [], inputType: "void", inputConst: undefined }
+      return declare(`/*#__PURE__*/ S.Struct(${this.schemas.printFields(parameters, 0)})`)
+    }
+    const resolved = deref(this.document, body.schema)
+    if (body.schema.$ref === undefined && resolved.oneOf === undefined) {
+      const fields = [...parameters, ...this.schemas.objectFields(body.schema, "Module", 2)]
+      return declare(`/*#__PURE__*/ S.Struct(${this.schemas.printFields(fields, 0)})`)
+    }
+    const bodyExpression = this.schemas.expression(body.schema, "Module", 2)
+    if (this.schemas.isPlainStruct(body.schema)) {
+      const printed = this.schemas.printFields(parameters, 0)
+      const spread = `  ...${bodyExpression}.fields`
+      const fields = parameters.length === 0 ? `{\n${spread}\n}` : `${printed.slice(0, -2)},\n${spread}\n}`
+      return declare(`/*#__PURE__*/ S.Struct(${fields})`)
+    }
+    if (parameters.length === 0) return declare(bodyExpression)
+    return declare(`/*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct(${this.schemas.printFields(parameters, 0)}), ${bodyExpression})`)
+  }
+
+  /** Success bodies: the descriptor entries, the result type, and any inline schema declarations. */
+  private successes(model: OperationModel) {
+    const declarations: Array<string> = []
+    const entries: Array<string> = []
+    const types = new Set<string>()
+    for (const success of model.successes) {
+      if (success.media === undefined) {
+        entries.push(`${success.status}: { _tag: "Empty" }`)
+        types.add("void")
+      } else if (isJson(success.media) && success.schema !== undefined) {
+        const ref = success.schema.$ref
+        let schemaName: string
+        if (ref !== undefined && ref.startsWith("#/components/schemas/")) {
+          schemaName = this.schemas.expression(success.schema, "Module", 2)
+        } else {
+          schemaName = `${upperFirst(model.operationId)}Response`
+          if (!declarations.some((declaration) => declaration.includes(`export const ${schemaName} =`))) {
+            declarations.push(
+              `${docComment(`The success body of {@link ${model.operationId}}.`)}\nexport const ${schemaName} = ${
+                this.schemas.expression(success.schema, "Module", 0)
+              }`,
+              `${docComment(`The success body of {@link ${model.operationId}}.`)}\nexport type ${schemaName} = typeof ${schemaName}.Type`
+            )
+          }
+        }
+        entries.push(`${success.status}: { _tag: "Json", schema: ${schemaName} }`)
+        types.add(schemaName)
+      } else if (success.media.startsWith("text/")) {
+        entries.push(`${success.status}: { _tag: "Text", mediaType: ${JSON.stringify(success.media)} }`)
+        types.add("string")
+      } else {
+        entries.push(`${success.status}: { _tag: "Binary", mediaType: ${JSON.stringify(success.media)} }`)
+        types.add("Uint8Array")
+      }
+    }
+    if (entries.length === 0) {
+      entries.push(`204: { _tag: "Empty" }`)
+      types.add("void")
+    }
+    return { declarations, entries, type: [...types].join(" | ") }
+  }
+
+  private operationDoc(model: OperationModel): string {
+    const { operation } = model
+    const parts = [operation.summary ?? model.operationId]
+    if (operation.description !== undefined && operation.description.trim() !== operation.summary) {
+      parts.push("", operation.description.trim())
+    }
+    parts.push("", `\`${model.method} ${model.path}\``)
+    if (model.eventuallyConsistent) parts.push("", "Eventually consistent: reads secondary storage, which may lag behind commands.")
+    if (operation.deprecated === true) parts.push("", "@deprecated")
+    parts.push("", `@since ${operation["x-added-in-version"] ?? "0.1.0"}`, `@category ${model.tag}`)
+    return docComment(parts.join("\n"))
+  }
+
+  /** The source of one operation. */
+  operation(model: OperationModel): string {
+    const input = this.input(model)
+    const success = this.successes(model)
+    const errors = model.declaredErrors.length === 0 ? "never" : model.declaredErrors.join(" | ")
+    const descriptor = [
+      `operationId: ${JSON.stringify(model.operationId)}`,
+      `tag: ${JSON.stringify(model.tag)}`,
+      `method: ${JSON.stringify(model.method)}`,
+      `path: ${JSON.stringify(model.path)}`,
+      `pathParams: ${JSON.stringify(model.parameters.filter((p) => p.in === "path").map((p) => p.name))}`,
+      `queryParams: ${JSON.stringify(model.parameters.filter((p) => p.in === "query").map((p) => p.name))}`,
+      `requestBody: ${JSON.stringify(model.body?.kind ?? "None")}`,
+      `bodyRequired: ${model.body?.required === true}`,
+      `input: ${input.inputConst ?? "undefined"}`,
+      `responses: { ${success.entries.join(", ")} }`,
+      `declaredErrors: [${model.declaredErrors.join(", ")}]`,
+      `eventuallyConsistent: ${model.eventuallyConsistent}`,
+      `safeToRepeat: ${model.safeToRepeat}`
+    ]
+    return [
+      ...input.declarations,
+      ...success.declarations,
+      `${this.operationDoc(model)}\nexport const ${identifier(model.operationId)} = /*#__PURE__*/ Operation.make<${input.inputType}, ${success.type}, ${errors}>({\n  ${
+        descriptor.join(",\n  ")
+      }\n})`
+    ].join("\n\n")
+  }
+
+  /** The source of one tag module. */
+  module(tag: string, models: ReadonlyArray<OperationModel>, source: string): string {
+    return [
+      banner(source),
+      docComment(`The operations tagged "${tag}".\n\n@since 0.1.0`),
+      `import * as S from "effect/Schema"`,
+      `import * as Operation from "../internal/operation.js"`,
+      `import * as P from "../internal/primitives.js"`,
+      `import * as Keys from "./schemas/Keys.js"`,
+      `import * as Models from "./schemas/Models.js"`,
+      ...models.map((model) => this.operation(model))
+    ].join("\n\n") + "\n"
+  }
+
+  /** The registry: every operation's static facts, as plain data. */
+  registry(models: ReadonlyArray<OperationModel>, source: string): string {
+    const entries = models.map((model) =>
+      `  ${propertyKey(model.operationId)}: {\n    ${
+        [
+          `operationId: ${JSON.stringify(model.operationId)}`,
+          `module: ${JSON.stringify(model.module)}`,
+          `tag: ${JSON.stringify(model.tag)}`,
+          `method: ${JSON.stringify(model.method)}`,
+          `path: ${JSON.stringify(model.path)}`,
+          `declaredErrors: [${model.declaredErrors.join(", ")}]`,
+          `eventuallyConsistent: ${model.eventuallyConsistent}`,
+          `safeToRepeat: ${model.safeToRepeat}`,
+          `deprecated: ${model.operation.deprecated === true}`,
+          `addedInVersion: ${JSON.stringify(model.operation["x-added-in-version"] ?? "")}`
+        ].join(",\n    ")
+      }\n  }`
+    )
+    return [
+      banner(source),
+      docComment(
+        `Every operation of the API by \`operationId\`: method, path template, tag, declared error statuses and\nconsistency. Plain data: importing it pulls in no schema.\n\n@since 0.1.0`
+      ),
+      `import type { OperationInfo } from "../Operation.js"`,
+      `${docComment("The registry of operations.\n\n@since 0.1.0\n@category registry")}\nexport const operations = {\n${
+        entries.join(",\n")
+      }\n} as const satisfies Record<string, OperationInfo>`,
+      `${docComment("The `operationId` of every operation.\n\n@since 0.1.0\n@category registry")}\nexport type OperationId = keyof typeof operations`
+    ].join("\n\n") + "\n"
+  }
+}

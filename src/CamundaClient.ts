@@ -1,0 +1,91 @@
+/**
+ * The client: a `Context.Tag` holding the configured HTTP client and settings that
+ * every operation uses.
+ *
+ * It requires only `HttpClient.HttpClient`; the application chooses the
+ * implementation (`FetchHttpClient.layer`, `NodeHttpClient.layerUndici`, a test double).
+ *
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Effect, Layer } from "effect"
+ * import { CamundaClient, UserTask, Keys } from "effect-camunda"
+ *
+ * const program = UserTask.completeUserTask({ userTaskKey: Keys.UserTaskKey.make("2251799813685249") })
+ *
+ * program.pipe(
+ *   Effect.provide(CamundaClient.layer({ restAddress: "http://localhost:8080" })),
+ *   Effect.provide(FetchHttpClient.layer),
+ *   Effect.runPromise
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import { flow } from "effect/Function"
+import * as Layer from "effect/Layer"
+import type * as ConfigError from "effect/ConfigError"
+import * as Auth from "./Auth.js"
+import * as CamundaConfig from "./CamundaConfig.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** The settings in force, defaults applied. */
+  readonly config: CamundaConfig.Resolved
+  /** The application's HTTP client with the base URL and credentials applied. */
+  readonly httpClient: HttpClient.HttpClient
+}
+
+/**
+ * The client service every operation requires.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class CamundaClient extends Context.Tag("effect-camunda/CamundaClient")<CamundaClient, Service>() {}
+
+/**
+ * Builds the service from options and the `HttpClient` in context.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: CamundaConfig.Options = {}): Effect.Effect<Service, never, HttpClient.HttpClient> =>
+  Effect.map(HttpClient.HttpClient, (httpClient) => {
+    const config = CamundaConfig.resolve(options)
+    return {
+      config,
+      httpClient: HttpClient.mapRequest(
+        httpClient,
+        flow(HttpClientRequest.prependUrl(config.restAddress), Auth.authorize(config.auth))
+      )
+    }
+  })
+
+/**
+ * A layer from options: `CamundaClient.layer({ restAddress: "http://localhost:8080" })`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: CamundaConfig.Options = {}): Layer.Layer<CamundaClient, never, HttpClient.HttpClient> =>
+  Layer.effect(CamundaClient, make(options))
+
+/**
+ * A layer from the environment (or the current `ConfigProvider`), under the official
+ * SDK's names; see {@link CamundaConfig.config}.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  config: typeof CamundaConfig.config = CamundaConfig.config
+): Layer.Layer<CamundaClient, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  Layer.effect(CamundaClient, Effect.flatMap(config, make))

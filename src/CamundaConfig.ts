@@ -1,0 +1,122 @@
+/**
+ * The settings of a client, given as a typed object or read from the environment
+ * under the official SDK's names, so an existing `.env` keeps working.
+ *
+ * @since 0.1.0
+ */
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Auth from "./Auth.js"
+
+/**
+ * What `CamundaClient.layer` accepts.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Base URL of the Orchestration Cluster REST API; `/v2` is appended when missing. Default `http://localhost:8080/v2`. */
+  readonly restAddress?: string | undefined
+  /** Credentials; default {@link Auth.none}. */
+  readonly auth?: Auth.Auth | undefined
+  /** Tenant used by examples and helpers when an input names none (`CAMUNDA_DEFAULT_TENANT_ID`). */
+  readonly defaultTenantId?: string | undefined
+}
+
+/**
+ * Settings with every default applied.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Resolved {
+  readonly restAddress: string
+  readonly auth: Auth.Auth
+  readonly defaultTenantId: Option.Option<string>
+}
+
+/**
+ * The address used when none is given.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultRestAddress = "http://localhost:8080/v2"
+
+/**
+ * Appends `/v2` to an address that lacks it and drops trailing slashes:
+ * `http://localhost:8080` becomes `http://localhost:8080/v2`.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const normalizeRestAddress = (address: string): string => {
+  const trimmed = address.trim().replace(/\/+$/, "")
+  return /\/v2$/.test(trimmed) ? trimmed : `${trimmed}/v2`
+}
+
+/**
+ * Applies the defaults to `options`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const resolve = (options: Options = {}): Resolved => ({
+  restAddress: normalizeRestAddress(options.restAddress ?? defaultRestAddress),
+  auth: options.auth ?? Auth.none,
+  defaultTenantId: Option.fromNullable(options.defaultTenantId)
+})
+
+const strategies = ["NONE", "BASIC", "OAUTH"] as const
+
+const missing = (name: string) => ConfigError.MissingData([name], `Expected ${name} to be set for basic authentication`)
+
+/** Chooses the strategy as the official SDK does: explicit, else OAuth when a client id is set, else basic when a username is set. */
+const authConfig: Config.Config<Auth.Auth> = Config.all({
+  strategy: Config.option(Config.literal(...strategies)("CAMUNDA_AUTH_STRATEGY")),
+  clientId: Config.option(Config.string("CAMUNDA_CLIENT_ID")),
+  username: Config.option(Config.string("CAMUNDA_BASIC_AUTH_USERNAME")),
+  password: Config.option(Config.redacted("CAMUNDA_BASIC_AUTH_PASSWORD"))
+}).pipe(
+  Config.mapOrFail(({ clientId, password, strategy, username }): Either.Either<Auth.Auth, ConfigError.ConfigError> => {
+    const chosen = Option.getOrElse(
+      strategy,
+      () => Option.isSome(clientId) ? "OAUTH" : Option.isSome(username) ? "BASIC" : "NONE"
+    )
+    switch (chosen) {
+      case "NONE":
+        return Either.right(Auth.none)
+      case "BASIC":
+        if (Option.isNone(username)) return Either.left(missing("CAMUNDA_BASIC_AUTH_USERNAME"))
+        if (Option.isNone(password)) return Either.left(missing("CAMUNDA_BASIC_AUTH_PASSWORD"))
+        return Either.right(Auth.basic({ username: username.value, password: password.value }))
+      case "OAUTH":
+        return Either.left(
+          ConfigError.Unsupported(
+            ["CAMUNDA_AUTH_STRATEGY"],
+            "OAUTH is not supported yet; use BASIC, NONE, or CamundaClient.layer with Auth.bearer(token)"
+          )
+        )
+    }
+  })
+)
+
+/**
+ * Reads {@link Options} from the environment (or any `ConfigProvider`):
+ * `CAMUNDA_REST_ADDRESS` (alias `ZEEBE_REST_ADDRESS`), `CAMUNDA_AUTH_STRATEGY`
+ * (`NONE` | `BASIC`, inferred when unset), `CAMUNDA_BASIC_AUTH_USERNAME`,
+ * `CAMUNDA_BASIC_AUTH_PASSWORD` (read as `Redacted`) and `CAMUNDA_DEFAULT_TENANT_ID`.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const config: Config.Config<Options> = Config.all({
+  restAddress: Config.string("CAMUNDA_REST_ADDRESS").pipe(
+    Config.orElse(() => Config.string("ZEEBE_REST_ADDRESS")),
+    Config.withDefault(defaultRestAddress)
+  ),
+  auth: authConfig,
+  defaultTenantId: Config.option(Config.string("CAMUNDA_DEFAULT_TENANT_ID")).pipe(Config.map(Option.getOrUndefined))
+})

@@ -1,0 +1,202 @@
+import * as HttpBody from "@effect/platform/HttpBody"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Effect from "effect/Effect"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { CamundaClient } from "../CamundaClient.js"
+import { DecodeError, InvalidRequest, type OperationError, TransportError } from "../CamundaError.js"
+import type { Descriptor, SuccessBody } from "./operation.js"
+import { problemError } from "./problem.js"
+
+/** What an operation needs at call time, compiled once per operation on first use. */
+interface Compiled {
+  readonly encode: (input: unknown) => Effect.Effect<Record<string, unknown>, ParseResult.ParseIssue>
+  readonly path: (input: Record<string, unknown>) => string
+  readonly accept: string
+  readonly bodyKeys: (input: Record<string, unknown>) => ReadonlyArray<string>
+  readonly spanAttributes: Record<string, unknown>
+}
+
+const compiledByDescriptor = new WeakMap<Descriptor, Compiled>()
+
+const compile = (descriptor: Descriptor): Compiled => {
+  let compiled = compiledByDescriptor.get(descriptor)
+  if (compiled === undefined) {
+    compiled = {
+      encode: descriptor.input === undefined
+        ? () => Effect.succeed({})
+        : ParseResult.encodeUnknown(descriptor.input as Schema.Schema<any, Record<string, unknown>>, {
+          errors: "all",
+          onExcessProperty: "ignore"
+        }),
+      path: compilePath(descriptor.path),
+      accept: acceptHeader(Object.values(descriptor.responses)),
+      bodyKeys: compileBodyKeys(descriptor),
+      spanAttributes: {
+        "camunda.operation_id": descriptor.operationId,
+        "http.request.method": descriptor.method,
+        "url.template": descriptor.path
+      }
+    }
+    compiledByDescriptor.set(descriptor, compiled)
+  }
+  return compiled
+}
+
+const compilePath = (template: string) => {
+  const parts = template.split(/\{([^}]+)\}/)
+  if (parts.length === 1) return () => template
+  return (input: Record<string, unknown>) => {
+    let path = parts[0]!
+    for (let i = 1; i < parts.length; i += 2) {
+      path += encodeURIComponent(String(input[parts[i]!])) + parts[i + 1]!
+    }
+    return path
+  }
+}
+
+const compileBodyKeys = (descriptor: Descriptor) => {
+  const parameters = new Set([...descriptor.pathParams, ...descriptor.queryParams])
+  return (input: Record<string, unknown>) =>
+    Object.keys(input).filter((key) => !parameters.has(key) && input[key] !== undefined)
+}
+
+const acceptHeader = (bodies: ReadonlyArray<SuccessBody>): string => {
+  const types = new Set<string>()
+  for (const body of bodies) {
+    if (body._tag === "Json") types.add("application/json")
+    else if (body._tag !== "Empty") types.add(body.mediaType)
+  }
+  types.add("application/problem+json")
+  return [...types].join(", ")
+}
+
+const pick = (input: Record<string, unknown>, keys: ReadonlyArray<string>): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  for (const key of keys) out[key] = input[key]
+  return out
+}
+
+const queryValue = (value: unknown): string => typeof value === "string" ? value : JSON.stringify(value)
+
+const isBinary = (value: unknown): value is Uint8Array | Blob => value instanceof Uint8Array || value instanceof Blob
+
+const appendPart = (form: FormData, key: string, value: unknown): void => {
+  if (isBinary(value)) {
+    const blob = value instanceof Blob ? value : new Blob([value as Uint8Array<ArrayBuffer>])
+    form.append(key, blob, value instanceof File ? value.name : key)
+  } else if (typeof value === "string") {
+    form.append(key, value)
+  } else {
+    form.append(key, new Blob([JSON.stringify(value)], { type: "application/json" }))
+  }
+}
+
+const multipartBody = (fields: Record<string, unknown>): HttpBody.HttpBody => {
+  const form = new FormData()
+  for (const [key, value] of Object.entries(fields)) {
+    if (Array.isArray(value) && value.some(isBinary)) {
+      for (const item of value) appendPart(form, key, item)
+    } else {
+      appendPart(form, key, value)
+    }
+  }
+  return HttpBody.formData(form)
+}
+
+const buildRequest = (descriptor: Descriptor, compiled: Compiled, input: Record<string, unknown>) => {
+  let request = HttpClientRequest.make(descriptor.method)(compiled.path(input), {
+    headers: { accept: compiled.accept }
+  })
+  for (const name of descriptor.queryParams) {
+    const value = input[name]
+    if (value !== undefined) request = HttpClientRequest.appendUrlParam(request, name, queryValue(value))
+  }
+  if (descriptor.requestBody === "None") return request
+  const bodyKeys = compiled.bodyKeys(input)
+  if (bodyKeys.length === 0 && !descriptor.bodyRequired) return request
+  const body = pick(input, bodyKeys)
+  return HttpClientRequest.setBody(
+    request,
+    descriptor.requestBody === "Json" ? HttpBody.unsafeJson(body) : multipartBody(body)
+  )
+}
+
+const transportError = (operationId: string) => (error: HttpClientError.HttpClientError) =>
+  new TransportError({
+    operationId,
+    reason: error._tag === "RequestError" ? "Transport" : "ResponseBody",
+    description: error.message,
+    cause: error
+  })
+
+const decodeSuccess = (
+  descriptor: Descriptor,
+  body: SuccessBody,
+  response: HttpClientResponse.HttpClientResponse
+): Effect.Effect<unknown, DecodeError | TransportError> => {
+  const { operationId } = descriptor
+  switch (body._tag) {
+    case "Empty":
+      return Effect.asVoid(Effect.mapError(response.text, transportError(operationId)))
+    case "Text":
+      return Effect.mapError(response.text, transportError(operationId))
+    case "Binary":
+      return Effect.mapError(
+        Effect.map(response.arrayBuffer, (buffer) => new Uint8Array(buffer)),
+        transportError(operationId)
+      )
+    case "Json":
+      return Effect.flatMap(Effect.mapError(response.text, transportError(operationId)), (text) => {
+        const failDecode = (description: string, parsed: unknown) =>
+          new DecodeError({ operationId, status: response.status, description, body: parsed })
+        let json: unknown
+        try {
+          json = JSON.parse(text)
+        } catch (cause) {
+          return Effect.fail(failDecode(`the body is not JSON: ${String(cause)}`, text))
+        }
+        return Effect.mapError(
+          ParseResult.decodeUnknown(body.schema)(json, { onExcessProperty: "ignore" }),
+          (issue) => failDecode(ParseResult.TreeFormatter.formatIssueSync(issue), json)
+        )
+      })
+  }
+}
+
+const successBodyFor = (descriptor: Descriptor, status: number): SuccessBody | undefined => {
+  const exact = descriptor.responses[status]
+  if (exact !== undefined) return exact
+  if (status < 200 || status >= 300) return undefined
+  return Object.values(descriptor.responses)[0] ?? { _tag: "Empty" }
+}
+
+/** @internal */
+export const execute = <A, S extends number>(
+  descriptor: Descriptor<S>,
+  input: unknown
+): Effect.Effect<A, OperationError<S>, CamundaClient> => {
+  const compiled = compile(descriptor)
+  const { operationId } = descriptor
+  return CamundaClient.pipe(
+    Effect.flatMap((client) =>
+      compiled.encode(input ?? {}).pipe(
+        Effect.mapError((issue) =>
+          new InvalidRequest({ operationId, description: ParseResult.TreeFormatter.formatIssueSync(issue) })
+        ),
+        Effect.flatMap((encoded) =>
+          client.httpClient.execute(buildRequest(descriptor, compiled, encoded)).pipe(
+            Effect.mapError(transportError(operationId))
+          )
+        ),
+        Effect.flatMap((response): Effect.Effect<any, any> => {
+          const body = successBodyFor(descriptor, response.status)
+          return body === undefined ? problemError(descriptor, response) : decodeSuccess(descriptor, body, response)
+        })
+      )
+    ),
+    Effect.withSpan(`camunda.${operationId}`, { kind: "client", attributes: compiled.spanAttributes })
+  )
+}
