@@ -90,10 +90,20 @@ interface Printed {
 export class OperationEmitter {
   constructor(readonly document: Document, readonly schemas: SchemaEmitter) {}
 
+  /** A path parameter must not be empty (`/roles//users` is another resource): strings get `minLength(1)`. */
+  private parameterExpression(parameter: Parameter): string {
+    const schema = parameter.schema ?? { type: "string" }
+    const expression = this.schemas.expression(schema, "Module", 2)
+    const resolved = deref(this.document, schema)
+    const isString = resolved.type === "string" || (resolved.type === undefined && resolved.oneOf === undefined)
+    const guarded = parameter.in === "path" && isString && this.schemas.minLength(schema) < 1
+    return guarded ? `/*#__PURE__*/ ${expression}.pipe(/*#__PURE__*/ S.minLength(1))` : expression
+  }
+
   private parameterFields(model: OperationModel): ReadonlyArray<Field> {
     return model.parameters.map((parameter) => ({
       name: parameter.name,
-      expression: parameter.schema === undefined ? "S.String" : this.schemas.expression(parameter.schema, "Module", 2),
+      expression: this.parameterExpression(parameter),
       required: parameter.in === "path" || parameter.required === true,
       description: parameter.description
     }))
@@ -116,18 +126,17 @@ export class OperationEmitter {
       if (parameters.length === 0) return { declarations: [], inputType: "void", inputConst: undefined }
       return declare(`/*#__PURE__*/ S.Struct(${this.schemas.printFields(parameters, 0)})`)
     }
-    const resolved = deref(this.document, body.schema)
-    if (body.schema.$ref === undefined && resolved.oneOf === undefined) {
+    if (!this.schemas.isUnion(body.schema) && !this.schemas.admitsExtraKeys(body.schema)) {
+      if (body.schema.$ref !== undefined && this.schemas.isPlainStruct(body.schema)) {
+        const spread = `  ...${this.schemas.expression(body.schema, "Module", 2)}.fields`
+        const printed = this.schemas.printFields(parameters, 0)
+        const fields = parameters.length === 0 ? `{\n${spread}\n}` : `${printed.slice(0, -2)},\n${spread}\n}`
+        return declare(`/*#__PURE__*/ S.Struct(${fields})`)
+      }
       const fields = [...parameters, ...this.schemas.objectFields(body.schema, "Module", 2)]
       return declare(`/*#__PURE__*/ S.Struct(${this.schemas.printFields(fields, 0)})`)
     }
     const bodyExpression = this.schemas.expression(body.schema, "Module", 2)
-    if (this.schemas.isPlainStruct(body.schema)) {
-      const printed = this.schemas.printFields(parameters, 0)
-      const spread = `  ...${bodyExpression}.fields`
-      const fields = parameters.length === 0 ? `{\n${spread}\n}` : `${printed.slice(0, -2)},\n${spread}\n}`
-      return declare(`/*#__PURE__*/ S.Struct(${fields})`)
-    }
     if (parameters.length === 0) return declare(bodyExpression)
     return declare(`/*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct(${this.schemas.printFields(parameters, 0)}), ${bodyExpression})`)
   }

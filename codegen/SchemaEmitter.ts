@@ -28,14 +28,25 @@ interface Parts {
   readonly steps: ReadonlyArray<string>
 }
 
-const pipe = (base: string, steps: ReadonlyArray<string>): string =>
-  steps.length === 0 ? base : `/*#__PURE__*/ ${base}.pipe(${steps.join(", ")})`
+const pipe = (base: string, steps: ReadonlyArray<string>): string => {
+  if (steps.length === 0) return base
+  const receiver = base.startsWith("/*#__PURE__*/") ? `(${base})` : base
+  return `/*#__PURE__*/ ${receiver}.pipe(${steps.join(", ")})`
+}
 
 const print = (parts: Parts): string => pipe(parts.base, parts.steps)
 
 const plain = (base: string): Parts => ({ base, steps: [] })
 
-const regex = (pattern: string): string => `new RegExp(${JSON.stringify(pattern)})`
+/** JSON Schema patterns are Unicode regular expressions (`\\p{L}`): compiled with `u` where that is valid. */
+const regex = (pattern: string): string => {
+  try {
+    new RegExp(pattern, "u")
+    return `new RegExp(${JSON.stringify(pattern)}, "u")`
+  } catch {
+    return `new RegExp(${JSON.stringify(pattern)})`
+  }
+}
 
 export class SchemaEmitter {
   readonly fileOf = new Map<string, Exclude<Scope, "Module">>()
@@ -125,6 +136,25 @@ export class SchemaEmitter {
       return pipe(base, [...steps, pure("S.brand", [JSON.stringify(brand)]), annotation])
     }
     return pipe(base, [...steps, annotation])
+  }
+
+  /** The smallest length a string schema declares, through `allOf` and `$ref`s (0 when none). */
+  minLength(schema: SchemaObject): number {
+    const resolved = this.resolveInline(schema)
+    const own = resolved.minLength ?? 0
+    return Math.max(own, ...(resolved.allOf ?? []).map((member) => this.minLength(member)))
+  }
+
+  /** True when `schema` is a union (`oneOf`/`anyOf`). */
+  isUnion(schema: SchemaObject): boolean {
+    const resolved = this.resolveInline(schema)
+    return resolved.oneOf !== undefined || resolved.anyOf !== undefined
+  }
+
+  /** True when `schema` admits keys beyond its properties (`additionalProperties`). */
+  admitsExtraKeys(schema: SchemaObject): boolean {
+    const resolved = this.resolveInline(schema)
+    return resolved.allOf !== undefined ? this.mergedAllowsExtra(resolved) !== false : this.hasRecord(resolved)
   }
 
   /** True when `schema` prints as a plain `S.Struct` whose `.fields` can be spread. */
@@ -249,6 +279,8 @@ export class SchemaEmitter {
       return plain(this.struct(schema, this.objectFields(schema, scope, indent), scope, indent))
     }
     if (members.length === 1 && schema.properties === undefined) {
+      const narrowed = this.narrowUnion(schema, members[0]!, scope, indent)
+      if (narrowed !== undefined) return plain(narrowed)
       const member = this.parts(members[0]!, scope, indent)
       return { base: member.base, steps: [...member.steps, ...this.stringChecks(schema)] }
     }
@@ -258,6 +290,23 @@ export class SchemaEmitter {
       parts.push(this.object(own, scope, indent))
     }
     return plain(parts.slice(1).reduce((acc, part) => pure("S.extend", [acc, part]), parts[0]!))
+  }
+
+  /**
+   * `{ type: "string", allOf: [<string | object union>] }` is the intersection: only the
+   * members of the union that can be strings. Undefined when there is nothing to narrow.
+   */
+  private narrowUnion(schema: SchemaObject, member: SchemaObject, scope: Scope, indent: number): string | undefined {
+    if (schema.type === undefined) return undefined
+    const resolved = this.resolveInline(member)
+    const members = resolved.oneOf ?? resolved.anyOf
+    if (members === undefined) return undefined
+    const compatible = members.filter((candidate) => {
+      const type = this.resolveInline(candidate).type
+      return type === undefined || type === schema.type
+    })
+    if (compatible.length === members.length || compatible.length === 0) return undefined
+    return this.union({ oneOf: compatible }, scope, indent)
   }
 
   private union(schema: SchemaObject, scope: Scope, indent: number): string {

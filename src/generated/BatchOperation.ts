@@ -93,7 +93,7 @@ export const searchBatchOperations = /*#__PURE__*/ Operation.make<SearchBatchOpe
 /** The input of {@link getBatchOperation}. */
 export const GetBatchOperationInput = /*#__PURE__*/ S.Struct({
   /** The key (or operate legacy ID) of the batch operation. */
-  batchOperationKey: Keys.BatchOperationKey
+  batchOperationKey: /*#__PURE__*/ Keys.BatchOperationKey.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link getBatchOperation}. */
@@ -130,7 +130,7 @@ export const getBatchOperation = /*#__PURE__*/ Operation.make<GetBatchOperationI
 /** The input of {@link cancelBatchOperation}. */
 export const CancelBatchOperationInput = /*#__PURE__*/ S.Struct({
   /** The key (or operate legacy ID) of the batch operation. */
-  batchOperationKey: Keys.BatchOperationKey
+  batchOperationKey: /*#__PURE__*/ Keys.BatchOperationKey.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link cancelBatchOperation}. */
@@ -166,7 +166,7 @@ export const cancelBatchOperation = /*#__PURE__*/ Operation.make<CancelBatchOper
 /** The input of {@link resumeBatchOperation}. */
 export const ResumeBatchOperationInput = /*#__PURE__*/ S.Struct({
   /** The key (or operate legacy ID) of the batch operation. */
-  batchOperationKey: Keys.BatchOperationKey
+  batchOperationKey: /*#__PURE__*/ Keys.BatchOperationKey.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link resumeBatchOperation}. */
@@ -202,7 +202,7 @@ export const resumeBatchOperation = /*#__PURE__*/ Operation.make<ResumeBatchOper
 /** The input of {@link suspendBatchOperation}. */
 export const SuspendBatchOperationInput = /*#__PURE__*/ S.Struct({
   /** The key (or operate legacy ID) of the batch operation. */
-  batchOperationKey: Keys.BatchOperationKey
+  batchOperationKey: /*#__PURE__*/ Keys.BatchOperationKey.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link suspendBatchOperation}. */

@@ -55,7 +55,7 @@ export const createGlobalClusterVariable = /*#__PURE__*/ Operation.make<CreateGl
 /** The input of {@link getGlobalClusterVariable}. */
 export const GetGlobalClusterVariableInput = /*#__PURE__*/ S.Struct({
   /** The name of the cluster variable */
-  name: S.String
+  name: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link getGlobalClusterVariable}. */
@@ -92,7 +92,7 @@ export const getGlobalClusterVariable = /*#__PURE__*/ Operation.make<GetGlobalCl
 /** The input of {@link updateGlobalClusterVariable}. */
 export const UpdateGlobalClusterVariableInput = /*#__PURE__*/ S.Struct({
   /** The name of the cluster variable */
-  name: S.String,
+  name: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
   ...Models.UpdateClusterVariableRequest.fields
 })
 
@@ -129,7 +129,7 @@ export const updateGlobalClusterVariable = /*#__PURE__*/ Operation.make<UpdateGl
 /** The input of {@link deleteGlobalClusterVariable}. */
 export const DeleteGlobalClusterVariableInput = /*#__PURE__*/ S.Struct({
   /** The name of the cluster variable */
-  name: S.String
+  name: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link deleteGlobalClusterVariable}. */
@@ -240,7 +240,7 @@ export const GetTenantClusterVariableInput = /*#__PURE__*/ S.Struct({
   /** The tenant ID */
   tenantId: Keys.TenantId,
   /** The name of the cluster variable */
-  name: S.String
+  name: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link getTenantClusterVariable}. */
@@ -279,7 +279,7 @@ export const UpdateTenantClusterVariableInput = /*#__PURE__*/ S.Struct({
   /** The tenant ID */
   tenantId: Keys.TenantId,
   /** The name of the cluster variable */
-  name: S.String,
+  name: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
   ...Models.UpdateClusterVariableRequest.fields
 })
 
@@ -318,7 +318,7 @@ export const DeleteTenantClusterVariableInput = /*#__PURE__*/ S.Struct({
   /** The tenant ID */
   tenantId: Keys.TenantId,
   /** The name of the cluster variable */
-  name: S.String
+  name: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link deleteTenantClusterVariable}. */

@@ -65,7 +65,7 @@ export const CreateDocumentsInput = /*#__PURE__*/ S.Struct({
   /** The ID of the document store to upload the documents to. Currently, only a single document store is supported per cluster. However, this attribute is included to allow for potential future support of multiple document stores. */
   storeId: /*#__PURE__*/ S.optional(S.String),
   /** The documents to upload. */
-  files: /*#__PURE__*/ /*#__PURE__*/ S.Array(P.Binary).pipe(/*#__PURE__*/ S.minItems(1)),
+  files: /*#__PURE__*/ (/*#__PURE__*/ S.Array(P.Binary)).pipe(/*#__PURE__*/ S.minItems(1)),
   /** Optional JSON array of metadata object whose index aligns with each file entry. The metadata array must have the same length as the files array. */
   metadataList: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Models.DocumentMetadata))
 })
@@ -116,7 +116,7 @@ export const createDocuments = /*#__PURE__*/ Operation.make<CreateDocumentsInput
 /** The input of {@link getDocument}. */
 export const GetDocumentInput = /*#__PURE__*/ S.Struct({
   /** The ID of the document to download. */
-  documentId: Keys.DocumentId,
+  documentId: /*#__PURE__*/ Keys.DocumentId.pipe(/*#__PURE__*/ S.minLength(1)),
   /** The ID of the document store to download the document from. */
   storeId: /*#__PURE__*/ S.optional(S.String),
   /** The hash of the document content that was computed by the document store during upload. The hash is part of the document reference that is returned when uploading a document. If the client fails to provide the correct hash, the request will be rejected. */
@@ -157,7 +157,7 @@ export const getDocument = /*#__PURE__*/ Operation.make<GetDocumentInput, Uint8A
 /** The input of {@link deleteDocument}. */
 export const DeleteDocumentInput = /*#__PURE__*/ S.Struct({
   /** The ID of the document to delete. */
-  documentId: Keys.DocumentId,
+  documentId: /*#__PURE__*/ Keys.DocumentId.pipe(/*#__PURE__*/ S.minLength(1)),
   /** The ID of the document store to delete the document from. */
   storeId: /*#__PURE__*/ S.optional(S.String)
 })
@@ -196,7 +196,7 @@ export const deleteDocument = /*#__PURE__*/ Operation.make<DeleteDocumentInput, 
 /** The input of {@link createDocumentLink}. */
 export const CreateDocumentLinkInput = /*#__PURE__*/ S.Struct({
   /** The ID of the document to link. */
-  documentId: Keys.DocumentId,
+  documentId: /*#__PURE__*/ Keys.DocumentId.pipe(/*#__PURE__*/ S.minLength(1)),
   /** The ID of the document store where the document is located. */
   storeId: /*#__PURE__*/ S.optional(S.String),
   /** The hash of the document content that was computed by the document store during upload. The hash is part of the document reference that is returned when uploading a document. If the client fails to provide the correct hash, the request will be rejected. */

@@ -55,7 +55,7 @@ export const createGlobalTaskListener = /*#__PURE__*/ Operation.make<CreateGloba
 /** The input of {@link getGlobalTaskListener}. */
 export const GetGlobalTaskListenerInput = /*#__PURE__*/ S.Struct({
   /** The id of the global user task listener. */
-  id: Keys.GlobalListenerId
+  id: /*#__PURE__*/ Keys.GlobalListenerId.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link getGlobalTaskListener}. */
@@ -90,10 +90,20 @@ export const getGlobalTaskListener = /*#__PURE__*/ Operation.make<GetGlobalTaskL
 })
 
 /** The input of {@link updateGlobalTaskListener}. */
-export const UpdateGlobalTaskListenerInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
+export const UpdateGlobalTaskListenerInput = /*#__PURE__*/ S.Struct({
   /** The id of the global user task listener to update. */
-  id: Keys.GlobalListenerId
-}), Models.UpdateGlobalTaskListenerRequest)
+  id: /*#__PURE__*/ Keys.GlobalListenerId.pipe(/*#__PURE__*/ S.minLength(1)),
+  /** The name of the job type, used as a reference to specify which job workers request the respective listener job. */
+  type: S.String,
+  /** Number of retries for the listener job. */
+  retries: /*#__PURE__*/ S.optional(P.Int64),
+  /** Whether the listener should run after model-level listeners. */
+  afterNonGlobal: /*#__PURE__*/ S.optional(S.Boolean),
+  /** The priority of the listener. Higher priority listeners are executed before lower priority ones. */
+  priority: /*#__PURE__*/ S.optional(P.Int64),
+  /** List of user task event types that trigger the listener. */
+  eventTypes: Models.GlobalTaskListenerEventTypes
+})
 
 /** The input of {@link updateGlobalTaskListener}. */
 export type UpdateGlobalTaskListenerInput = typeof UpdateGlobalTaskListenerInput.Type
@@ -127,7 +137,7 @@ export const updateGlobalTaskListener = /*#__PURE__*/ Operation.make<UpdateGloba
 /** The input of {@link deleteGlobalTaskListener}. */
 export const DeleteGlobalTaskListenerInput = /*#__PURE__*/ S.Struct({
   /** The id of the global user task listener to delete. */
-  id: Keys.GlobalListenerId
+  id: /*#__PURE__*/ Keys.GlobalListenerId.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link deleteGlobalTaskListener}. */

@@ -91,7 +91,7 @@ export const searchGroups = /*#__PURE__*/ Operation.make<SearchGroupsInput, Mode
 /** The input of {@link getGroup}. */
 export const GetGroupInput = /*#__PURE__*/ S.Struct({
   /** The group ID. */
-  groupId: S.String
+  groupId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link getGroup}. */
@@ -128,7 +128,7 @@ export const getGroup = /*#__PURE__*/ Operation.make<GetGroupInput, Models.Group
 /** The input of {@link updateGroup}. */
 export const UpdateGroupInput = /*#__PURE__*/ S.Struct({
   /** The group ID. */
-  groupId: S.String,
+  groupId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
   ...Models.GroupUpdateRequest.fields
 })
 
@@ -164,7 +164,7 @@ export const updateGroup = /*#__PURE__*/ Operation.make<UpdateGroupInput, Models
 /** The input of {@link deleteGroup}. */
 export const DeleteGroupInput = /*#__PURE__*/ S.Struct({
   /** The group ID. */
-  groupId: S.String
+  groupId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link deleteGroup}. */
@@ -199,7 +199,7 @@ export const deleteGroup = /*#__PURE__*/ Operation.make<DeleteGroupInput, void, 
 /** The input of {@link searchClientsForGroup}. */
 export const SearchClientsForGroupInput = /*#__PURE__*/ S.Struct({
   /** The group ID. */
-  groupId: S.String,
+  groupId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(Models.SearchQueryPageRequest),
   /** Sort field criteria. */
@@ -259,9 +259,9 @@ export const searchClientsForGroup = /*#__PURE__*/ Operation.make<SearchClientsF
 /** The input of {@link assignClientToGroup}. */
 export const AssignClientToGroupInput = /*#__PURE__*/ S.Struct({
   /** The group ID. */
-  groupId: S.String,
+  groupId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
   /** The client ID. */
-  clientId: S.String
+  clientId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link assignClientToGroup}. */
@@ -297,9 +297,9 @@ export const assignClientToGroup = /*#__PURE__*/ Operation.make<AssignClientToGr
 /** The input of {@link unassignClientFromGroup}. */
 export const UnassignClientFromGroupInput = /*#__PURE__*/ S.Struct({
   /** The group ID. */
-  groupId: S.String,
+  groupId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
   /** The client ID. */
-  clientId: S.String
+  clientId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link unassignClientFromGroup}. */
@@ -335,7 +335,7 @@ export const unassignClientFromGroup = /*#__PURE__*/ Operation.make<UnassignClie
 /** The input of {@link searchMappingRulesForGroup}. */
 export const SearchMappingRulesForGroupInput = /*#__PURE__*/ S.Struct({
   /** The group ID. */
-  groupId: S.String,
+  groupId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
   ...Models.MappingRuleSearchQueryRequest.fields
 })
 
@@ -384,9 +384,9 @@ export const searchMappingRulesForGroup = /*#__PURE__*/ Operation.make<SearchMap
 /** The input of {@link assignMappingRuleToGroup}. */
 export const AssignMappingRuleToGroupInput = /*#__PURE__*/ S.Struct({
   /** The group ID. */
-  groupId: S.String,
+  groupId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
   /** The mapping rule ID. */
-  mappingRuleId: S.String
+  mappingRuleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link assignMappingRuleToGroup}. */
@@ -421,9 +421,9 @@ export const assignMappingRuleToGroup = /*#__PURE__*/ Operation.make<AssignMappi
 /** The input of {@link unassignMappingRuleFromGroup}. */
 export const UnassignMappingRuleFromGroupInput = /*#__PURE__*/ S.Struct({
   /** The group ID. */
-  groupId: S.String,
+  groupId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
   /** The mapping rule ID. */
-  mappingRuleId: S.String
+  mappingRuleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link unassignMappingRuleFromGroup}. */
@@ -458,7 +458,7 @@ export const unassignMappingRuleFromGroup = /*#__PURE__*/ Operation.make<Unassig
 /** The input of {@link searchRolesForGroup}. */
 export const SearchRolesForGroupInput = /*#__PURE__*/ S.Struct({
   /** The group ID. */
-  groupId: S.String,
+  groupId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
   ...Models.RoleSearchQueryRequest.fields
 })
 
@@ -507,7 +507,7 @@ export const searchRolesForGroup = /*#__PURE__*/ Operation.make<SearchRolesForGr
 /** The input of {@link searchUsersForGroup}. */
 export const SearchUsersForGroupInput = /*#__PURE__*/ S.Struct({
   /** The group ID. */
-  groupId: S.String,
+  groupId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(Models.SearchQueryPageRequest),
   /** Sort field criteria. */
@@ -567,7 +567,7 @@ export const searchUsersForGroup = /*#__PURE__*/ Operation.make<SearchUsersForGr
 /** The input of {@link assignUserToGroup}. */
 export const AssignUserToGroupInput = /*#__PURE__*/ S.Struct({
   /** The group ID. */
-  groupId: S.String,
+  groupId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
   /** The user username. */
   username: Keys.Username
 })
@@ -605,7 +605,7 @@ export const assignUserToGroup = /*#__PURE__*/ Operation.make<AssignUserToGroupI
 /** The input of {@link unassignUserFromGroup}. */
 export const UnassignUserFromGroupInput = /*#__PURE__*/ S.Struct({
   /** The group ID. */
-  groupId: S.String,
+  groupId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
   /** The user username. */
   username: Keys.Username
 })

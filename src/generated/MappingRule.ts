@@ -108,7 +108,7 @@ export const searchMappingRule = /*#__PURE__*/ Operation.make<SearchMappingRuleI
 /** The input of {@link getMappingRule}. */
 export const GetMappingRuleInput = /*#__PURE__*/ S.Struct({
   /** The ID of the mapping rule to get. */
-  mappingRuleId: S.String
+  mappingRuleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link getMappingRule}. */
@@ -143,10 +143,16 @@ export const getMappingRule = /*#__PURE__*/ Operation.make<GetMappingRuleInput, 
 })
 
 /** The input of {@link updateMappingRule}. */
-export const UpdateMappingRuleInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
+export const UpdateMappingRuleInput = /*#__PURE__*/ S.Struct({
   /** The ID of the mapping rule to update. */
-  mappingRuleId: S.String
-}), Models.MappingRuleUpdateRequest)
+  mappingRuleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
+  /** The name of the claim to map. */
+  claimName: S.String,
+  /** The value of the claim to map. */
+  claimValue: S.String,
+  /** The name of the mapping rule. */
+  name: S.String
+})
 
 /** The input of {@link updateMappingRule}. */
 export type UpdateMappingRuleInput = typeof UpdateMappingRuleInput.Type
@@ -186,7 +192,7 @@ export const updateMappingRule = /*#__PURE__*/ Operation.make<UpdateMappingRuleI
 /** The input of {@link deleteMappingRule}. */
 export const DeleteMappingRuleInput = /*#__PURE__*/ S.Struct({
   /** The ID of the mapping rule to delete. */
-  mappingRuleId: S.String
+  mappingRuleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link deleteMappingRule}. */

@@ -59,7 +59,7 @@ export const createDeployment = /*#__PURE__*/ Operation.make<CreateDeploymentInp
 /** The input of {@link getResource}. */
 export const GetResourceInput = /*#__PURE__*/ S.Struct({
   /** The unique key identifying the resource. */
-  resourceKey: Models.ResourceKey
+  resourceKey: /*#__PURE__*/ Models.ResourceKey.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link getResource}. */
@@ -97,7 +97,7 @@ export const getResource = /*#__PURE__*/ Operation.make<GetResourceInput, Models
 /** The input of {@link getResourceContent}. */
 export const GetResourceContentInput = /*#__PURE__*/ S.Struct({
   /** The unique key identifying the resource. */
-  resourceKey: Models.ResourceKey
+  resourceKey: /*#__PURE__*/ Models.ResourceKey.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link getResourceContent}. */
@@ -139,14 +139,29 @@ export const getResourceContent = /*#__PURE__*/ Operation.make<GetResourceConten
 })
 
 /** The input of {@link deleteResource}. */
-export const DeleteResourceInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
+export const DeleteResourceInput = /*#__PURE__*/ S.Struct({
   /**
    * The key of the resource to delete.
    * This can be the key of a process definition, the key of a decision requirements
    * definition or the key of a form definition
    */
-  resourceKey: Models.ResourceKey
-}), Models.DeleteResourceRequest)
+  resourceKey: /*#__PURE__*/ Models.ResourceKey.pipe(/*#__PURE__*/ S.minLength(1)),
+  /**
+   * A reference key chosen by the user that will be part of all records resulting from this operation.
+   * Must be > 0 if provided.
+   */
+  operationReference: /*#__PURE__*/ S.optional(Models.OperationReference),
+  /**
+   * Indicates if the historic data of a process resource should be deleted via a
+   * batch operation asynchronously.
+   *
+   * This flag is only effective for process resources. For other resource types
+   * (decisions, forms, generic resources), this flag is ignored and no history
+   * will be deleted. In those cases, the `batchOperation` field in the response
+   * will not be populated.
+   */
+  deleteHistory: /*#__PURE__*/ S.optional(S.Boolean)
+})
 
 /** The input of {@link deleteResource}. */
 export type DeleteResourceInput = typeof DeleteResourceInput.Type

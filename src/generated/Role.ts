@@ -91,7 +91,7 @@ export const searchRoles = /*#__PURE__*/ Operation.make<SearchRolesInput, Models
 /** The input of {@link getRole}. */
 export const GetRoleInput = /*#__PURE__*/ S.Struct({
   /** The role ID. */
-  roleId: S.String
+  roleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link getRole}. */
@@ -128,7 +128,7 @@ export const getRole = /*#__PURE__*/ Operation.make<GetRoleInput, Models.RoleRes
 /** The input of {@link updateRole}. */
 export const UpdateRoleInput = /*#__PURE__*/ S.Struct({
   /** The role ID. */
-  roleId: S.String,
+  roleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
   ...Models.RoleUpdateRequest.fields
 })
 
@@ -164,7 +164,7 @@ export const updateRole = /*#__PURE__*/ Operation.make<UpdateRoleInput, Models.R
 /** The input of {@link deleteRole}. */
 export const DeleteRoleInput = /*#__PURE__*/ S.Struct({
   /** The role ID. */
-  roleId: S.String
+  roleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link deleteRole}. */
@@ -199,7 +199,7 @@ export const deleteRole = /*#__PURE__*/ Operation.make<DeleteRoleInput, void, 40
 /** The input of {@link searchClientsForRole}. */
 export const SearchClientsForRoleInput = /*#__PURE__*/ S.Struct({
   /** The role ID. */
-  roleId: S.String,
+  roleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(Models.SearchQueryPageRequest),
   /** Sort field criteria. */
@@ -259,9 +259,9 @@ export const searchClientsForRole = /*#__PURE__*/ Operation.make<SearchClientsFo
 /** The input of {@link assignRoleToClient}. */
 export const AssignRoleToClientInput = /*#__PURE__*/ S.Struct({
   /** The role ID. */
-  roleId: S.String,
+  roleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
   /** The client ID. */
-  clientId: S.String
+  clientId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link assignRoleToClient}. */
@@ -296,9 +296,9 @@ export const assignRoleToClient = /*#__PURE__*/ Operation.make<AssignRoleToClien
 /** The input of {@link unassignRoleFromClient}. */
 export const UnassignRoleFromClientInput = /*#__PURE__*/ S.Struct({
   /** The role ID. */
-  roleId: S.String,
+  roleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
   /** The client ID. */
-  clientId: S.String
+  clientId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link unassignRoleFromClient}. */
@@ -333,7 +333,7 @@ export const unassignRoleFromClient = /*#__PURE__*/ Operation.make<UnassignRoleF
 /** The input of {@link searchGroupsForRole}. */
 export const SearchGroupsForRoleInput = /*#__PURE__*/ S.Struct({
   /** The role ID. */
-  roleId: S.String,
+  roleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
   ...Models.RoleGroupSearchQueryRequest.fields
 })
 
@@ -371,9 +371,9 @@ export const searchGroupsForRole = /*#__PURE__*/ Operation.make<SearchGroupsForR
 /** The input of {@link assignRoleToGroup}. */
 export const AssignRoleToGroupInput = /*#__PURE__*/ S.Struct({
   /** The role ID. */
-  roleId: S.String,
+  roleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
   /** The group ID. */
-  groupId: S.String
+  groupId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link assignRoleToGroup}. */
@@ -408,9 +408,9 @@ export const assignRoleToGroup = /*#__PURE__*/ Operation.make<AssignRoleToGroupI
 /** The input of {@link unassignRoleFromGroup}. */
 export const UnassignRoleFromGroupInput = /*#__PURE__*/ S.Struct({
   /** The role ID. */
-  roleId: S.String,
+  roleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
   /** The group ID. */
-  groupId: S.String
+  groupId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link unassignRoleFromGroup}. */
@@ -445,7 +445,7 @@ export const unassignRoleFromGroup = /*#__PURE__*/ Operation.make<UnassignRoleFr
 /** The input of {@link searchMappingRulesForRole}. */
 export const SearchMappingRulesForRoleInput = /*#__PURE__*/ S.Struct({
   /** The role ID. */
-  roleId: S.String,
+  roleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
   ...Models.MappingRuleSearchQueryRequest.fields
 })
 
@@ -494,9 +494,9 @@ export const searchMappingRulesForRole = /*#__PURE__*/ Operation.make<SearchMapp
 /** The input of {@link assignRoleToMappingRule}. */
 export const AssignRoleToMappingRuleInput = /*#__PURE__*/ S.Struct({
   /** The role ID. */
-  roleId: S.String,
+  roleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
   /** The mapping rule ID. */
-  mappingRuleId: S.String
+  mappingRuleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link assignRoleToMappingRule}. */
@@ -531,9 +531,9 @@ export const assignRoleToMappingRule = /*#__PURE__*/ Operation.make<AssignRoleTo
 /** The input of {@link unassignRoleFromMappingRule}. */
 export const UnassignRoleFromMappingRuleInput = /*#__PURE__*/ S.Struct({
   /** The role ID. */
-  roleId: S.String,
+  roleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
   /** The mapping rule ID. */
-  mappingRuleId: S.String
+  mappingRuleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link unassignRoleFromMappingRule}. */
@@ -568,7 +568,7 @@ export const unassignRoleFromMappingRule = /*#__PURE__*/ Operation.make<Unassign
 /** The input of {@link searchUsersForRole}. */
 export const SearchUsersForRoleInput = /*#__PURE__*/ S.Struct({
   /** The role ID. */
-  roleId: S.String,
+  roleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(Models.SearchQueryPageRequest),
   /** Sort field criteria. */
@@ -628,7 +628,7 @@ export const searchUsersForRole = /*#__PURE__*/ Operation.make<SearchUsersForRol
 /** The input of {@link assignRoleToUser}. */
 export const AssignRoleToUserInput = /*#__PURE__*/ S.Struct({
   /** The role ID. */
-  roleId: S.String,
+  roleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
   /** The user username. */
   username: Keys.Username
 })
@@ -665,7 +665,7 @@ export const assignRoleToUser = /*#__PURE__*/ Operation.make<AssignRoleToUserInp
 /** The input of {@link unassignRoleFromUser}. */
 export const UnassignRoleFromUserInput = /*#__PURE__*/ S.Struct({
   /** The role ID. */
-  roleId: S.String,
+  roleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
   /** The user username. */
   username: Keys.Username
 })

@@ -261,7 +261,7 @@ export const AssignClientToTenantInput = /*#__PURE__*/ S.Struct({
   /** The unique identifier of the tenant. */
   tenantId: Keys.TenantId,
   /** The unique identifier of the application. */
-  clientId: S.String
+  clientId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link assignClientToTenant}. */
@@ -299,7 +299,7 @@ export const UnassignClientFromTenantInput = /*#__PURE__*/ S.Struct({
   /** The unique identifier of the tenant. */
   tenantId: Keys.TenantId,
   /** The unique identifier of the application. */
-  clientId: S.String
+  clientId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link unassignClientFromTenant}. */
@@ -375,7 +375,7 @@ export const AssignGroupToTenantInput = /*#__PURE__*/ S.Struct({
   /** The unique identifier of the tenant. */
   tenantId: Keys.TenantId,
   /** The unique identifier of the group. */
-  groupId: S.String
+  groupId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link assignGroupToTenant}. */
@@ -413,7 +413,7 @@ export const UnassignGroupFromTenantInput = /*#__PURE__*/ S.Struct({
   /** The unique identifier of the tenant. */
   tenantId: Keys.TenantId,
   /** The unique identifier of the group. */
-  groupId: S.String
+  groupId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link unassignGroupFromTenant}. */
@@ -500,7 +500,7 @@ export const AssignMappingRuleToTenantInput = /*#__PURE__*/ S.Struct({
   /** The unique identifier of the tenant. */
   tenantId: Keys.TenantId,
   /** The unique identifier of the mapping rule. */
-  mappingRuleId: S.String
+  mappingRuleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link assignMappingRuleToTenant}. */
@@ -537,7 +537,7 @@ export const UnassignMappingRuleFromTenantInput = /*#__PURE__*/ S.Struct({
   /** The unique identifier of the tenant. */
   tenantId: Keys.TenantId,
   /** The unique identifier of the mapping rule. */
-  mappingRuleId: S.String
+  mappingRuleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link unassignMappingRuleFromTenant}. */
@@ -623,7 +623,7 @@ export const AssignRoleToTenantInput = /*#__PURE__*/ S.Struct({
   /** The unique identifier of the tenant. */
   tenantId: Keys.TenantId,
   /** The unique identifier of the role. */
-  roleId: S.String
+  roleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link assignRoleToTenant}. */
@@ -661,7 +661,7 @@ export const UnassignRoleFromTenantInput = /*#__PURE__*/ S.Struct({
   /** The unique identifier of the tenant. */
   tenantId: Keys.TenantId,
   /** The unique identifier of the role. */
-  roleId: S.String
+  roleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
 })
 
 /** The input of {@link unassignRoleFromTenant}. */

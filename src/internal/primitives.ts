@@ -27,11 +27,11 @@ export const DateTime = /*#__PURE__*/ Schema.String.pipe(
  */
 export const Binary = /*#__PURE__*/ Schema.Union(
   Schema.Uint8ArrayFromSelf,
-  /*#__PURE__*/ Schema.instanceOf(Blob)
-).annotations({
-  identifier: "Binary",
-  arbitrary: () => (fc) => fc.uint8Array({ minLength: 1, maxLength: 64 })
-})
+  /*#__PURE__*/ Schema.instanceOf(Blob, {
+    identifier: "Blob",
+    arbitrary: () => (fc) => fc.uint8Array({ minLength: 1, maxLength: 64 }).map((bytes) => new Blob([bytes as Uint8Array<ArrayBuffer>]))
+  })
+).annotations({ identifier: "Binary" })
 
 /**
  * A 32-bit integer.

@@ -15,54 +15,54 @@ import * as P from "../../internal/primitives.js"
 import * as Keys from "./Keys.js"
 
 /** The type of entity affected by the operation. */
-export const AuditLogEntityTypeEnum = /*#__PURE__*/ /*#__PURE__*/ S.Literal("AUTHORIZATION", "BATCH", "DECISION", "GROUP", "INCIDENT", "JOB", "MAPPING_RULE", "PROCESS_INSTANCE", "RESOURCE", "ROLE", "TENANT", "USER", "USER_TASK", "VARIABLE", "CLIENT").pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogEntityTypeEnum" }))
+export const AuditLogEntityTypeEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("AUTHORIZATION", "BATCH", "DECISION", "GROUP", "INCIDENT", "JOB", "MAPPING_RULE", "PROCESS_INSTANCE", "RESOURCE", "ROLE", "TENANT", "USER", "USER_TASK", "VARIABLE", "CLIENT")).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogEntityTypeEnum" }))
 
 /** The type of entity affected by the operation. */
 export type AuditLogEntityTypeEnum = typeof AuditLogEntityTypeEnum.Type
 
 /** The type of operation performed. */
-export const AuditLogOperationTypeEnum = /*#__PURE__*/ /*#__PURE__*/ S.Literal("ASSIGN", "CANCEL", "COMPLETE", "CREATE", "DELETE", "EVALUATE", "MIGRATE", "MODIFY", "RESOLVE", "RESUME", "SUSPEND", "UNASSIGN", "UNKNOWN", "UPDATE").pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogOperationTypeEnum" }))
+export const AuditLogOperationTypeEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("ASSIGN", "CANCEL", "COMPLETE", "CREATE", "DELETE", "EVALUATE", "MIGRATE", "MODIFY", "RESOLVE", "RESUME", "SUSPEND", "UNASSIGN", "UNKNOWN", "UPDATE")).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogOperationTypeEnum" }))
 
 /** The type of operation performed. */
 export type AuditLogOperationTypeEnum = typeof AuditLogOperationTypeEnum.Type
 
 /** The type of the batch operation. */
-export const BatchOperationTypeEnum = /*#__PURE__*/ /*#__PURE__*/ S.Literal("ADD_VARIABLE", "CANCEL_PROCESS_INSTANCE", "DELETE_DECISION_DEFINITION", "DELETE_DECISION_INSTANCE", "DELETE_PROCESS_DEFINITION", "DELETE_PROCESS_INSTANCE", "MIGRATE_PROCESS_INSTANCE", "MODIFY_PROCESS_INSTANCE", "RESOLVE_INCIDENT", "UPDATE_VARIABLE").pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationTypeEnum" }))
+export const BatchOperationTypeEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("ADD_VARIABLE", "CANCEL_PROCESS_INSTANCE", "DELETE_DECISION_DEFINITION", "DELETE_DECISION_INSTANCE", "DELETE_PROCESS_DEFINITION", "DELETE_PROCESS_INSTANCE", "MIGRATE_PROCESS_INSTANCE", "MODIFY_PROCESS_INSTANCE", "RESOLVE_INCIDENT", "UPDATE_VARIABLE")).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationTypeEnum" }))
 
 /** The type of the batch operation. */
 export type BatchOperationTypeEnum = typeof BatchOperationTypeEnum.Type
 
 /** The type of actor who performed the operation. */
-export const AuditLogActorTypeEnum = /*#__PURE__*/ /*#__PURE__*/ S.Literal("ANONYMOUS", "CLIENT", "UNKNOWN", "USER").pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogActorTypeEnum" }))
+export const AuditLogActorTypeEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("ANONYMOUS", "CLIENT", "UNKNOWN", "USER")).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogActorTypeEnum" }))
 
 /** The type of actor who performed the operation. */
 export type AuditLogActorTypeEnum = typeof AuditLogActorTypeEnum.Type
 
 /** The result status of the operation. */
-export const AuditLogResultEnum = /*#__PURE__*/ /*#__PURE__*/ S.Literal("FAIL", "SUCCESS").pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogResultEnum" }))
+export const AuditLogResultEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("FAIL", "SUCCESS")).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogResultEnum" }))
 
 /** The result status of the operation. */
 export type AuditLogResultEnum = typeof AuditLogResultEnum.Type
 
 /** The category of the audit log operation. */
-export const AuditLogCategoryEnum = /*#__PURE__*/ /*#__PURE__*/ S.Literal("ADMIN", "DEPLOYED_RESOURCES", "USER_TASKS").pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogCategoryEnum" }))
+export const AuditLogCategoryEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("ADMIN", "DEPLOYED_RESOURCES", "USER_TASKS")).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogCategoryEnum" }))
 
 /** The category of the audit log operation. */
 export type AuditLogCategoryEnum = typeof AuditLogCategoryEnum.Type
 
 /** The system-assigned key for this resource. */
-export const ResourceKey = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const ResourceKey = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   Keys.ProcessDefinitionKey,
   Keys.DecisionRequirementsKey,
   Keys.FormKey,
   Keys.DecisionDefinitionKey
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "ResourceKey" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "ResourceKey" }))
 
 /** The system-assigned key for this resource. */
 export type ResourceKey = typeof ResourceKey.Type
 
 /** Audit log item. */
-export const AuditLogResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AuditLogResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The unique key of the audit log entry. */
   auditLogKey: Keys.AuditLogKey,
   /** System-generated entity key for an audit log entry. */
@@ -138,86 +138,86 @@ export const AuditLogResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
    * For example, for variable operations, this will contain the variable name.
    */
   entityDescription: /*#__PURE__*/ S.NullOr(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogResult" }))
 
 /** Audit log item. */
 export type AuditLogResult = typeof AuditLogResult.Type
 
 /** The order in which to sort the related field. */
-export const SortOrderEnum = /*#__PURE__*/ /*#__PURE__*/ S.Literal("ASC", "DESC").pipe(/*#__PURE__*/ S.annotations({ identifier: "SortOrderEnum" }))
+export const SortOrderEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("ASC", "DESC")).pipe(/*#__PURE__*/ S.annotations({ identifier: "SortOrderEnum" }))
 
 /** The order in which to sort the related field. */
 export type SortOrderEnum = typeof SortOrderEnum.Type
 
 /** AuditLogSearchQuerySortRequest */
-export const AuditLogSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AuditLogSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("actorId", "actorType", "auditLogKey", "batchOperationKey", "batchOperationType", "category", "decisionDefinitionId", "decisionDefinitionKey", "decisionEvaluationKey", "decisionRequirementsId", "decisionRequirementsKey", "elementInstanceKey", "entityKey", "entityType", "jobKey", "operationType", "processDefinitionId", "processDefinitionKey", "processInstanceKey", "result", "tenantId", "timestamp", "userTaskKey"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogSearchQuerySortRequest" }))
 
 /** AuditLogSearchQuerySortRequest */
 export type AuditLogSearchQuerySortRequest = typeof AuditLogSearchQuerySortRequest.Type
 
 /** LimitPagination */
-export const LimitPagination = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const LimitPagination = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The maximum number of items to return in one request. */
   limit: /*#__PURE__*/ S.optional(/*#__PURE__*/ P.Int32.pipe(/*#__PURE__*/ S.greaterThanOrEqualTo(1), /*#__PURE__*/ S.lessThanOrEqualTo(10000)))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "LimitPagination" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "LimitPagination" }))
 
 /** LimitPagination */
 export type LimitPagination = typeof LimitPagination.Type
 
 /** OffsetPagination */
-export const OffsetPagination = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const OffsetPagination = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The index of items to start searching from. */
   from: /*#__PURE__*/ S.optional(/*#__PURE__*/ P.Int32.pipe(/*#__PURE__*/ S.greaterThanOrEqualTo(0))),
   /** The maximum number of items to return in one request. */
   limit: /*#__PURE__*/ S.optional(/*#__PURE__*/ P.Int32.pipe(/*#__PURE__*/ S.greaterThanOrEqualTo(1)))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "OffsetPagination" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "OffsetPagination" }))
 
 /** OffsetPagination */
 export type OffsetPagination = typeof OffsetPagination.Type
 
 /** CursorForwardPagination */
-export const CursorForwardPagination = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const CursorForwardPagination = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Use the `endCursor` value from the previous response to fetch the next page of results. */
   after: Keys.EndCursor,
   /** The maximum number of items to return in one request. */
   limit: /*#__PURE__*/ S.optional(/*#__PURE__*/ P.Int32.pipe(/*#__PURE__*/ S.greaterThanOrEqualTo(1), /*#__PURE__*/ S.lessThanOrEqualTo(10000)))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "CursorForwardPagination" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "CursorForwardPagination" }))
 
 /** CursorForwardPagination */
 export type CursorForwardPagination = typeof CursorForwardPagination.Type
 
 /** CursorBackwardPagination */
-export const CursorBackwardPagination = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const CursorBackwardPagination = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Use the `startCursor` value from the previous response to fetch the previous page of results. */
   before: Keys.StartCursor,
   /** The maximum number of items to return in one request. */
   limit: /*#__PURE__*/ S.optional(/*#__PURE__*/ P.Int32.pipe(/*#__PURE__*/ S.greaterThanOrEqualTo(1), /*#__PURE__*/ S.lessThanOrEqualTo(10000)))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "CursorBackwardPagination" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "CursorBackwardPagination" }))
 
 /** CursorBackwardPagination */
 export type CursorBackwardPagination = typeof CursorBackwardPagination.Type
 
 /** Pagination criteria. Can use offset-based pagination (from/limit) OR cursor-based pagination (after/before + limit), but not both. */
-export const SearchQueryPageRequest = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const SearchQueryPageRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   LimitPagination,
   OffsetPagination,
   CursorForwardPagination,
   CursorBackwardPagination
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "SearchQueryPageRequest" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "SearchQueryPageRequest" }))
 
 /** Pagination criteria. Can use offset-based pagination (from/limit) OR cursor-based pagination (after/before + limit), but not both. */
 export type SearchQueryPageRequest = typeof SearchQueryPageRequest.Type
 
 /** SearchQueryRequest */
-export const SearchQueryRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const SearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "SearchQueryRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "SearchQueryRequest" }))
 
 /** SearchQueryRequest */
 export type SearchQueryRequest = typeof SearchQueryRequest.Type
@@ -229,7 +229,7 @@ export const AuditLogKeyExactMatch = /*#__PURE__*/ Keys.AuditLogKey.pipe(/*#__PU
 export type AuditLogKeyExactMatch = typeof AuditLogKeyExactMatch.Type
 
 /** Advanced AuditLogKey filter. */
-export const AdvancedAuditLogKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedAuditLogKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(Keys.AuditLogKey),
   /** Checks for inequality with the provided value. */
@@ -240,16 +240,16 @@ export const AdvancedAuditLogKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   $in: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.AuditLogKey)),
   /** Checks if the property matches none of the provided values. */
   $notIn: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.AuditLogKey))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedAuditLogKeyFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedAuditLogKeyFilter" }))
 
 /** Advanced AuditLogKey filter. */
 export type AdvancedAuditLogKeyFilter = typeof AdvancedAuditLogKeyFilter.Type
 
 /** AuditLogKey property with full advanced search capabilities. */
-export const AuditLogKeyFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const AuditLogKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   AuditLogKeyExactMatch,
   AdvancedAuditLogKeyFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogKeyFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogKeyFilterProperty" }))
 
 /** AuditLogKey property with full advanced search capabilities. */
 export type AuditLogKeyFilterProperty = typeof AuditLogKeyFilterProperty.Type
@@ -261,7 +261,7 @@ export const ProcessDefinitionKeyExactMatch = /*#__PURE__*/ Keys.ProcessDefiniti
 export type ProcessDefinitionKeyExactMatch = typeof ProcessDefinitionKeyExactMatch.Type
 
 /** Advanced ProcessDefinitionKey filter. */
-export const AdvancedProcessDefinitionKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedProcessDefinitionKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(Keys.ProcessDefinitionKey),
   /** Checks for inequality with the provided value. */
@@ -272,16 +272,16 @@ export const AdvancedProcessDefinitionKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S.
   $in: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.ProcessDefinitionKey)),
   /** Checks if the property matches none of the provided values. */
   $notIn: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.ProcessDefinitionKey))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedProcessDefinitionKeyFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedProcessDefinitionKeyFilter" }))
 
 /** Advanced ProcessDefinitionKey filter. */
 export type AdvancedProcessDefinitionKeyFilter = typeof AdvancedProcessDefinitionKeyFilter.Type
 
 /** ProcessDefinitionKey property with full advanced search capabilities. */
-export const ProcessDefinitionKeyFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const ProcessDefinitionKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   ProcessDefinitionKeyExactMatch,
   AdvancedProcessDefinitionKeyFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionKeyFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionKeyFilterProperty" }))
 
 /** ProcessDefinitionKey property with full advanced search capabilities. */
 export type ProcessDefinitionKeyFilterProperty = typeof ProcessDefinitionKeyFilterProperty.Type
@@ -293,7 +293,7 @@ export const ProcessInstanceKeyExactMatch = /*#__PURE__*/ Keys.ProcessInstanceKe
 export type ProcessInstanceKeyExactMatch = typeof ProcessInstanceKeyExactMatch.Type
 
 /** Advanced ProcessInstanceKey filter. */
-export const AdvancedProcessInstanceKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedProcessInstanceKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(Keys.ProcessInstanceKey),
   /** Checks for inequality with the provided value. */
@@ -304,16 +304,16 @@ export const AdvancedProcessInstanceKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S.St
   $in: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.ProcessInstanceKey)),
   /** Checks if the property matches none of the provided values. */
   $notIn: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.ProcessInstanceKey))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedProcessInstanceKeyFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedProcessInstanceKeyFilter" }))
 
 /** Advanced ProcessInstanceKey filter. */
 export type AdvancedProcessInstanceKeyFilter = typeof AdvancedProcessInstanceKeyFilter.Type
 
 /** ProcessInstanceKey property with full advanced search capabilities. */
-export const ProcessInstanceKeyFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const ProcessInstanceKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   ProcessInstanceKeyExactMatch,
   AdvancedProcessInstanceKeyFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceKeyFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceKeyFilterProperty" }))
 
 /** ProcessInstanceKey property with full advanced search capabilities. */
 export type ProcessInstanceKeyFilterProperty = typeof ProcessInstanceKeyFilterProperty.Type
@@ -325,7 +325,7 @@ export const ElementInstanceKeyExactMatch = /*#__PURE__*/ Keys.ElementInstanceKe
 export type ElementInstanceKeyExactMatch = typeof ElementInstanceKeyExactMatch.Type
 
 /** Advanced ElementInstanceKey filter. */
-export const AdvancedElementInstanceKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedElementInstanceKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(Keys.ElementInstanceKey),
   /** Checks for inequality with the provided value. */
@@ -336,16 +336,16 @@ export const AdvancedElementInstanceKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S.St
   $in: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.ElementInstanceKey)),
   /** Checks if the property matches none of the provided values. */
   $notIn: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.ElementInstanceKey))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedElementInstanceKeyFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedElementInstanceKeyFilter" }))
 
 /** Advanced ElementInstanceKey filter. */
 export type AdvancedElementInstanceKeyFilter = typeof AdvancedElementInstanceKeyFilter.Type
 
 /** ElementInstanceKey property with full advanced search capabilities. */
-export const ElementInstanceKeyFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const ElementInstanceKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   ElementInstanceKeyExactMatch,
   AdvancedElementInstanceKeyFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "ElementInstanceKeyFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "ElementInstanceKeyFilterProperty" }))
 
 /** ElementInstanceKey property with full advanced search capabilities. */
 export type ElementInstanceKeyFilterProperty = typeof ElementInstanceKeyFilterProperty.Type
@@ -381,7 +381,7 @@ export const LikeFilter = /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.annotation
 export type LikeFilter = typeof LikeFilter.Type
 
 /** Advanced AuditLogOperationTypeEnum filter. */
-export const AdvancedOperationTypeFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedOperationTypeFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(AuditLogOperationTypeEnum),
   /** Checks for inequality with the provided value. */
@@ -401,16 +401,16 @@ export const AdvancedOperationTypeFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct(
    * Wildcard characters can be escaped with backslash, for instance: `\*`.
    */
   $like: /*#__PURE__*/ S.optional(LikeFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedOperationTypeFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedOperationTypeFilter" }))
 
 /** Advanced AuditLogOperationTypeEnum filter. */
 export type AdvancedOperationTypeFilter = typeof AdvancedOperationTypeFilter.Type
 
 /** AuditLogOperationTypeEnum property with full advanced search capabilities. */
-export const OperationTypeFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const OperationTypeFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   OperationTypeExactMatch,
   AdvancedOperationTypeFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "OperationTypeFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "OperationTypeFilterProperty" }))
 
 /** AuditLogOperationTypeEnum property with full advanced search capabilities. */
 export type OperationTypeFilterProperty = typeof OperationTypeFilterProperty.Type
@@ -422,7 +422,7 @@ export const AuditLogResultExactMatch = /*#__PURE__*/ AuditLogResultEnum.pipe(/*
 export type AuditLogResultExactMatch = typeof AuditLogResultExactMatch.Type
 
 /** Advanced AuditLogResultEnum filter. */
-export const AdvancedResultFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedResultFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(AuditLogResultEnum),
   /** Checks for inequality with the provided value. */
@@ -442,22 +442,22 @@ export const AdvancedResultFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
    * Wildcard characters can be escaped with backslash, for instance: `\*`.
    */
   $like: /*#__PURE__*/ S.optional(LikeFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedResultFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedResultFilter" }))
 
 /** Advanced AuditLogResultEnum filter. */
 export type AdvancedResultFilter = typeof AdvancedResultFilter.Type
 
 /** AuditLogResultEnum property with full advanced search capabilities. */
-export const AuditLogResultFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const AuditLogResultFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   AuditLogResultExactMatch,
   AdvancedResultFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogResultFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogResultFilterProperty" }))
 
 /** AuditLogResultEnum property with full advanced search capabilities. */
 export type AuditLogResultFilterProperty = typeof AuditLogResultFilterProperty.Type
 
 /** Advanced date-time filter. */
-export const AdvancedDateTimeFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedDateTimeFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(P.DateTime),
   /** Checks for inequality with the provided value. */
@@ -474,22 +474,22 @@ export const AdvancedDateTimeFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   $lte: /*#__PURE__*/ S.optional(P.DateTime),
   /** Checks if the property matches any of the provided values. */
   $in: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(P.DateTime))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedDateTimeFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedDateTimeFilter" }))
 
 /** Advanced date-time filter. */
 export type AdvancedDateTimeFilter = typeof AdvancedDateTimeFilter.Type
 
 /** Date-time property with full advanced search capabilities. */
-export const DateTimeFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const DateTimeFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   P.DateTime,
   AdvancedDateTimeFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "DateTimeFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "DateTimeFilterProperty" }))
 
 /** Date-time property with full advanced search capabilities. */
 export type DateTimeFilterProperty = typeof DateTimeFilterProperty.Type
 
 /** Basic advanced string filter. */
-export const BasicStringFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const BasicStringFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(S.String),
   /** Checks for inequality with the provided value. */
@@ -500,13 +500,13 @@ export const BasicStringFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   $in: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(S.String)),
   /** Checks if the property matches none of the provided values. */
   $notIn: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(S.String))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "BasicStringFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "BasicStringFilter" }))
 
 /** Basic advanced string filter. */
 export type BasicStringFilter = typeof BasicStringFilter.Type
 
 /** Advanced string filter. */
-export const AdvancedStringFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedStringFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(S.String),
   /** Checks for inequality with the provided value. */
@@ -528,16 +528,16 @@ export const AdvancedStringFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
    * Wildcard characters can be escaped with backslash, for instance: `\*`.
    */
   $like: /*#__PURE__*/ S.optional(LikeFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedStringFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedStringFilter" }))
 
 /** Advanced string filter. */
 export type AdvancedStringFilter = typeof AdvancedStringFilter.Type
 
 /** String property with full advanced search capabilities. */
-export const StringFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const StringFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   S.String,
   AdvancedStringFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "StringFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "StringFilterProperty" }))
 
 /** String property with full advanced search capabilities. */
 export type StringFilterProperty = typeof StringFilterProperty.Type
@@ -549,7 +549,7 @@ export const AuditLogActorTypeExactMatch = /*#__PURE__*/ AuditLogActorTypeEnum.p
 export type AuditLogActorTypeExactMatch = typeof AuditLogActorTypeExactMatch.Type
 
 /** Advanced AuditLogActorTypeEnum filter. */
-export const AdvancedActorTypeFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedActorTypeFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(AuditLogActorTypeEnum),
   /** Checks for inequality with the provided value. */
@@ -569,16 +569,16 @@ export const AdvancedActorTypeFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
    * Wildcard characters can be escaped with backslash, for instance: `\*`.
    */
   $like: /*#__PURE__*/ S.optional(LikeFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedActorTypeFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedActorTypeFilter" }))
 
 /** Advanced AuditLogActorTypeEnum filter. */
 export type AdvancedActorTypeFilter = typeof AdvancedActorTypeFilter.Type
 
 /** AuditLogActorTypeEnum property with full advanced search capabilities. */
-export const AuditLogActorTypeFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const AuditLogActorTypeFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   AuditLogActorTypeExactMatch,
   AdvancedActorTypeFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogActorTypeFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogActorTypeFilterProperty" }))
 
 /** AuditLogActorTypeEnum property with full advanced search capabilities. */
 export type AuditLogActorTypeFilterProperty = typeof AuditLogActorTypeFilterProperty.Type
@@ -590,7 +590,7 @@ export const AuditLogEntityKeyExactMatch = /*#__PURE__*/ Keys.AuditLogEntityKey.
 export type AuditLogEntityKeyExactMatch = typeof AuditLogEntityKeyExactMatch.Type
 
 /** Advanced entityKey filter. */
-export const AdvancedAuditLogEntityKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedAuditLogEntityKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(Keys.AuditLogEntityKey),
   /** Checks for inequality with the provided value. */
@@ -601,16 +601,16 @@ export const AdvancedAuditLogEntityKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S.Str
   $in: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.AuditLogEntityKey)),
   /** Checks if the property matches none of the provided values. */
   $notIn: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.AuditLogEntityKey))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedAuditLogEntityKeyFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedAuditLogEntityKeyFilter" }))
 
 /** Advanced entityKey filter. */
 export type AdvancedAuditLogEntityKeyFilter = typeof AdvancedAuditLogEntityKeyFilter.Type
 
 /** EntityKey property with full advanced search capabilities. */
-export const AuditLogEntityKeyFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const AuditLogEntityKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   AuditLogEntityKeyExactMatch,
   AdvancedAuditLogEntityKeyFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogEntityKeyFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogEntityKeyFilterProperty" }))
 
 /** EntityKey property with full advanced search capabilities. */
 export type AuditLogEntityKeyFilterProperty = typeof AuditLogEntityKeyFilterProperty.Type
@@ -622,7 +622,7 @@ export const EntityTypeExactMatch = /*#__PURE__*/ AuditLogEntityTypeEnum.pipe(/*
 export type EntityTypeExactMatch = typeof EntityTypeExactMatch.Type
 
 /** Advanced AuditLogEntityTypeEnum filter. */
-export const AdvancedEntityTypeFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedEntityTypeFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(AuditLogEntityTypeEnum),
   /** Checks for inequality with the provided value. */
@@ -642,16 +642,16 @@ export const AdvancedEntityTypeFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
    * Wildcard characters can be escaped with backslash, for instance: `\*`.
    */
   $like: /*#__PURE__*/ S.optional(LikeFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedEntityTypeFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedEntityTypeFilter" }))
 
 /** Advanced AuditLogEntityTypeEnum filter. */
 export type AdvancedEntityTypeFilter = typeof AdvancedEntityTypeFilter.Type
 
 /** AuditLogEntityTypeEnum property with full advanced search capabilities. */
-export const EntityTypeFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const EntityTypeFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   EntityTypeExactMatch,
   AdvancedEntityTypeFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "EntityTypeFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "EntityTypeFilterProperty" }))
 
 /** AuditLogEntityTypeEnum property with full advanced search capabilities. */
 export type EntityTypeFilterProperty = typeof EntityTypeFilterProperty.Type
@@ -663,7 +663,7 @@ export const CategoryExactMatch = /*#__PURE__*/ AuditLogCategoryEnum.pipe(/*#__P
 export type CategoryExactMatch = typeof CategoryExactMatch.Type
 
 /** Advanced AuditLogCategoryEnum filter. */
-export const AdvancedCategoryFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedCategoryFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(AuditLogCategoryEnum),
   /** Checks for inequality with the provided value. */
@@ -683,16 +683,16 @@ export const AdvancedCategoryFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
    * Wildcard characters can be escaped with backslash, for instance: `\*`.
    */
   $like: /*#__PURE__*/ S.optional(LikeFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedCategoryFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedCategoryFilter" }))
 
 /** Advanced AuditLogCategoryEnum filter. */
 export type AdvancedCategoryFilter = typeof AdvancedCategoryFilter.Type
 
 /** AuditLogCategoryEnum property with full advanced search capabilities. */
-export const CategoryFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const CategoryFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   CategoryExactMatch,
   AdvancedCategoryFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "CategoryFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "CategoryFilterProperty" }))
 
 /** AuditLogCategoryEnum property with full advanced search capabilities. */
 export type CategoryFilterProperty = typeof CategoryFilterProperty.Type
@@ -704,7 +704,7 @@ export const DeploymentKeyExactMatch = /*#__PURE__*/ Keys.DeploymentKey.pipe(/*#
 export type DeploymentKeyExactMatch = typeof DeploymentKeyExactMatch.Type
 
 /** Advanced DeploymentKey filter. */
-export const AdvancedDeploymentKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedDeploymentKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(Keys.DeploymentKey),
   /** Checks for inequality with the provided value. */
@@ -715,16 +715,16 @@ export const AdvancedDeploymentKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct(
   $in: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.DeploymentKey)),
   /** Checks if the property matches none of the provided values. */
   $notIn: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.DeploymentKey))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedDeploymentKeyFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedDeploymentKeyFilter" }))
 
 /** Advanced DeploymentKey filter. */
 export type AdvancedDeploymentKeyFilter = typeof AdvancedDeploymentKeyFilter.Type
 
 /** DeploymentKey property with full advanced search capabilities. */
-export const DeploymentKeyFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const DeploymentKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   DeploymentKeyExactMatch,
   AdvancedDeploymentKeyFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeploymentKeyFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeploymentKeyFilterProperty" }))
 
 /** DeploymentKey property with full advanced search capabilities. */
 export type DeploymentKeyFilterProperty = typeof DeploymentKeyFilterProperty.Type
@@ -736,7 +736,7 @@ export const FormKeyExactMatch = /*#__PURE__*/ Keys.FormKey.pipe(/*#__PURE__*/ S
 export type FormKeyExactMatch = typeof FormKeyExactMatch.Type
 
 /** Advanced FormKey filter. */
-export const AdvancedFormKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedFormKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(Keys.FormKey),
   /** Checks for inequality with the provided value. */
@@ -747,16 +747,16 @@ export const AdvancedFormKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   $in: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.FormKey)),
   /** Checks if the property matches none of the provided values. */
   $notIn: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.FormKey))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedFormKeyFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedFormKeyFilter" }))
 
 /** Advanced FormKey filter. */
 export type AdvancedFormKeyFilter = typeof AdvancedFormKeyFilter.Type
 
 /** FormKey property with full advanced search capabilities. */
-export const FormKeyFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const FormKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   FormKeyExactMatch,
   AdvancedFormKeyFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "FormKeyFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "FormKeyFilterProperty" }))
 
 /** FormKey property with full advanced search capabilities. */
 export type FormKeyFilterProperty = typeof FormKeyFilterProperty.Type
@@ -768,7 +768,7 @@ export const ResourceKeyExactMatch = /*#__PURE__*/ ResourceKey.pipe(/*#__PURE__*
 export type ResourceKeyExactMatch = typeof ResourceKeyExactMatch.Type
 
 /** Advanced ResourceKey filter. */
-export const AdvancedResourceKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedResourceKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(ResourceKey),
   /** Checks for inequality with the provided value. */
@@ -779,16 +779,16 @@ export const AdvancedResourceKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   $in: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(ResourceKey)),
   /** Checks if the property matches none of the provided values. */
   $notIn: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(ResourceKey))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedResourceKeyFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedResourceKeyFilter" }))
 
 /** Advanced ResourceKey filter. */
 export type AdvancedResourceKeyFilter = typeof AdvancedResourceKeyFilter.Type
 
 /** ResourceKey property with full advanced search capabilities. */
-export const ResourceKeyFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const ResourceKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   ResourceKeyExactMatch,
   AdvancedResourceKeyFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "ResourceKeyFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "ResourceKeyFilterProperty" }))
 
 /** ResourceKey property with full advanced search capabilities. */
 export type ResourceKeyFilterProperty = typeof ResourceKeyFilterProperty.Type
@@ -800,7 +800,7 @@ export const BatchOperationTypeExactMatch = /*#__PURE__*/ BatchOperationTypeEnum
 export type BatchOperationTypeExactMatch = typeof BatchOperationTypeExactMatch.Type
 
 /** Advanced BatchOperationTypeEnum filter. */
-export const AdvancedBatchOperationTypeFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedBatchOperationTypeFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(BatchOperationTypeEnum),
   /** Checks for inequality with the provided value. */
@@ -820,16 +820,16 @@ export const AdvancedBatchOperationTypeFilter = /*#__PURE__*/ /*#__PURE__*/ S.St
    * Wildcard characters can be escaped with backslash, for instance: `\*`.
    */
   $like: /*#__PURE__*/ S.optional(LikeFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedBatchOperationTypeFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedBatchOperationTypeFilter" }))
 
 /** Advanced BatchOperationTypeEnum filter. */
 export type AdvancedBatchOperationTypeFilter = typeof AdvancedBatchOperationTypeFilter.Type
 
 /** BatchOperationTypeEnum property with full advanced search capabilities. */
-export const BatchOperationTypeFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const BatchOperationTypeFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   BatchOperationTypeExactMatch,
   AdvancedBatchOperationTypeFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationTypeFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationTypeFilterProperty" }))
 
 /** BatchOperationTypeEnum property with full advanced search capabilities. */
 export type BatchOperationTypeFilterProperty = typeof BatchOperationTypeFilterProperty.Type
@@ -841,7 +841,7 @@ export const JobKeyExactMatch = /*#__PURE__*/ Keys.JobKey.pipe(/*#__PURE__*/ S.a
 export type JobKeyExactMatch = typeof JobKeyExactMatch.Type
 
 /** Advanced JobKey filter. */
-export const AdvancedJobKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedJobKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(Keys.JobKey),
   /** Checks for inequality with the provided value. */
@@ -852,25 +852,25 @@ export const AdvancedJobKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   $in: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.JobKey)),
   /** Checks if the property matches none of the provided values. */
   $notIn: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.JobKey))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedJobKeyFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedJobKeyFilter" }))
 
 /** Advanced JobKey filter. */
 export type AdvancedJobKeyFilter = typeof AdvancedJobKeyFilter.Type
 
 /** JobKey property with full advanced search capabilities. */
-export const JobKeyFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const JobKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   JobKeyExactMatch,
   AdvancedJobKeyFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobKeyFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobKeyFilterProperty" }))
 
 /** JobKey property with full advanced search capabilities. */
 export type JobKeyFilterProperty = typeof JobKeyFilterProperty.Type
 
 /** String property with basic advanced search capabilities. */
-export const BasicStringFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const BasicStringFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   S.String,
   BasicStringFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "BasicStringFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "BasicStringFilterProperty" }))
 
 /** String property with basic advanced search capabilities. */
 export type BasicStringFilterProperty = typeof BasicStringFilterProperty.Type
@@ -882,7 +882,7 @@ export const DecisionRequirementsKeyExactMatch = /*#__PURE__*/ Keys.DecisionRequ
 export type DecisionRequirementsKeyExactMatch = typeof DecisionRequirementsKeyExactMatch.Type
 
 /** Advanced DecisionRequirementsKey filter. */
-export const AdvancedDecisionRequirementsKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedDecisionRequirementsKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(Keys.DecisionRequirementsKey),
   /** Checks for inequality with the provided value. */
@@ -893,16 +893,16 @@ export const AdvancedDecisionRequirementsKeyFilter = /*#__PURE__*/ /*#__PURE__*/
   $in: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.DecisionRequirementsKey)),
   /** Checks if the property matches none of the provided values. */
   $notIn: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.DecisionRequirementsKey))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedDecisionRequirementsKeyFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedDecisionRequirementsKeyFilter" }))
 
 /** Advanced DecisionRequirementsKey filter. */
 export type AdvancedDecisionRequirementsKeyFilter = typeof AdvancedDecisionRequirementsKeyFilter.Type
 
 /** DecisionRequirementsKey property with full advanced search capabilities. */
-export const DecisionRequirementsKeyFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const DecisionRequirementsKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   DecisionRequirementsKeyExactMatch,
   AdvancedDecisionRequirementsKeyFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionRequirementsKeyFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionRequirementsKeyFilterProperty" }))
 
 /** DecisionRequirementsKey property with full advanced search capabilities. */
 export type DecisionRequirementsKeyFilterProperty = typeof DecisionRequirementsKeyFilterProperty.Type
@@ -914,7 +914,7 @@ export const DecisionDefinitionKeyExactMatch = /*#__PURE__*/ Keys.DecisionDefini
 export type DecisionDefinitionKeyExactMatch = typeof DecisionDefinitionKeyExactMatch.Type
 
 /** Advanced DecisionDefinitionKey filter. */
-export const AdvancedDecisionDefinitionKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedDecisionDefinitionKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(Keys.DecisionDefinitionKey),
   /** Checks for inequality with the provided value. */
@@ -925,16 +925,16 @@ export const AdvancedDecisionDefinitionKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S
   $in: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.DecisionDefinitionKey)),
   /** Checks if the property matches none of the provided values. */
   $notIn: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.DecisionDefinitionKey))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedDecisionDefinitionKeyFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedDecisionDefinitionKeyFilter" }))
 
 /** Advanced DecisionDefinitionKey filter. */
 export type AdvancedDecisionDefinitionKeyFilter = typeof AdvancedDecisionDefinitionKeyFilter.Type
 
 /** DecisionDefinitionKey property with full advanced search capabilities. */
-export const DecisionDefinitionKeyFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const DecisionDefinitionKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   DecisionDefinitionKeyExactMatch,
   AdvancedDecisionDefinitionKeyFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionDefinitionKeyFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionDefinitionKeyFilterProperty" }))
 
 /** DecisionDefinitionKey property with full advanced search capabilities. */
 export type DecisionDefinitionKeyFilterProperty = typeof DecisionDefinitionKeyFilterProperty.Type
@@ -946,7 +946,7 @@ export const DecisionEvaluationKeyExactMatch = /*#__PURE__*/ Keys.DecisionEvalua
 export type DecisionEvaluationKeyExactMatch = typeof DecisionEvaluationKeyExactMatch.Type
 
 /** Advanced DecisionEvaluationKey filter. */
-export const AdvancedDecisionEvaluationKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedDecisionEvaluationKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(Keys.DecisionEvaluationKey),
   /** Checks for inequality with the provided value. */
@@ -957,22 +957,22 @@ export const AdvancedDecisionEvaluationKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S
   $in: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.DecisionEvaluationKey)),
   /** Checks if the property matches none of the provided values. */
   $notIn: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.DecisionEvaluationKey))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedDecisionEvaluationKeyFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedDecisionEvaluationKeyFilter" }))
 
 /** Advanced DecisionEvaluationKey filter. */
 export type AdvancedDecisionEvaluationKeyFilter = typeof AdvancedDecisionEvaluationKeyFilter.Type
 
 /** DecisionEvaluationKey property with full advanced search capabilities. */
-export const DecisionEvaluationKeyFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const DecisionEvaluationKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   DecisionEvaluationKeyExactMatch,
   AdvancedDecisionEvaluationKeyFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionEvaluationKeyFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionEvaluationKeyFilterProperty" }))
 
 /** DecisionEvaluationKey property with full advanced search capabilities. */
 export type DecisionEvaluationKeyFilterProperty = typeof DecisionEvaluationKeyFilterProperty.Type
 
 /** Audit log filter request */
-export const AuditLogFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AuditLogFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The audit log key search filter. */
   auditLogKey: /*#__PURE__*/ S.optional(AuditLogKeyFilterProperty),
   /** The process definition key search filter. */
@@ -1031,26 +1031,26 @@ export const AuditLogFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   relatedEntityType: /*#__PURE__*/ S.optional(EntityTypeFilterProperty),
   /** The entity description filter. */
   entityDescription: /*#__PURE__*/ S.optional(StringFilterProperty)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogFilter" }))
 
 /** Audit log filter request */
 export type AuditLogFilter = typeof AuditLogFilter.Type
 
 /** Audit log search request. */
-export const AuditLogSearchQueryRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AuditLogSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(AuditLogSearchQuerySortRequest)),
   /** The audit log search filters. */
   filter: /*#__PURE__*/ S.optional(AuditLogFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogSearchQueryRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogSearchQueryRequest" }))
 
 /** Audit log search request. */
 export type AuditLogSearchQueryRequest = typeof AuditLogSearchQueryRequest.Type
 
 /** Pagination information about the search results. */
-export const SearchQueryPageResponse = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const SearchQueryPageResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Total items matching the criteria. */
   totalItems: P.Int64,
   /** Indicates whether the `totalItems` value has been capped due to system limits. When true, `totalItems` is a lower bound and the actual number of matching items is greater than the reported value. */
@@ -1059,46 +1059,46 @@ export const SearchQueryPageResponse = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   startCursor: /*#__PURE__*/ S.NullOr(Keys.StartCursor),
   /** The cursor value for getting the next page of results. Use this in the `after` field of an ensuing request. */
   endCursor: /*#__PURE__*/ S.NullOr(Keys.EndCursor)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "SearchQueryPageResponse" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "SearchQueryPageResponse" }))
 
 /** Pagination information about the search results. */
 export type SearchQueryPageResponse = typeof SearchQueryPageResponse.Type
 
 /** SearchQueryResponse */
-export const SearchQueryResponse = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const SearchQueryResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "SearchQueryResponse" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "SearchQueryResponse" }))
 
 /** SearchQueryResponse */
 export type SearchQueryResponse = typeof SearchQueryResponse.Type
 
 /** Audit log search response. */
-export const AuditLogSearchQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AuditLogSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching audit logs. */
   items: /*#__PURE__*/ S.Array(AuditLogResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogSearchQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogSearchQueryResult" }))
 
 /** Audit log search response. */
 export type AuditLogSearchQueryResult = typeof AuditLogSearchQueryResult.Type
 
 /** Tenant search response item. */
-export const TenantResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const TenantResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The tenant name. */
   name: S.String,
   /** The unique identifier of the tenant. */
   tenantId: Keys.TenantId,
   /** The tenant description. */
   description: /*#__PURE__*/ S.NullOr(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantResult" }))
 
 /** Tenant search response item. */
 export type TenantResult = typeof TenantResult.Type
 
 /** CamundaUserResult */
-export const CamundaUserResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const CamundaUserResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The username of the user. */
   username: Keys.Username,
   /** The display name of the user. */
@@ -1119,31 +1119,31 @@ export const CamundaUserResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   c8Links: /*#__PURE__*/ S.Record({ key: S.String, value: S.String }),
   /** Flag for understanding if the user is able to perform logout. */
   canLogout: S.Boolean
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "CamundaUserResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "CamundaUserResult" }))
 
 /** CamundaUserResult */
 export type CamundaUserResult = typeof CamundaUserResult.Type
 
 /** The type of the owner of permissions. */
-export const OwnerTypeEnum = /*#__PURE__*/ /*#__PURE__*/ S.Literal("USER", "CLIENT", "ROLE", "GROUP", "MAPPING_RULE", "UNSPECIFIED").pipe(/*#__PURE__*/ S.annotations({ identifier: "OwnerTypeEnum" }))
+export const OwnerTypeEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("USER", "CLIENT", "ROLE", "GROUP", "MAPPING_RULE", "UNSPECIFIED")).pipe(/*#__PURE__*/ S.annotations({ identifier: "OwnerTypeEnum" }))
 
 /** The type of the owner of permissions. */
 export type OwnerTypeEnum = typeof OwnerTypeEnum.Type
 
 /** The type of resource to add/remove permissions to/from. */
-export const ResourceTypeEnum = /*#__PURE__*/ /*#__PURE__*/ S.Literal("AUDIT_LOG", "AUTHORIZATION", "BATCH", "CLUSTER_VARIABLE", "COMPONENT", "DECISION_DEFINITION", "DECISION_REQUIREMENTS_DEFINITION", "DOCUMENT", "EXPRESSION", "GLOBAL_LISTENER", "GROUP", "MAPPING_RULE", "MESSAGE", "PROCESS_DEFINITION", "RESOURCE", "ROLE", "SYSTEM", "TENANT", "USER", "USER_TASK").pipe(/*#__PURE__*/ S.annotations({ identifier: "ResourceTypeEnum" }))
+export const ResourceTypeEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("AUDIT_LOG", "AUTHORIZATION", "BATCH", "CLUSTER_VARIABLE", "COMPONENT", "DECISION_DEFINITION", "DECISION_REQUIREMENTS_DEFINITION", "DOCUMENT", "EXPRESSION", "GLOBAL_LISTENER", "GROUP", "MAPPING_RULE", "MESSAGE", "PROCESS_DEFINITION", "RESOURCE", "ROLE", "SYSTEM", "TENANT", "USER", "USER_TASK")).pipe(/*#__PURE__*/ S.annotations({ identifier: "ResourceTypeEnum" }))
 
 /** The type of resource to add/remove permissions to/from. */
 export type ResourceTypeEnum = typeof ResourceTypeEnum.Type
 
 /** Specifies the type of permissions. */
-export const PermissionTypeEnum = /*#__PURE__*/ /*#__PURE__*/ S.Literal("ACCESS", "CANCEL_PROCESS_INSTANCE", "CLAIM", "CLAIM_USER_TASK", "COMPLETE", "COMPLETE_USER_TASK", "CREATE", "CREATE_BATCH_OPERATION_CANCEL_PROCESS_INSTANCE", "CREATE_BATCH_OPERATION_DELETE_DECISION_DEFINITION", "CREATE_BATCH_OPERATION_DELETE_DECISION_INSTANCE", "CREATE_BATCH_OPERATION_DELETE_PROCESS_DEFINITION", "CREATE_BATCH_OPERATION_DELETE_PROCESS_INSTANCE", "CREATE_BATCH_OPERATION_MIGRATE_PROCESS_INSTANCE", "CREATE_BATCH_OPERATION_MODIFY_PROCESS_INSTANCE", "CREATE_BATCH_OPERATION_RESOLVE_INCIDENT", "CREATE_DECISION_INSTANCE", "CREATE_PROCESS_INSTANCE", "CREATE_TASK_LISTENER", "DELETE", "DELETE_DECISION_INSTANCE", "DELETE_DRD", "DELETE_FORM", "DELETE_PROCESS", "DELETE_PROCESS_INSTANCE", "DELETE_RESOURCE", "DELETE_TASK_LISTENER", "EVALUATE", "MODIFY_PROCESS_INSTANCE", "READ", "READ_DECISION_DEFINITION", "READ_DECISION_INSTANCE", "READ_JOB_METRIC", "READ_PROCESS_DEFINITION", "READ_PROCESS_INSTANCE", "READ_USAGE_METRIC", "READ_USER_TASK", "READ_TASK_LISTENER", "UPDATE", "UPDATE_PROCESS_INSTANCE", "UPDATE_USER_TASK", "UPDATE_TASK_LISTENER").pipe(/*#__PURE__*/ S.annotations({ identifier: "PermissionTypeEnum" }))
+export const PermissionTypeEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("ACCESS", "CANCEL_PROCESS_INSTANCE", "CLAIM", "CLAIM_USER_TASK", "COMPLETE", "COMPLETE_USER_TASK", "CREATE", "CREATE_BATCH_OPERATION_CANCEL_PROCESS_INSTANCE", "CREATE_BATCH_OPERATION_DELETE_DECISION_DEFINITION", "CREATE_BATCH_OPERATION_DELETE_DECISION_INSTANCE", "CREATE_BATCH_OPERATION_DELETE_PROCESS_DEFINITION", "CREATE_BATCH_OPERATION_DELETE_PROCESS_INSTANCE", "CREATE_BATCH_OPERATION_MIGRATE_PROCESS_INSTANCE", "CREATE_BATCH_OPERATION_MODIFY_PROCESS_INSTANCE", "CREATE_BATCH_OPERATION_RESOLVE_INCIDENT", "CREATE_DECISION_INSTANCE", "CREATE_PROCESS_INSTANCE", "CREATE_TASK_LISTENER", "DELETE", "DELETE_DECISION_INSTANCE", "DELETE_DRD", "DELETE_FORM", "DELETE_PROCESS", "DELETE_PROCESS_INSTANCE", "DELETE_RESOURCE", "DELETE_TASK_LISTENER", "EVALUATE", "MODIFY_PROCESS_INSTANCE", "READ", "READ_DECISION_DEFINITION", "READ_DECISION_INSTANCE", "READ_JOB_METRIC", "READ_PROCESS_DEFINITION", "READ_PROCESS_INSTANCE", "READ_USAGE_METRIC", "READ_USER_TASK", "READ_TASK_LISTENER", "UPDATE", "UPDATE_PROCESS_INSTANCE", "UPDATE_USER_TASK", "UPDATE_TASK_LISTENER")).pipe(/*#__PURE__*/ S.annotations({ identifier: "PermissionTypeEnum" }))
 
 /** Specifies the type of permissions. */
 export type PermissionTypeEnum = typeof PermissionTypeEnum.Type
 
 /** AuthorizationIdBasedRequest */
-export const AuthorizationIdBasedRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AuthorizationIdBasedRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The ID of the owner of the permissions. */
   ownerId: S.String,
   /** The type of the owner of permissions. */
@@ -1154,13 +1154,13 @@ export const AuthorizationIdBasedRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct(
   resourceType: ResourceTypeEnum,
   /** The permission types to add. */
   permissionTypes: /*#__PURE__*/ S.Array(PermissionTypeEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuthorizationIdBasedRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuthorizationIdBasedRequest" }))
 
 /** AuthorizationIdBasedRequest */
 export type AuthorizationIdBasedRequest = typeof AuthorizationIdBasedRequest.Type
 
 /** AuthorizationPropertyBasedRequest */
-export const AuthorizationPropertyBasedRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AuthorizationPropertyBasedRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The ID of the owner of the permissions. */
   ownerId: S.String,
   /** The type of the owner of permissions. */
@@ -1171,7 +1171,7 @@ export const AuthorizationPropertyBasedRequest = /*#__PURE__*/ /*#__PURE__*/ S.S
   resourceType: ResourceTypeEnum,
   /** The permission types to add. */
   permissionTypes: /*#__PURE__*/ S.Array(PermissionTypeEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuthorizationPropertyBasedRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuthorizationPropertyBasedRequest" }))
 
 /** AuthorizationPropertyBasedRequest */
 export type AuthorizationPropertyBasedRequest = typeof AuthorizationPropertyBasedRequest.Type
@@ -1180,10 +1180,10 @@ export type AuthorizationPropertyBasedRequest = typeof AuthorizationPropertyBase
  * Defines an authorization request.
  * Either an id-based or a property-based authorization can be provided.
  */
-export const AuthorizationRequest = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const AuthorizationRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   AuthorizationIdBasedRequest,
   AuthorizationPropertyBasedRequest
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuthorizationRequest" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuthorizationRequest" }))
 
 /**
  * Defines an authorization request.
@@ -1192,18 +1192,18 @@ export const AuthorizationRequest = /*#__PURE__*/ /*#__PURE__*/ S.Union(
 export type AuthorizationRequest = typeof AuthorizationRequest.Type
 
 /** AuthorizationSearchQuerySortRequest */
-export const AuthorizationSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AuthorizationSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("ownerId", "ownerType", "resourceId", "resourcePropertyName", "resourceType"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuthorizationSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuthorizationSearchQuerySortRequest" }))
 
 /** AuthorizationSearchQuerySortRequest */
 export type AuthorizationSearchQuerySortRequest = typeof AuthorizationSearchQuerySortRequest.Type
 
 /** Authorization search filter. */
-export const AuthorizationFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AuthorizationFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The ID of the owner of permissions. */
   ownerId: /*#__PURE__*/ S.optional(S.String),
   /** The type of the owner of permissions. */
@@ -1214,26 +1214,26 @@ export const AuthorizationFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   resourcePropertyNames: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(S.String)),
   /** The type of resource to search permissions for. */
   resourceType: /*#__PURE__*/ S.optional(ResourceTypeEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuthorizationFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuthorizationFilter" }))
 
 /** Authorization search filter. */
 export type AuthorizationFilter = typeof AuthorizationFilter.Type
 
 /** AuthorizationSearchQuery */
-export const AuthorizationSearchQuery = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AuthorizationSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(AuthorizationSearchQuerySortRequest)),
   /** The authorization search filters. */
   filter: /*#__PURE__*/ S.optional(AuthorizationFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuthorizationSearchQuery" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuthorizationSearchQuery" }))
 
 /** AuthorizationSearchQuery */
 export type AuthorizationSearchQuery = typeof AuthorizationSearchQuery.Type
 
 /** AuthorizationResult */
-export const AuthorizationResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AuthorizationResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The ID of the owner of permissions. */
   ownerId: S.String,
   /** The type of the owner of permissions. */
@@ -1248,55 +1248,55 @@ export const AuthorizationResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   permissionTypes: /*#__PURE__*/ S.Array(PermissionTypeEnum),
   /** The key of the authorization. */
   authorizationKey: Keys.AuthorizationKey
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuthorizationResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuthorizationResult" }))
 
 /** AuthorizationResult */
 export type AuthorizationResult = typeof AuthorizationResult.Type
 
 /** AuthorizationSearchResult */
-export const AuthorizationSearchResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AuthorizationSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching authorizations. */
   items: /*#__PURE__*/ S.Array(AuthorizationResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuthorizationSearchResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuthorizationSearchResult" }))
 
 /** AuthorizationSearchResult */
 export type AuthorizationSearchResult = typeof AuthorizationSearchResult.Type
 
 /** AuthorizationCreateResult */
-export const AuthorizationCreateResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AuthorizationCreateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The key of the created authorization. */
   authorizationKey: Keys.AuthorizationKey
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuthorizationCreateResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuthorizationCreateResult" }))
 
 /** AuthorizationCreateResult */
 export type AuthorizationCreateResult = typeof AuthorizationCreateResult.Type
 
 /** The created batch operation. */
-export const BatchOperationCreatedResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const BatchOperationCreatedResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Key of the batch operation. */
   batchOperationKey: Keys.BatchOperationKey,
   /** The type of the batch operation. */
   batchOperationType: BatchOperationTypeEnum
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationCreatedResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationCreatedResult" }))
 
 /** The created batch operation. */
 export type BatchOperationCreatedResult = typeof BatchOperationCreatedResult.Type
 
 /** BatchOperationSearchQuerySortRequest */
-export const BatchOperationSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const BatchOperationSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("batchOperationKey", "operationType", "state", "startDate", "endDate", "actorType", "actorId"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationSearchQuerySortRequest" }))
 
 /** BatchOperationSearchQuerySortRequest */
 export type BatchOperationSearchQuerySortRequest = typeof BatchOperationSearchQuerySortRequest.Type
 
 /** The batch operation state. */
-export const BatchOperationStateEnum = /*#__PURE__*/ /*#__PURE__*/ S.Literal("ACTIVE", "CANCELED", "COMPLETED", "CREATED", "FAILED", "PARTIALLY_COMPLETED", "SUSPENDED").pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationStateEnum" }))
+export const BatchOperationStateEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("ACTIVE", "CANCELED", "COMPLETED", "CREATED", "FAILED", "PARTIALLY_COMPLETED", "SUSPENDED")).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationStateEnum" }))
 
 /** The batch operation state. */
 export type BatchOperationStateEnum = typeof BatchOperationStateEnum.Type
@@ -1308,7 +1308,7 @@ export const BatchOperationStateExactMatch = /*#__PURE__*/ BatchOperationStateEn
 export type BatchOperationStateExactMatch = typeof BatchOperationStateExactMatch.Type
 
 /** Advanced BatchOperationStateEnum filter. */
-export const AdvancedBatchOperationStateFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedBatchOperationStateFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(BatchOperationStateEnum),
   /** Checks for inequality with the provided value. */
@@ -1328,22 +1328,22 @@ export const AdvancedBatchOperationStateFilter = /*#__PURE__*/ /*#__PURE__*/ S.S
    * Wildcard characters can be escaped with backslash, for instance: `\*`.
    */
   $like: /*#__PURE__*/ S.optional(LikeFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedBatchOperationStateFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedBatchOperationStateFilter" }))
 
 /** Advanced BatchOperationStateEnum filter. */
 export type AdvancedBatchOperationStateFilter = typeof AdvancedBatchOperationStateFilter.Type
 
 /** BatchOperationStateEnum property with full advanced search capabilities. */
-export const BatchOperationStateFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const BatchOperationStateFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   BatchOperationStateExactMatch,
   AdvancedBatchOperationStateFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationStateFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationStateFilterProperty" }))
 
 /** BatchOperationStateEnum property with full advanced search capabilities. */
 export type BatchOperationStateFilterProperty = typeof BatchOperationStateFilterProperty.Type
 
 /** Batch operation filter request. */
-export const BatchOperationFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const BatchOperationFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The key (or operate legacy ID) of the batch operation. */
   batchOperationKey: /*#__PURE__*/ S.optional(BasicStringFilterProperty),
   /** The type of the batch operation. */
@@ -1354,39 +1354,39 @@ export const BatchOperationFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   actorType: /*#__PURE__*/ S.optional(AuditLogActorTypeEnum),
   /** The ID of the actor who performed the operation. */
   actorId: /*#__PURE__*/ S.optional(StringFilterProperty)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationFilter" }))
 
 /** Batch operation filter request. */
 export type BatchOperationFilter = typeof BatchOperationFilter.Type
 
 /** Batch operation search request. */
-export const BatchOperationSearchQuery = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const BatchOperationSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(BatchOperationSearchQuerySortRequest)),
   /** The batch operation search filters. */
   filter: /*#__PURE__*/ S.optional(BatchOperationFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationSearchQuery" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationSearchQuery" }))
 
 /** Batch operation search request. */
 export type BatchOperationSearchQuery = typeof BatchOperationSearchQuery.Type
 
 /** BatchOperationError */
-export const BatchOperationError = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const BatchOperationError = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The partition ID where the error occurred. */
   partitionId: P.Int32,
   /** The type of the error that occurred during the batch operation. */
   type: /*#__PURE__*/ S.Literal("QUERY_FAILED", "RESULT_BUFFER_SIZE_EXCEEDED"),
   /** The error message that occurred during the batch operation. */
   message: S.String
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationError" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationError" }))
 
 /** BatchOperationError */
 export type BatchOperationError = typeof BatchOperationError.Type
 
 /** BatchOperationResponse */
-export const BatchOperationResponse = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const BatchOperationResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Key or (Operate Legacy ID = UUID) of the batch operation. */
   batchOperationKey: Keys.BatchOperationKey,
   /** The batch operation state. */
@@ -1419,35 +1419,35 @@ export const BatchOperationResponse = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   operationsCompletedCount: P.Int32,
   /** The errors that occurred per partition during the batch operation. */
   errors: /*#__PURE__*/ S.Array(BatchOperationError)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationResponse" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationResponse" }))
 
 /** BatchOperationResponse */
 export type BatchOperationResponse = typeof BatchOperationResponse.Type
 
 /** The batch operation search query result. */
-export const BatchOperationSearchQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const BatchOperationSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching batch operations. */
   items: /*#__PURE__*/ S.Array(BatchOperationResponse)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationSearchQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationSearchQueryResult" }))
 
 /** The batch operation search query result. */
 export type BatchOperationSearchQueryResult = typeof BatchOperationSearchQueryResult.Type
 
 /** BatchOperationItemSearchQuerySortRequest */
-export const BatchOperationItemSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const BatchOperationItemSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("batchOperationKey", "itemKey", "processInstanceKey", "processedDate", "state"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationItemSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationItemSearchQuerySortRequest" }))
 
 /** BatchOperationItemSearchQuerySortRequest */
 export type BatchOperationItemSearchQuerySortRequest = typeof BatchOperationItemSearchQuerySortRequest.Type
 
 /** The batch operation item state. */
-export const BatchOperationItemStateEnum = /*#__PURE__*/ /*#__PURE__*/ S.Literal("ACTIVE", "COMPLETED", "CANCELED", "FAILED").pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationItemStateEnum" }))
+export const BatchOperationItemStateEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("ACTIVE", "COMPLETED", "CANCELED", "FAILED")).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationItemStateEnum" }))
 
 /** The batch operation item state. */
 export type BatchOperationItemStateEnum = typeof BatchOperationItemStateEnum.Type
@@ -1459,7 +1459,7 @@ export const BatchOperationItemStateExactMatch = /*#__PURE__*/ BatchOperationIte
 export type BatchOperationItemStateExactMatch = typeof BatchOperationItemStateExactMatch.Type
 
 /** Advanced BatchOperationItemStateEnum filter. */
-export const AdvancedBatchOperationItemStateFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedBatchOperationItemStateFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(BatchOperationItemStateEnum),
   /** Checks for inequality with the provided value. */
@@ -1479,22 +1479,22 @@ export const AdvancedBatchOperationItemStateFilter = /*#__PURE__*/ /*#__PURE__*/
    * Wildcard characters can be escaped with backslash, for instance: `\*`.
    */
   $like: /*#__PURE__*/ S.optional(LikeFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedBatchOperationItemStateFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedBatchOperationItemStateFilter" }))
 
 /** Advanced BatchOperationItemStateEnum filter. */
 export type AdvancedBatchOperationItemStateFilter = typeof AdvancedBatchOperationItemStateFilter.Type
 
 /** BatchOperationItemStateEnum property with full advanced search capabilities. */
-export const BatchOperationItemStateFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const BatchOperationItemStateFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   BatchOperationItemStateExactMatch,
   AdvancedBatchOperationItemStateFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationItemStateFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationItemStateFilterProperty" }))
 
 /** BatchOperationItemStateEnum property with full advanced search capabilities. */
 export type BatchOperationItemStateFilterProperty = typeof BatchOperationItemStateFilterProperty.Type
 
 /** Batch operation item filter request. */
-export const BatchOperationItemFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const BatchOperationItemFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The key (or operate legacy ID) of the batch operation. */
   batchOperationKey: /*#__PURE__*/ S.optional(BasicStringFilterProperty),
   /** The key of the item, e.g. a process instance key. */
@@ -1502,29 +1502,29 @@ export const BatchOperationItemFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   /** The process instance key of the processed item. */
   processInstanceKey: /*#__PURE__*/ S.optional(ProcessInstanceKeyFilterProperty),
   /** The state of the batch operation. */
-  state: /*#__PURE__*/ S.optional(BatchOperationItemStateFilterProperty),
+  state: /*#__PURE__*/ S.optional(BatchOperationItemStateExactMatch),
   /** The type of the batch operation. */
   operationType: /*#__PURE__*/ S.optional(BatchOperationTypeFilterProperty)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationItemFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationItemFilter" }))
 
 /** Batch operation item filter request. */
 export type BatchOperationItemFilter = typeof BatchOperationItemFilter.Type
 
 /** Batch operation item search request. */
-export const BatchOperationItemSearchQuery = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const BatchOperationItemSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(BatchOperationItemSearchQuerySortRequest)),
   /** The batch operation item search filters. */
   filter: /*#__PURE__*/ S.optional(BatchOperationItemFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationItemSearchQuery" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationItemSearchQuery" }))
 
 /** Batch operation item search request. */
 export type BatchOperationItemSearchQuery = typeof BatchOperationItemSearchQuery.Type
 
 /** BatchOperationItemResponse */
-export const BatchOperationItemResponse = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const BatchOperationItemResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The type of the batch operation. */
   operationType: BatchOperationTypeEnum,
   /** The key (or operate legacy ID) of the batch operation. */
@@ -1548,18 +1548,18 @@ export const BatchOperationItemResponse = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   processedDate: /*#__PURE__*/ S.NullOr(P.DateTime),
   /** The error message from the engine in case of a failed operation. */
   errorMessage: /*#__PURE__*/ S.NullOr(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationItemResponse" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationItemResponse" }))
 
 /** BatchOperationItemResponse */
 export type BatchOperationItemResponse = typeof BatchOperationItemResponse.Type
 
 /** BatchOperationItemSearchQueryResult */
-export const BatchOperationItemSearchQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const BatchOperationItemSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching batch operation items. */
   items: /*#__PURE__*/ S.Array(BatchOperationItemResponse)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationItemSearchQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationItemSearchQueryResult" }))
 
 /** BatchOperationItemSearchQueryResult */
 export type BatchOperationItemSearchQueryResult = typeof BatchOperationItemSearchQueryResult.Type
@@ -1571,7 +1571,7 @@ export const DecisionEvaluationInstanceKeyExactMatch = /*#__PURE__*/ Keys.Decisi
 export type DecisionEvaluationInstanceKeyExactMatch = typeof DecisionEvaluationInstanceKeyExactMatch.Type
 
 /** Advanced DecisionEvaluationInstanceKey filter. */
-export const AdvancedDecisionEvaluationInstanceKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedDecisionEvaluationInstanceKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(Keys.DecisionEvaluationInstanceKey),
   /** Checks for inequality with the provided value. */
@@ -1582,22 +1582,22 @@ export const AdvancedDecisionEvaluationInstanceKeyFilter = /*#__PURE__*/ /*#__PU
   $in: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.DecisionEvaluationInstanceKey)),
   /** Checks if the property matches none of the provided values. */
   $notIn: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.DecisionEvaluationInstanceKey))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedDecisionEvaluationInstanceKeyFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedDecisionEvaluationInstanceKeyFilter" }))
 
 /** Advanced DecisionEvaluationInstanceKey filter. */
 export type AdvancedDecisionEvaluationInstanceKeyFilter = typeof AdvancedDecisionEvaluationInstanceKeyFilter.Type
 
 /** DecisionEvaluationInstanceKey property with full advanced search capabilities. */
-export const DecisionEvaluationInstanceKeyFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const DecisionEvaluationInstanceKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   DecisionEvaluationInstanceKeyExactMatch,
   AdvancedDecisionEvaluationInstanceKeyFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionEvaluationInstanceKeyFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionEvaluationInstanceKeyFilterProperty" }))
 
 /** DecisionEvaluationInstanceKey property with full advanced search capabilities. */
 export type DecisionEvaluationInstanceKeyFilterProperty = typeof DecisionEvaluationInstanceKeyFilterProperty.Type
 
 /** The state of the decision instance. UNSPECIFIED and UNKNOWN are deprecated and should not be used anymore, for removal in 8.10 */
-export const DecisionInstanceStateEnum = /*#__PURE__*/ /*#__PURE__*/ S.Literal("EVALUATED", "FAILED", "UNSPECIFIED", "UNKNOWN").pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionInstanceStateEnum" }))
+export const DecisionInstanceStateEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("EVALUATED", "FAILED", "UNSPECIFIED", "UNKNOWN")).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionInstanceStateEnum" }))
 
 /** The state of the decision instance. UNSPECIFIED and UNKNOWN are deprecated and should not be used anymore, for removal in 8.10 */
 export type DecisionInstanceStateEnum = typeof DecisionInstanceStateEnum.Type
@@ -1609,7 +1609,7 @@ export const DecisionInstanceStateExactMatch = /*#__PURE__*/ DecisionInstanceSta
 export type DecisionInstanceStateExactMatch = typeof DecisionInstanceStateExactMatch.Type
 
 /** Advanced DecisionInstanceStateEnum filter. */
-export const AdvancedDecisionInstanceStateFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedDecisionInstanceStateFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(DecisionInstanceStateEnum),
   /** Checks for inequality with the provided value. */
@@ -1631,28 +1631,28 @@ export const AdvancedDecisionInstanceStateFilter = /*#__PURE__*/ /*#__PURE__*/ S
    * Wildcard characters can be escaped with backslash, for instance: `\*`.
    */
   $like: /*#__PURE__*/ S.optional(LikeFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedDecisionInstanceStateFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedDecisionInstanceStateFilter" }))
 
 /** Advanced DecisionInstanceStateEnum filter. */
 export type AdvancedDecisionInstanceStateFilter = typeof AdvancedDecisionInstanceStateFilter.Type
 
 /** DecisionInstanceStateEnum property with full advanced search capabilities. */
-export const DecisionInstanceStateFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const DecisionInstanceStateFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   DecisionInstanceStateExactMatch,
   AdvancedDecisionInstanceStateFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionInstanceStateFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionInstanceStateFilterProperty" }))
 
 /** DecisionInstanceStateEnum property with full advanced search capabilities. */
 export type DecisionInstanceStateFilterProperty = typeof DecisionInstanceStateFilterProperty.Type
 
 /** The type of the decision. UNSPECIFIED is deprecated and should not be used anymore, for removal in 8.10 */
-export const DecisionDefinitionTypeEnum = /*#__PURE__*/ /*#__PURE__*/ S.Literal("DECISION_TABLE", "LITERAL_EXPRESSION", "UNSPECIFIED", "UNKNOWN").pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionDefinitionTypeEnum" }))
+export const DecisionDefinitionTypeEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("DECISION_TABLE", "LITERAL_EXPRESSION", "UNSPECIFIED", "UNKNOWN")).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionDefinitionTypeEnum" }))
 
 /** The type of the decision. UNSPECIFIED is deprecated and should not be used anymore, for removal in 8.10 */
 export type DecisionDefinitionTypeEnum = typeof DecisionDefinitionTypeEnum.Type
 
 /** Decision instance search filter. */
-export const DecisionInstanceFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DecisionInstanceFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The key of the decision evaluation instance. */
   decisionEvaluationInstanceKey: /*#__PURE__*/ S.optional(DecisionEvaluationInstanceKeyFilterProperty),
   /** The state of the decision instance. */
@@ -1685,7 +1685,7 @@ export const DecisionInstanceFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   rootDecisionDefinitionKey: /*#__PURE__*/ S.optional(DecisionDefinitionKeyFilterProperty),
   /** The key of the decision requirements definition. */
   decisionRequirementsKey: /*#__PURE__*/ S.optional(DecisionRequirementsKeyFilterProperty)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionInstanceFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionInstanceFilter" }))
 
 /** Decision instance search filter. */
 export type DecisionInstanceFilter = typeof DecisionInstanceFilter.Type
@@ -1703,7 +1703,7 @@ export const OperationReference = /*#__PURE__*/ P.Int64.pipe(/*#__PURE__*/ S.gre
 export type OperationReference = typeof OperationReference.Type
 
 /** The decision instance filter that defines which decision instances should be deleted. */
-export const DecisionInstanceDeletionBatchOperationRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DecisionInstanceDeletionBatchOperationRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The decision instance filter. */
   filter: DecisionInstanceFilter,
   /**
@@ -1711,13 +1711,13 @@ export const DecisionInstanceDeletionBatchOperationRequest = /*#__PURE__*/ /*#__
    * Must be > 0 if provided.
    */
   operationReference: /*#__PURE__*/ S.optional(OperationReference)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionInstanceDeletionBatchOperationRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionInstanceDeletionBatchOperationRequest" }))
 
 /** The decision instance filter that defines which decision instances should be deleted. */
 export type DecisionInstanceDeletionBatchOperationRequest = typeof DecisionInstanceDeletionBatchOperationRequest.Type
 
 /** Process instance states */
-export const ProcessInstanceStateEnum = /*#__PURE__*/ /*#__PURE__*/ S.Literal("ACTIVE", "COMPLETED", "TERMINATED").pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceStateEnum" }))
+export const ProcessInstanceStateEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("ACTIVE", "COMPLETED", "TERMINATED")).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceStateEnum" }))
 
 /** Process instance states */
 export type ProcessInstanceStateEnum = typeof ProcessInstanceStateEnum.Type
@@ -1729,7 +1729,7 @@ export const ProcessInstanceStateExactMatch = /*#__PURE__*/ ProcessInstanceState
 export type ProcessInstanceStateExactMatch = typeof ProcessInstanceStateExactMatch.Type
 
 /** Advanced ProcessInstanceStateEnum filter. */
-export const AdvancedProcessInstanceStateFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedProcessInstanceStateFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(ProcessInstanceStateEnum),
   /** Checks for inequality with the provided value. */
@@ -1749,22 +1749,22 @@ export const AdvancedProcessInstanceStateFilter = /*#__PURE__*/ /*#__PURE__*/ S.
    * Wildcard characters can be escaped with backslash, for instance: `\*`.
    */
   $like: /*#__PURE__*/ S.optional(LikeFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedProcessInstanceStateFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedProcessInstanceStateFilter" }))
 
 /** Advanced ProcessInstanceStateEnum filter. */
 export type AdvancedProcessInstanceStateFilter = typeof AdvancedProcessInstanceStateFilter.Type
 
 /** ProcessInstanceStateEnum property with full advanced search capabilities. */
-export const ProcessInstanceStateFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const ProcessInstanceStateFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   ProcessInstanceStateExactMatch,
   AdvancedProcessInstanceStateFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceStateFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceStateFilterProperty" }))
 
 /** ProcessInstanceStateEnum property with full advanced search capabilities. */
 export type ProcessInstanceStateFilterProperty = typeof ProcessInstanceStateFilterProperty.Type
 
 /** VariableValueFilterProperty */
-export const VariableValueFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const VariableValueFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Name of the variable. */
   name: S.String,
   /**
@@ -1774,13 +1774,13 @@ export const VariableValueFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Struct(
    * appropriate escaping for special characters in JSON strings when constructing filter values.
    */
   value: StringFilterProperty
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "VariableValueFilterProperty" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "VariableValueFilterProperty" }))
 
 /** VariableValueFilterProperty */
 export type VariableValueFilterProperty = typeof VariableValueFilterProperty.Type
 
 /** Element states */
-export const ElementInstanceStateEnum = /*#__PURE__*/ /*#__PURE__*/ S.Literal("ACTIVE", "COMPLETED", "TERMINATED").pipe(/*#__PURE__*/ S.annotations({ identifier: "ElementInstanceStateEnum" }))
+export const ElementInstanceStateEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("ACTIVE", "COMPLETED", "TERMINATED")).pipe(/*#__PURE__*/ S.annotations({ identifier: "ElementInstanceStateEnum" }))
 
 /** Element states */
 export type ElementInstanceStateEnum = typeof ElementInstanceStateEnum.Type
@@ -1792,7 +1792,7 @@ export const ElementInstanceStateExactMatch = /*#__PURE__*/ ElementInstanceState
 export type ElementInstanceStateExactMatch = typeof ElementInstanceStateExactMatch.Type
 
 /** Advanced ElementInstanceStateEnum filter. */
-export const AdvancedElementInstanceStateFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedElementInstanceStateFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(ElementInstanceStateEnum),
   /** Checks for inequality with the provided value. */
@@ -1812,22 +1812,22 @@ export const AdvancedElementInstanceStateFilter = /*#__PURE__*/ /*#__PURE__*/ S.
    * Wildcard characters can be escaped with backslash, for instance: `\*`.
    */
   $like: /*#__PURE__*/ S.optional(LikeFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedElementInstanceStateFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedElementInstanceStateFilter" }))
 
 /** Advanced ElementInstanceStateEnum filter. */
 export type AdvancedElementInstanceStateFilter = typeof AdvancedElementInstanceStateFilter.Type
 
 /** ElementInstanceStateEnum property with full advanced search capabilities. */
-export const ElementInstanceStateFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const ElementInstanceStateFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   ElementInstanceStateExactMatch,
   AdvancedElementInstanceStateFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "ElementInstanceStateFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "ElementInstanceStateFilterProperty" }))
 
 /** ElementInstanceStateEnum property with full advanced search capabilities. */
 export type ElementInstanceStateFilterProperty = typeof ElementInstanceStateFilterProperty.Type
 
 /** Advanced integer (int32) filter. */
-export const AdvancedIntegerFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedIntegerFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(P.Int32),
   /** Checks for inequality with the provided value. */
@@ -1844,28 +1844,28 @@ export const AdvancedIntegerFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   $lte: /*#__PURE__*/ S.optional(P.Int32),
   /** Checks if the property matches any of the provided values. */
   $in: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(P.Int32))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedIntegerFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedIntegerFilter" }))
 
 /** Advanced integer (int32) filter. */
 export type AdvancedIntegerFilter = typeof AdvancedIntegerFilter.Type
 
 /** Integer property with advanced search capabilities. */
-export const IntegerFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const IntegerFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   P.Int32,
   AdvancedIntegerFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "IntegerFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "IntegerFilterProperty" }))
 
 /** Integer property with advanced search capabilities. */
 export type IntegerFilterProperty = typeof IntegerFilterProperty.Type
 
 /** List of tags. Tags need to start with a letter; then alphanumerics, `_`, `-`, `:`, or `.`; length ≤ 100. */
-export const TagSet = /*#__PURE__*/ /*#__PURE__*/ S.Array(Keys.Tag).pipe(/*#__PURE__*/ S.maxItems(10), /*#__PURE__*/ S.annotations({ identifier: "TagSet" }))
+export const TagSet = /*#__PURE__*/ (/*#__PURE__*/ S.Array(Keys.Tag)).pipe(/*#__PURE__*/ S.maxItems(10), /*#__PURE__*/ S.annotations({ identifier: "TagSet" }))
 
 /** List of tags. Tags need to start with a letter; then alphanumerics, `_`, `-`, `:`, or `.`; length ≤ 100. */
 export type TagSet = typeof TagSet.Type
 
 /** Base process instance search filter. */
-export const BaseProcessInstanceFilterFields = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const BaseProcessInstanceFilterFields = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The start date. */
   startDate: /*#__PURE__*/ S.optional(DateTimeFilterProperty),
   /** The end date. */
@@ -1907,13 +1907,13 @@ export const BaseProcessInstanceFilterFields = /*#__PURE__*/ /*#__PURE__*/ S.Str
   tags: /*#__PURE__*/ S.optional(TagSet),
   /** The business id associated with the process instance. */
   businessId: /*#__PURE__*/ S.optional(StringFilterProperty)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "BaseProcessInstanceFilterFields" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "BaseProcessInstanceFilterFields" }))
 
 /** Base process instance search filter. */
 export type BaseProcessInstanceFilterFields = typeof BaseProcessInstanceFilterFields.Type
 
 /** Process instance search filter. */
-export const ProcessInstanceFilterFields = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceFilterFields = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The start date. */
   startDate: /*#__PURE__*/ S.optional(DateTimeFilterProperty),
   /** The end date. */
@@ -1965,13 +1965,13 @@ export const ProcessInstanceFilterFields = /*#__PURE__*/ /*#__PURE__*/ S.Struct(
   processDefinitionVersionTag: /*#__PURE__*/ S.optional(StringFilterProperty),
   /** The process definition key. */
   processDefinitionKey: /*#__PURE__*/ S.optional(ProcessDefinitionKeyFilterProperty)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceFilterFields" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceFilterFields" }))
 
 /** Process instance search filter. */
 export type ProcessInstanceFilterFields = typeof ProcessInstanceFilterFields.Type
 
 /** Process instance search filter. */
-export const ProcessInstanceFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The start date. */
   startDate: /*#__PURE__*/ S.optional(DateTimeFilterProperty),
   /** The end date. */
@@ -2056,13 +2056,13 @@ export const ProcessInstanceFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
    * <p>Note: Using complex <code>$or</code> conditions may impact performance, use with caution in high-volume environments.
    */
   $or: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(ProcessInstanceFilterFields))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceFilter" }))
 
 /** Process instance search filter. */
 export type ProcessInstanceFilter = typeof ProcessInstanceFilter.Type
 
 /** The process instance filter that defines which process instances should be canceled. */
-export const ProcessInstanceCancellationBatchOperationRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceCancellationBatchOperationRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The process instance filter. */
   filter: ProcessInstanceFilter,
   /**
@@ -2070,13 +2070,13 @@ export const ProcessInstanceCancellationBatchOperationRequest = /*#__PURE__*/ /*
    * Must be > 0 if provided.
    */
   operationReference: /*#__PURE__*/ S.optional(OperationReference)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceCancellationBatchOperationRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceCancellationBatchOperationRequest" }))
 
 /** The process instance filter that defines which process instances should be canceled. */
 export type ProcessInstanceCancellationBatchOperationRequest = typeof ProcessInstanceCancellationBatchOperationRequest.Type
 
 /** The process instance filter that defines which process instances should have their incidents resolved. */
-export const ProcessInstanceIncidentResolutionBatchOperationRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceIncidentResolutionBatchOperationRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The process instance filter. */
   filter: ProcessInstanceFilter,
   /**
@@ -2084,13 +2084,13 @@ export const ProcessInstanceIncidentResolutionBatchOperationRequest = /*#__PURE_
    * Must be > 0 if provided.
    */
   operationReference: /*#__PURE__*/ S.optional(OperationReference)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceIncidentResolutionBatchOperationRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceIncidentResolutionBatchOperationRequest" }))
 
 /** The process instance filter that defines which process instances should have their incidents resolved. */
 export type ProcessInstanceIncidentResolutionBatchOperationRequest = typeof ProcessInstanceIncidentResolutionBatchOperationRequest.Type
 
 /** The process instance filter that defines which process instances should be deleted. */
-export const ProcessInstanceDeletionBatchOperationRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceDeletionBatchOperationRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The process instance filter. */
   filter: ProcessInstanceFilter,
   /**
@@ -2098,35 +2098,35 @@ export const ProcessInstanceDeletionBatchOperationRequest = /*#__PURE__*/ /*#__P
    * Must be > 0 if provided.
    */
   operationReference: /*#__PURE__*/ S.optional(OperationReference)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceDeletionBatchOperationRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceDeletionBatchOperationRequest" }))
 
 /** The process instance filter that defines which process instances should be deleted. */
 export type ProcessInstanceDeletionBatchOperationRequest = typeof ProcessInstanceDeletionBatchOperationRequest.Type
 
 /** The mapping instructions describe how to map elements from the source process definition to the target process definition. */
-export const MigrateProcessInstanceMappingInstruction = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const MigrateProcessInstanceMappingInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The element id to migrate from. */
   sourceElementId: Keys.ElementId,
   /** The element id to migrate into. */
   targetElementId: Keys.ElementId
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "MigrateProcessInstanceMappingInstruction" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "MigrateProcessInstanceMappingInstruction" }))
 
 /** The mapping instructions describe how to map elements from the source process definition to the target process definition. */
 export type MigrateProcessInstanceMappingInstruction = typeof MigrateProcessInstanceMappingInstruction.Type
 
 /** The migration instructions describe how to migrate a process instance from one process definition to another. */
-export const ProcessInstanceMigrationBatchOperationPlan = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceMigrationBatchOperationPlan = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The target process definition key. */
   targetProcessDefinitionKey: Keys.ProcessDefinitionKey,
   /** The mapping instructions. */
   mappingInstructions: /*#__PURE__*/ S.Array(MigrateProcessInstanceMappingInstruction)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceMigrationBatchOperationPlan" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceMigrationBatchOperationPlan" }))
 
 /** The migration instructions describe how to migrate a process instance from one process definition to another. */
 export type ProcessInstanceMigrationBatchOperationPlan = typeof ProcessInstanceMigrationBatchOperationPlan.Type
 
 /** ProcessInstanceMigrationBatchOperationRequest */
-export const ProcessInstanceMigrationBatchOperationRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceMigrationBatchOperationRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The process instance filter. */
   filter: ProcessInstanceFilter,
   /** The migration plan. */
@@ -2136,7 +2136,7 @@ export const ProcessInstanceMigrationBatchOperationRequest = /*#__PURE__*/ /*#__
    * Must be > 0 if provided.
    */
   operationReference: /*#__PURE__*/ S.optional(OperationReference)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceMigrationBatchOperationRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceMigrationBatchOperationRequest" }))
 
 /** ProcessInstanceMigrationBatchOperationRequest */
 export type ProcessInstanceMigrationBatchOperationRequest = typeof ProcessInstanceMigrationBatchOperationRequest.Type
@@ -2147,12 +2147,12 @@ export type ProcessInstanceMigrationBatchOperationRequest = typeof ProcessInstan
  * terminated one at `targetElementId`. The new element instances are created in the parent
  * scope of the source element instances.
  */
-export const ProcessInstanceModificationMoveBatchOperationInstruction = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceModificationMoveBatchOperationInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The source element ID. */
   sourceElementId: Keys.ElementId,
   /** The target element ID. */
   targetElementId: Keys.ElementId
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceModificationMoveBatchOperationInstruction" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceModificationMoveBatchOperationInstruction" }))
 
 /**
  * Instructions describing a move operation. This instruction will terminate all active
@@ -2166,7 +2166,7 @@ export type ProcessInstanceModificationMoveBatchOperationInstruction = typeof Pr
  * The process instance filter to define on which process instances tokens should be moved,
  * and new element instances should be activated or terminated.
  */
-export const ProcessInstanceModificationBatchOperationRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceModificationBatchOperationRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The process instance filter. */
   filter: ProcessInstanceFilter,
   /** Instructions for moving tokens between elements. */
@@ -2176,7 +2176,7 @@ export const ProcessInstanceModificationBatchOperationRequest = /*#__PURE__*/ /*
    * Must be > 0 if provided.
    */
   operationReference: /*#__PURE__*/ S.optional(OperationReference)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceModificationBatchOperationRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceModificationBatchOperationRequest" }))
 
 /**
  * The process instance filter to define on which process instances tokens should be moved,
@@ -2185,55 +2185,55 @@ export const ProcessInstanceModificationBatchOperationRequest = /*#__PURE__*/ /*
 export type ProcessInstanceModificationBatchOperationRequest = typeof ProcessInstanceModificationBatchOperationRequest.Type
 
 /** ClockPinRequest */
-export const ClockPinRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ClockPinRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The exact time in epoch milliseconds to which the clock should be pinned. */
   timestamp: P.Int64
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClockPinRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClockPinRequest" }))
 
 /** ClockPinRequest */
 export type ClockPinRequest = typeof ClockPinRequest.Type
 
 /** The scope of a cluster variable. */
-export const ClusterVariableScopeEnum = /*#__PURE__*/ /*#__PURE__*/ S.Literal("GLOBAL", "TENANT").pipe(/*#__PURE__*/ S.annotations({ identifier: "ClusterVariableScopeEnum" }))
+export const ClusterVariableScopeEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("GLOBAL", "TENANT")).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClusterVariableScopeEnum" }))
 
 /** The scope of a cluster variable. */
 export type ClusterVariableScopeEnum = typeof ClusterVariableScopeEnum.Type
 
 /** CreateClusterVariableRequest */
-export const CreateClusterVariableRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const CreateClusterVariableRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The name of the cluster variable. Must be unique within its scope (global or tenant-specific). */
   name: S.String,
   /** The value of the cluster variable. Can be any JSON object or primitive value. Will be serialized as a JSON string in responses. */
   value: /*#__PURE__*/ S.Record({ key: S.String, value: S.Unknown })
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "CreateClusterVariableRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "CreateClusterVariableRequest" }))
 
 /** CreateClusterVariableRequest */
 export type CreateClusterVariableRequest = typeof CreateClusterVariableRequest.Type
 
 /** UpdateClusterVariableRequest */
-export const UpdateClusterVariableRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UpdateClusterVariableRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The new value of the cluster variable. Can be any JSON object or primitive value. Will be serialized as a JSON string in responses. */
   value: /*#__PURE__*/ S.Record({ key: S.String, value: S.Unknown })
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UpdateClusterVariableRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UpdateClusterVariableRequest" }))
 
 /** UpdateClusterVariableRequest */
 export type UpdateClusterVariableRequest = typeof UpdateClusterVariableRequest.Type
 
 /** Cluster variable response item. */
-export const ClusterVariableResultBase = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ClusterVariableResultBase = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The name of the cluster variable. Unique within its scope (global or tenant-specific). */
   name: S.String,
   /** The scope of a cluster variable. */
   scope: ClusterVariableScopeEnum,
   /** Only provided if the cluster variable scope is TENANT. Null for global scope variables. */
   tenantId: /*#__PURE__*/ S.NullOr(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClusterVariableResultBase" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClusterVariableResultBase" }))
 
 /** Cluster variable response item. */
 export type ClusterVariableResultBase = typeof ClusterVariableResultBase.Type
 
 /** ClusterVariableResult */
-export const ClusterVariableResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ClusterVariableResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The name of the cluster variable. Unique within its scope (global or tenant-specific). */
   name: S.String,
   /** The scope of a cluster variable. */
@@ -2242,13 +2242,13 @@ export const ClusterVariableResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   tenantId: /*#__PURE__*/ S.NullOr(S.String),
   /** Full value of this cluster variable. */
   value: S.String
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClusterVariableResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClusterVariableResult" }))
 
 /** ClusterVariableResult */
 export type ClusterVariableResult = typeof ClusterVariableResult.Type
 
 /** Cluster variable search response item. */
-export const ClusterVariableSearchResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ClusterVariableSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The name of the cluster variable. Unique within its scope (global or tenant-specific). */
   name: S.String,
   /** The scope of a cluster variable. */
@@ -2259,18 +2259,18 @@ export const ClusterVariableSearchResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct(
   value: S.String,
   /** Whether the value is truncated or not. */
   isTruncated: S.Boolean
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClusterVariableSearchResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClusterVariableSearchResult" }))
 
 /** Cluster variable search response item. */
 export type ClusterVariableSearchResult = typeof ClusterVariableSearchResult.Type
 
 /** ClusterVariableSearchQuerySortRequest */
-export const ClusterVariableSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ClusterVariableSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("name", "value", "tenantId", "scope"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClusterVariableSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClusterVariableSearchQuerySortRequest" }))
 
 /** ClusterVariableSearchQuerySortRequest */
 export type ClusterVariableSearchQuerySortRequest = typeof ClusterVariableSearchQuerySortRequest.Type
@@ -2282,7 +2282,7 @@ export const ClusterVariableScopeExactMatch = /*#__PURE__*/ ClusterVariableScope
 export type ClusterVariableScopeExactMatch = typeof ClusterVariableScopeExactMatch.Type
 
 /** Advanced ClusterVariableScopeEnum filter. */
-export const AdvancedClusterVariableScopeFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedClusterVariableScopeFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(ClusterVariableScopeEnum),
   /** Checks for inequality with the provided value. */
@@ -2302,22 +2302,22 @@ export const AdvancedClusterVariableScopeFilter = /*#__PURE__*/ /*#__PURE__*/ S.
    * Wildcard characters can be escaped with backslash, for instance: `\*`.
    */
   $like: /*#__PURE__*/ S.optional(LikeFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedClusterVariableScopeFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedClusterVariableScopeFilter" }))
 
 /** Advanced ClusterVariableScopeEnum filter. */
 export type AdvancedClusterVariableScopeFilter = typeof AdvancedClusterVariableScopeFilter.Type
 
 /** ClusterVariableScopeEnum property with full advanced search capabilities. */
-export const ClusterVariableScopeFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const ClusterVariableScopeFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   ClusterVariableScopeExactMatch,
   AdvancedClusterVariableScopeFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClusterVariableScopeFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClusterVariableScopeFilterProperty" }))
 
 /** ClusterVariableScopeEnum property with full advanced search capabilities. */
 export type ClusterVariableScopeFilterProperty = typeof ClusterVariableScopeFilterProperty.Type
 
 /** Cluster variable filter request. */
-export const ClusterVariableSearchQueryFilterRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ClusterVariableSearchQueryFilterRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Name of the cluster variable. */
   name: /*#__PURE__*/ S.optional(StringFilterProperty),
   /** The value of the cluster variable. */
@@ -2328,50 +2328,50 @@ export const ClusterVariableSearchQueryFilterRequest = /*#__PURE__*/ /*#__PURE__
   tenantId: /*#__PURE__*/ S.optional(StringFilterProperty),
   /** Filter cluster variables by truncation status of their stored values. When true, returns only variables whose stored values are truncated (i.e., the value exceeds the storage size limit and is truncated in storage). When false, returns only variables with non-truncated stored values. This filter is based on the underlying storage characteristic, not the response format. */
   isTruncated: /*#__PURE__*/ S.optional(S.Boolean)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClusterVariableSearchQueryFilterRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClusterVariableSearchQueryFilterRequest" }))
 
 /** Cluster variable filter request. */
 export type ClusterVariableSearchQueryFilterRequest = typeof ClusterVariableSearchQueryFilterRequest.Type
 
 /** Cluster variable search query request. */
-export const ClusterVariableSearchQueryRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ClusterVariableSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(ClusterVariableSearchQuerySortRequest)),
   /** The cluster variable search filters. */
   filter: /*#__PURE__*/ S.optional(ClusterVariableSearchQueryFilterRequest)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClusterVariableSearchQueryRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClusterVariableSearchQueryRequest" }))
 
 /** Cluster variable search query request. */
 export type ClusterVariableSearchQueryRequest = typeof ClusterVariableSearchQueryRequest.Type
 
 /** Cluster variable search query response. */
-export const ClusterVariableSearchQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ClusterVariableSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching cluster variables. */
   items: /*#__PURE__*/ S.Array(ClusterVariableSearchResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClusterVariableSearchQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClusterVariableSearchQueryResult" }))
 
 /** Cluster variable search query response. */
 export type ClusterVariableSearchQueryResult = typeof ClusterVariableSearchQueryResult.Type
 
 /** Provides information on a partition within a broker node. */
-export const Partition = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const Partition = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The unique ID of this partition. */
   partitionId: P.Int32,
   /** Describes the Raft role of the broker for a given partition. */
   role: /*#__PURE__*/ S.Literal("leader", "follower", "inactive"),
   /** Describes the current health of the partition. */
   health: /*#__PURE__*/ S.Literal("healthy", "unhealthy", "dead")
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "Partition" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "Partition" }))
 
 /** Provides information on a partition within a broker node. */
 export type Partition = typeof Partition.Type
 
 /** Provides information on a broker node. */
-export const BrokerInfo = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const BrokerInfo = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The unique (within a cluster) node ID for the broker. */
   nodeId: P.Int32,
   /** The hostname for reaching the broker. */
@@ -2382,13 +2382,13 @@ export const BrokerInfo = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   partitions: /*#__PURE__*/ S.Array(Partition),
   /** The broker version. */
   version: S.String
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "BrokerInfo" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "BrokerInfo" }))
 
 /** Provides information on a broker node. */
 export type BrokerInfo = typeof BrokerInfo.Type
 
 /** The response of a topology request. */
-export const TopologyResponse = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const TopologyResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** A list of brokers that are part of this cluster. */
   brokers: /*#__PURE__*/ S.Array(BrokerInfo),
   /** The cluster Id. */
@@ -2403,13 +2403,13 @@ export const TopologyResponse = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   gatewayVersion: S.String,
   /** ID of the last completed change */
   lastCompletedChangeId: S.String
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "TopologyResponse" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "TopologyResponse" }))
 
 /** The response of a topology request. */
 export type TopologyResponse = typeof TopologyResponse.Type
 
 /** ConditionalEvaluationInstruction */
-export const ConditionalEvaluationInstruction = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ConditionalEvaluationInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /**
    * Used to evaluate root-level conditional start events for a tenant with the given ID.
    * This will only evaluate root-level conditional start events of process definitions which belong to the tenant.
@@ -2419,48 +2419,48 @@ export const ConditionalEvaluationInstruction = /*#__PURE__*/ /*#__PURE__*/ S.St
   processDefinitionKey: /*#__PURE__*/ S.optional(Keys.ProcessDefinitionKey),
   /** JSON object representing the variables to use for evaluation of the conditions and to pass to the process instances that have been triggered. */
   variables: /*#__PURE__*/ S.Record({ key: S.String, value: S.Unknown })
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ConditionalEvaluationInstruction" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ConditionalEvaluationInstruction" }))
 
 /** ConditionalEvaluationInstruction */
 export type ConditionalEvaluationInstruction = typeof ConditionalEvaluationInstruction.Type
 
 /** ProcessInstanceReference */
-export const ProcessInstanceReference = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceReference = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The key of the process definition. */
   processDefinitionKey: Keys.ProcessDefinitionKey,
   /** The key of the created process instance. */
   processInstanceKey: Keys.ProcessInstanceKey
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceReference" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceReference" }))
 
 /** ProcessInstanceReference */
 export type ProcessInstanceReference = typeof ProcessInstanceReference.Type
 
 /** EvaluateConditionalResult */
-export const EvaluateConditionalResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const EvaluateConditionalResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The unique key of the conditional evaluation operation. */
   conditionalEvaluationKey: Keys.ConditionalEvaluationKey,
   /** The tenant ID of the conditional evaluation operation. */
   tenantId: Keys.TenantId,
   /** List of process instances created. If no root-level conditional start events evaluated to true, the list will be empty. */
   processInstances: /*#__PURE__*/ S.Array(ProcessInstanceReference)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "EvaluateConditionalResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "EvaluateConditionalResult" }))
 
 /** EvaluateConditionalResult */
 export type EvaluateConditionalResult = typeof EvaluateConditionalResult.Type
 
 /** DecisionDefinitionSearchQuerySortRequest */
-export const DecisionDefinitionSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DecisionDefinitionSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("decisionDefinitionKey", "decisionDefinitionId", "name", "version", "decisionRequirementsId", "decisionRequirementsKey", "decisionRequirementsName", "decisionRequirementsVersion", "tenantId"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionDefinitionSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionDefinitionSearchQuerySortRequest" }))
 
 /** DecisionDefinitionSearchQuerySortRequest */
 export type DecisionDefinitionSearchQuerySortRequest = typeof DecisionDefinitionSearchQuerySortRequest.Type
 
 /** Decision definition search filter. */
-export const DecisionDefinitionFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DecisionDefinitionFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The DMN ID of the decision definition. */
   decisionDefinitionId: /*#__PURE__*/ S.optional(Keys.DecisionDefinitionId),
   /** The DMN name of the decision definition. */
@@ -2485,26 +2485,26 @@ export const DecisionDefinitionFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   decisionRequirementsName: /*#__PURE__*/ S.optional(S.String),
   /** The assigned version of the decision requirements that the decision definition is part of. */
   decisionRequirementsVersion: /*#__PURE__*/ S.optional(P.Int64)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionDefinitionFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionDefinitionFilter" }))
 
 /** Decision definition search filter. */
 export type DecisionDefinitionFilter = typeof DecisionDefinitionFilter.Type
 
 /** DecisionDefinitionSearchQuery */
-export const DecisionDefinitionSearchQuery = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DecisionDefinitionSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(DecisionDefinitionSearchQuerySortRequest)),
   /** The decision definition search filters. */
   filter: /*#__PURE__*/ S.optional(DecisionDefinitionFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionDefinitionSearchQuery" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionDefinitionSearchQuery" }))
 
 /** DecisionDefinitionSearchQuery */
 export type DecisionDefinitionSearchQuery = typeof DecisionDefinitionSearchQuery.Type
 
 /** DecisionDefinitionResult */
-export const DecisionDefinitionResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DecisionDefinitionResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The DMN ID of the decision definition. */
   decisionDefinitionId: Keys.DecisionDefinitionId,
   /** The assigned key, which acts as a unique identifier for this decision definition. */
@@ -2523,24 +2523,24 @@ export const DecisionDefinitionResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   tenantId: Keys.TenantId,
   /** The assigned version of the decision definition. */
   version: P.Int64
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionDefinitionResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionDefinitionResult" }))
 
 /** DecisionDefinitionResult */
 export type DecisionDefinitionResult = typeof DecisionDefinitionResult.Type
 
 /** DecisionDefinitionSearchQueryResult */
-export const DecisionDefinitionSearchQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DecisionDefinitionSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching decision definitions. */
   items: /*#__PURE__*/ S.Array(DecisionDefinitionResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionDefinitionSearchQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionDefinitionSearchQueryResult" }))
 
 /** DecisionDefinitionSearchQueryResult */
 export type DecisionDefinitionSearchQueryResult = typeof DecisionDefinitionSearchQueryResult.Type
 
 /** DecisionEvaluationById */
-export const DecisionEvaluationById = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DecisionEvaluationById = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /**
    * The ID of the decision to be evaluated.
    * When using the decision ID, the latest
@@ -2551,35 +2551,35 @@ export const DecisionEvaluationById = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   variables: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Record({ key: S.String, value: S.Unknown })),
   /** The tenant ID of the decision. */
   tenantId: /*#__PURE__*/ S.optional(Keys.TenantId)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionEvaluationById" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionEvaluationById" }))
 
 /** DecisionEvaluationById */
 export type DecisionEvaluationById = typeof DecisionEvaluationById.Type
 
 /** DecisionEvaluationByKey */
-export const DecisionEvaluationByKey = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DecisionEvaluationByKey = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** System-generated key for a decision definition. */
   decisionDefinitionKey: Keys.DecisionDefinitionKey,
   /** The decision evaluation variables as JSON document. */
   variables: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Record({ key: S.String, value: S.Unknown })),
   /** The tenant ID of the decision. */
   tenantId: /*#__PURE__*/ S.optional(Keys.TenantId)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionEvaluationByKey" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionEvaluationByKey" }))
 
 /** DecisionEvaluationByKey */
 export type DecisionEvaluationByKey = typeof DecisionEvaluationByKey.Type
 
 /** DecisionEvaluationInstruction */
-export const DecisionEvaluationInstruction = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const DecisionEvaluationInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   DecisionEvaluationById,
   DecisionEvaluationByKey
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionEvaluationInstruction" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionEvaluationInstruction" }))
 
 /** DecisionEvaluationInstruction */
 export type DecisionEvaluationInstruction = typeof DecisionEvaluationInstruction.Type
 
 /** The evaluated decision outputs. */
-export const EvaluatedDecisionOutputItem = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const EvaluatedDecisionOutputItem = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The ID of the evaluated decison output item. */
   outputId: S.String,
   /** The name of the of the evaluated decison output item. */
@@ -2590,39 +2590,39 @@ export const EvaluatedDecisionOutputItem = /*#__PURE__*/ /*#__PURE__*/ S.Struct(
   ruleId: /*#__PURE__*/ S.NullOr(S.String),
   /** The index of the matched rule. */
   ruleIndex: /*#__PURE__*/ S.NullOr(P.Int32)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "EvaluatedDecisionOutputItem" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "EvaluatedDecisionOutputItem" }))
 
 /** The evaluated decision outputs. */
 export type EvaluatedDecisionOutputItem = typeof EvaluatedDecisionOutputItem.Type
 
 /** A decision rule that matched within this decision evaluation. */
-export const MatchedDecisionRuleItem = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const MatchedDecisionRuleItem = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The ID of the matched rule. */
   ruleId: S.String,
   /** The index of the matched rule. */
   ruleIndex: P.Int32,
   /** The evaluated decision outputs. */
   evaluatedOutputs: /*#__PURE__*/ S.Array(EvaluatedDecisionOutputItem)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "MatchedDecisionRuleItem" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "MatchedDecisionRuleItem" }))
 
 /** A decision rule that matched within this decision evaluation. */
 export type MatchedDecisionRuleItem = typeof MatchedDecisionRuleItem.Type
 
 /** A decision input that was evaluated within this decision evaluation. */
-export const EvaluatedDecisionInputItem = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const EvaluatedDecisionInputItem = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The identifier of the decision input. */
   inputId: S.String,
   /** The name of the decision input. */
   inputName: S.String,
   /** The value of the decision input. */
   inputValue: S.String
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "EvaluatedDecisionInputItem" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "EvaluatedDecisionInputItem" }))
 
 /** A decision input that was evaluated within this decision evaluation. */
 export type EvaluatedDecisionInputItem = typeof EvaluatedDecisionInputItem.Type
 
 /** A decision that was evaluated. */
-export const EvaluatedDecisionResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const EvaluatedDecisionResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The ID of the decision which was evaluated. */
   decisionDefinitionId: Keys.DecisionDefinitionId,
   /** The name of the decision which was evaluated. */
@@ -2643,13 +2643,13 @@ export const EvaluatedDecisionResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   decisionDefinitionKey: Keys.DecisionDefinitionKey,
   /** The unique key identifying this decision evaluation instance. */
   decisionEvaluationInstanceKey: Keys.DecisionEvaluationInstanceKey
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "EvaluatedDecisionResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "EvaluatedDecisionResult" }))
 
 /** A decision that was evaluated. */
 export type EvaluatedDecisionResult = typeof EvaluatedDecisionResult.Type
 
 /** EvaluateDecisionResult */
-export const EvaluateDecisionResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const EvaluateDecisionResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The ID of the decision which was evaluated. */
   decisionDefinitionId: Keys.DecisionDefinitionId,
   /** The unique key identifying the decision which was evaluated. */
@@ -2676,49 +2676,49 @@ export const EvaluateDecisionResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   output: S.String,
   /** The tenant ID of the evaluated decision. */
   tenantId: Keys.TenantId
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "EvaluateDecisionResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "EvaluateDecisionResult" }))
 
 /** EvaluateDecisionResult */
 export type EvaluateDecisionResult = typeof EvaluateDecisionResult.Type
 
 /** DecisionInstanceSearchQuerySortRequest */
-export const DecisionInstanceSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DecisionInstanceSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("decisionDefinitionId", "decisionDefinitionKey", "decisionDefinitionName", "decisionDefinitionType", "decisionDefinitionVersion", "decisionEvaluationInstanceKey", "decisionEvaluationKey", "elementInstanceKey", "evaluationDate", "evaluationFailure", "processDefinitionKey", "processInstanceKey", "rootDecisionDefinitionKey", "state", "tenantId"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionInstanceSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionInstanceSearchQuerySortRequest" }))
 
 /** DecisionInstanceSearchQuerySortRequest */
 export type DecisionInstanceSearchQuerySortRequest = typeof DecisionInstanceSearchQuerySortRequest.Type
 
 /** DecisionInstanceSearchQuery */
-export const DecisionInstanceSearchQuery = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DecisionInstanceSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(DecisionInstanceSearchQuerySortRequest)),
   /** The decision instance search filters. */
   filter: /*#__PURE__*/ S.optional(DecisionInstanceFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionInstanceSearchQuery" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionInstanceSearchQuery" }))
 
 /** DecisionInstanceSearchQuery */
 export type DecisionInstanceSearchQuery = typeof DecisionInstanceSearchQuery.Type
 
 /** DeleteDecisionInstanceRequest */
-export const DeleteDecisionInstanceRequest = /*#__PURE__*/ /*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Struct({
+export const DeleteDecisionInstanceRequest = /*#__PURE__*/ (/*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Struct({
   /**
    * A reference key chosen by the user that will be part of all records resulting from this operation.
    * Must be > 0 if provided.
    */
   operationReference: /*#__PURE__*/ S.optional(OperationReference)
-})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeleteDecisionInstanceRequest" }))
+}))).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeleteDecisionInstanceRequest" }))
 
 /** DeleteDecisionInstanceRequest */
 export type DeleteDecisionInstanceRequest = typeof DeleteDecisionInstanceRequest.Type
 
 /** DecisionInstanceResult */
-export const DecisionInstanceResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DecisionInstanceResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The ID of the DMN decision. */
   decisionDefinitionId: Keys.DecisionDefinitionId,
   /** The key of the decision. */
@@ -2761,24 +2761,24 @@ export const DecisionInstanceResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   state: DecisionInstanceStateEnum,
   /** The tenant ID of the decision instance. */
   tenantId: Keys.TenantId
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionInstanceResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionInstanceResult" }))
 
 /** DecisionInstanceResult */
 export type DecisionInstanceResult = typeof DecisionInstanceResult.Type
 
 /** DecisionInstanceSearchQueryResult */
-export const DecisionInstanceSearchQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DecisionInstanceSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching decision instances. */
   items: /*#__PURE__*/ S.Array(DecisionInstanceResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionInstanceSearchQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionInstanceSearchQueryResult" }))
 
 /** DecisionInstanceSearchQueryResult */
 export type DecisionInstanceSearchQueryResult = typeof DecisionInstanceSearchQueryResult.Type
 
 /** DecisionInstanceGetQueryResult */
-export const DecisionInstanceGetQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DecisionInstanceGetQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The ID of the DMN decision. */
   decisionDefinitionId: Keys.DecisionDefinitionId,
   /** The key of the decision. */
@@ -2825,24 +2825,24 @@ export const DecisionInstanceGetQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Stru
   evaluatedInputs: /*#__PURE__*/ S.Array(EvaluatedDecisionInputItem),
   /** The matched rules of the decision instance. */
   matchedRules: /*#__PURE__*/ S.Array(MatchedDecisionRuleItem)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionInstanceGetQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionInstanceGetQueryResult" }))
 
 /** DecisionInstanceGetQueryResult */
 export type DecisionInstanceGetQueryResult = typeof DecisionInstanceGetQueryResult.Type
 
 /** DecisionRequirementsSearchQuerySortRequest */
-export const DecisionRequirementsSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DecisionRequirementsSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("decisionRequirementsKey", "decisionRequirementsName", "version", "decisionRequirementsId", "tenantId"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionRequirementsSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionRequirementsSearchQuerySortRequest" }))
 
 /** DecisionRequirementsSearchQuerySortRequest */
 export type DecisionRequirementsSearchQuerySortRequest = typeof DecisionRequirementsSearchQuerySortRequest.Type
 
 /** Decision requirements search filter. */
-export const DecisionRequirementsFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DecisionRequirementsFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The DMN name of the decision requirements. */
   decisionRequirementsName: /*#__PURE__*/ S.optional(S.String),
   /** the DMN ID of the decision requirements. */
@@ -2855,26 +2855,26 @@ export const DecisionRequirementsFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   tenantId: /*#__PURE__*/ S.optional(Keys.TenantId),
   /** The name of the resource from which the decision requirements were parsed */
   resourceName: /*#__PURE__*/ S.optional(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionRequirementsFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionRequirementsFilter" }))
 
 /** Decision requirements search filter. */
 export type DecisionRequirementsFilter = typeof DecisionRequirementsFilter.Type
 
 /** DecisionRequirementsSearchQuery */
-export const DecisionRequirementsSearchQuery = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DecisionRequirementsSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(DecisionRequirementsSearchQuerySortRequest)),
   /** The decision definition search filters. */
   filter: /*#__PURE__*/ S.optional(DecisionRequirementsFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionRequirementsSearchQuery" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionRequirementsSearchQuery" }))
 
 /** DecisionRequirementsSearchQuery */
 export type DecisionRequirementsSearchQuery = typeof DecisionRequirementsSearchQuery.Type
 
 /** DecisionRequirementsResult */
-export const DecisionRequirementsResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DecisionRequirementsResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The DMN ID of the decision requirements. */
   decisionRequirementsId: S.String,
   /** The assigned key, which acts as a unique identifier for this decision requirements. */
@@ -2887,24 +2887,24 @@ export const DecisionRequirementsResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   tenantId: Keys.TenantId,
   /** The assigned version of the decision requirements. */
   version: P.Int32
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionRequirementsResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionRequirementsResult" }))
 
 /** DecisionRequirementsResult */
 export type DecisionRequirementsResult = typeof DecisionRequirementsResult.Type
 
 /** DecisionRequirementsSearchQueryResult */
-export const DecisionRequirementsSearchQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DecisionRequirementsSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching decision requirements. */
   items: /*#__PURE__*/ S.Array(DecisionRequirementsResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionRequirementsSearchQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionRequirementsSearchQueryResult" }))
 
 /** DecisionRequirementsSearchQueryResult */
 export type DecisionRequirementsSearchQueryResult = typeof DecisionRequirementsSearchQueryResult.Type
 
 /** A deployed process. */
-export const DeploymentProcessResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DeploymentProcessResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /**
    * The bpmn process ID, as parsed during deployment, together with the version forms a
    * unique identifier for a specific process definition.
@@ -2918,13 +2918,13 @@ export const DeploymentProcessResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   tenantId: Keys.TenantId,
   /** The assigned key, which acts as a unique identifier for this process. */
   processDefinitionKey: Keys.ProcessDefinitionKey
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeploymentProcessResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeploymentProcessResult" }))
 
 /** A deployed process. */
 export type DeploymentProcessResult = typeof DeploymentProcessResult.Type
 
 /** A deployed decision. */
-export const DeploymentDecisionResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DeploymentDecisionResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /**
    * The dmn decision ID, as parsed during deployment, together with the version forms a
    * unique identifier for a specific decision.
@@ -2942,13 +2942,13 @@ export const DeploymentDecisionResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   decisionDefinitionKey: Keys.DecisionDefinitionKey,
   /** The assigned key of the decision requirements graph that this decision is part of. */
   decisionRequirementsKey: Keys.DecisionRequirementsKey
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeploymentDecisionResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeploymentDecisionResult" }))
 
 /** A deployed decision. */
 export type DeploymentDecisionResult = typeof DeploymentDecisionResult.Type
 
 /** Deployed decision requirements. */
-export const DeploymentDecisionRequirementsResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DeploymentDecisionRequirementsResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The id of the deployed decision requirements. */
   decisionRequirementsId: S.String,
   /** The name of the deployed decision requirements. */
@@ -2961,13 +2961,13 @@ export const DeploymentDecisionRequirementsResult = /*#__PURE__*/ /*#__PURE__*/ 
   tenantId: Keys.TenantId,
   /** The assigned decision requirements key, which acts as a unique identifier for this decision requirements. */
   decisionRequirementsKey: Keys.DecisionRequirementsKey
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeploymentDecisionRequirementsResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeploymentDecisionRequirementsResult" }))
 
 /** Deployed decision requirements. */
 export type DeploymentDecisionRequirementsResult = typeof DeploymentDecisionRequirementsResult.Type
 
 /** A deployed form. */
-export const DeploymentFormResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DeploymentFormResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /**
    * The form ID, as parsed during deployment, together with the version forms a
    * unique identifier for a specific form.
@@ -2981,13 +2981,13 @@ export const DeploymentFormResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   tenantId: Keys.TenantId,
   /** The assigned key, which acts as a unique identifier for this form. */
   formKey: Keys.FormKey
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeploymentFormResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeploymentFormResult" }))
 
 /** A deployed form. */
 export type DeploymentFormResult = typeof DeploymentFormResult.Type
 
 /** A deployed Resource. */
-export const DeploymentResourceResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DeploymentResourceResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The resource id of the deployed resource. */
   resourceId: S.String,
   /** The name of the deployed resource. */
@@ -2998,13 +2998,13 @@ export const DeploymentResourceResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   tenantId: Keys.TenantId,
   /** The assigned key, which acts as a unique identifier for this Resource. */
   resourceKey: ResourceKey
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeploymentResourceResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeploymentResourceResult" }))
 
 /** A deployed Resource. */
 export type DeploymentResourceResult = typeof DeploymentResourceResult.Type
 
 /** DeploymentMetadataResult */
-export const DeploymentMetadataResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DeploymentMetadataResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Deployed process. */
   processDefinition: /*#__PURE__*/ S.NullOr(DeploymentProcessResult),
   /** Deployed decision. */
@@ -3015,26 +3015,26 @@ export const DeploymentMetadataResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   form: /*#__PURE__*/ S.NullOr(DeploymentFormResult),
   /** Deployed resource. */
   resource: /*#__PURE__*/ S.NullOr(DeploymentResourceResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeploymentMetadataResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeploymentMetadataResult" }))
 
 /** DeploymentMetadataResult */
 export type DeploymentMetadataResult = typeof DeploymentMetadataResult.Type
 
 /** DeploymentResult */
-export const DeploymentResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DeploymentResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The unique key identifying the deployment. */
   deploymentKey: Keys.DeploymentKey,
   /** The tenant ID associated with the deployment. */
   tenantId: Keys.TenantId,
   /** Items deployed by the request. */
   deployments: /*#__PURE__*/ S.Array(DeploymentMetadataResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeploymentResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeploymentResult" }))
 
 /** DeploymentResult */
 export type DeploymentResult = typeof DeploymentResult.Type
 
 /** DeleteResourceRequest */
-export const DeleteResourceRequest = /*#__PURE__*/ /*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Struct({
+export const DeleteResourceRequest = /*#__PURE__*/ (/*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Struct({
   /**
    * A reference key chosen by the user that will be part of all records resulting from this operation.
    * Must be > 0 if provided.
@@ -3050,13 +3050,13 @@ export const DeleteResourceRequest = /*#__PURE__*/ /*#__PURE__*/ S.NullOr(/*#__P
    * will not be populated.
    */
   deleteHistory: /*#__PURE__*/ S.optional(S.Boolean)
-})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeleteResourceRequest" }))
+}))).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeleteResourceRequest" }))
 
 /** DeleteResourceRequest */
 export type DeleteResourceRequest = typeof DeleteResourceRequest.Type
 
 /** DeleteResourceResponse */
-export const DeleteResourceResponse = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DeleteResourceResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The system-assigned key for this resource, requested to be deleted. */
   resourceKey: ResourceKey,
   /**
@@ -3067,13 +3067,13 @@ export const DeleteResourceResponse = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
    * this field will be `null`.
    */
   batchOperation: /*#__PURE__*/ S.NullOr(BatchOperationCreatedResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeleteResourceResponse" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeleteResourceResponse" }))
 
 /** DeleteResourceResponse */
 export type DeleteResourceResponse = typeof DeleteResourceResponse.Type
 
 /** ResourceResult */
-export const ResourceResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ResourceResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The resource name from which this resource was parsed. */
   resourceName: S.String,
   /** The assigned resource version. */
@@ -3086,13 +3086,13 @@ export const ResourceResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   tenantId: Keys.TenantId,
   /** The unique key of this resource. */
   resourceKey: ResourceKey
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ResourceResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ResourceResult" }))
 
 /** ResourceResult */
 export type ResourceResult = typeof ResourceResult.Type
 
 /** Information about the document that is returned in responses. */
-export const DocumentMetadataResponse = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DocumentMetadataResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The content type of the document. */
   contentType: S.String,
   /** The name of the file. */
@@ -3107,13 +3107,13 @@ export const DocumentMetadataResponse = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   processInstanceKey: /*#__PURE__*/ S.NullOr(Keys.ProcessInstanceKey),
   /** Custom properties of the document. */
   customProperties: /*#__PURE__*/ S.Record({ key: S.String, value: S.Unknown })
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DocumentMetadataResponse" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DocumentMetadataResponse" }))
 
 /** Information about the document that is returned in responses. */
 export type DocumentMetadataResponse = typeof DocumentMetadataResponse.Type
 
 /** DocumentReference */
-export const DocumentReference = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DocumentReference = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Document discriminator. Always set to "camunda". */
   "camunda.document.type": /*#__PURE__*/ S.Literal("camunda"),
   /** The ID of the document store. */
@@ -3124,13 +3124,13 @@ export const DocumentReference = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   contentHash: /*#__PURE__*/ S.NullOr(S.String),
   /** Information about the document that is returned in responses. */
   metadata: DocumentMetadataResponse
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DocumentReference" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DocumentReference" }))
 
 /** DocumentReference */
 export type DocumentReference = typeof DocumentReference.Type
 
 /** DocumentCreationFailureDetail */
-export const DocumentCreationFailureDetail = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DocumentCreationFailureDetail = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The name of the file that failed to upload. */
   fileName: S.String,
   /** The HTTP status code of the failure. */
@@ -3139,24 +3139,24 @@ export const DocumentCreationFailureDetail = /*#__PURE__*/ /*#__PURE__*/ S.Struc
   title: S.String,
   /** A human-readable explanation specific to this occurrence of the problem. */
   detail: S.String
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DocumentCreationFailureDetail" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DocumentCreationFailureDetail" }))
 
 /** DocumentCreationFailureDetail */
 export type DocumentCreationFailureDetail = typeof DocumentCreationFailureDetail.Type
 
 /** DocumentCreationBatchResponse */
-export const DocumentCreationBatchResponse = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DocumentCreationBatchResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Documents that were successfully created. */
   failedDocuments: /*#__PURE__*/ S.Array(DocumentCreationFailureDetail),
   /** Documents that failed creation. */
   createdDocuments: /*#__PURE__*/ S.Array(DocumentReference)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DocumentCreationBatchResponse" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DocumentCreationBatchResponse" }))
 
 /** DocumentCreationBatchResponse */
 export type DocumentCreationBatchResponse = typeof DocumentCreationBatchResponse.Type
 
 /** Information about the document. */
-export const DocumentMetadata = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DocumentMetadata = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The content type of the document. */
   contentType: /*#__PURE__*/ S.optional(S.String),
   /** The name of the file. */
@@ -3171,44 +3171,44 @@ export const DocumentMetadata = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   processInstanceKey: /*#__PURE__*/ S.optional(Keys.ProcessInstanceKey),
   /** Custom properties of the document. */
   customProperties: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Record({ key: S.String, value: S.Unknown }))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DocumentMetadata" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DocumentMetadata" }))
 
 /** Information about the document. */
 export type DocumentMetadata = typeof DocumentMetadata.Type
 
 /** DocumentLinkRequest */
-export const DocumentLinkRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DocumentLinkRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The time-to-live of the document link in ms. */
   timeToLive: /*#__PURE__*/ S.optional(P.Int64)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DocumentLinkRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DocumentLinkRequest" }))
 
 /** DocumentLinkRequest */
 export type DocumentLinkRequest = typeof DocumentLinkRequest.Type
 
 /** DocumentLink */
-export const DocumentLink = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DocumentLink = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The link to the document. */
   url: S.String,
   /** The date and time when the link expires. */
   expiresAt: P.DateTime
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DocumentLink" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DocumentLink" }))
 
 /** DocumentLink */
 export type DocumentLink = typeof DocumentLink.Type
 
 /** ElementInstanceSearchQuerySortRequest */
-export const ElementInstanceSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ElementInstanceSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("elementInstanceKey", "processInstanceKey", "processDefinitionKey", "processDefinitionId", "startDate", "endDate", "elementId", "elementName", "type", "state", "incidentKey", "tenantId"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ElementInstanceSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ElementInstanceSearchQuerySortRequest" }))
 
 /** ElementInstanceSearchQuerySortRequest */
 export type ElementInstanceSearchQuerySortRequest = typeof ElementInstanceSearchQuerySortRequest.Type
 
 /** Element instance filter. */
-export const ElementInstanceFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ElementInstanceFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The process definition ID associated to this element instance. */
   processDefinitionId: /*#__PURE__*/ S.optional(Keys.ProcessDefinitionId),
   /** State of element instance as defined set of values. */
@@ -3240,26 +3240,26 @@ export const ElementInstanceFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   Keys.ElementInstanceKey,
   Keys.ProcessInstanceKey
 ))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ElementInstanceFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ElementInstanceFilter" }))
 
 /** Element instance filter. */
 export type ElementInstanceFilter = typeof ElementInstanceFilter.Type
 
 /** Element instance search request. */
-export const ElementInstanceSearchQuery = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ElementInstanceSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(ElementInstanceSearchQuerySortRequest)),
   /** The element instance search filters. */
   filter: /*#__PURE__*/ S.optional(ElementInstanceFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ElementInstanceSearchQuery" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ElementInstanceSearchQuery" }))
 
 /** Element instance search request. */
 export type ElementInstanceSearchQuery = typeof ElementInstanceSearchQuery.Type
 
 /** ElementInstanceResult */
-export const ElementInstanceResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ElementInstanceResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The process definition ID associated to this element instance. */
   processDefinitionId: Keys.ProcessDefinitionId,
   /** Date when element instance started. */
@@ -3292,81 +3292,81 @@ export const ElementInstanceResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   processDefinitionKey: Keys.ProcessDefinitionKey,
   /** Incident key associated with this element instance. */
   incidentKey: /*#__PURE__*/ S.NullOr(Keys.IncidentKey)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ElementInstanceResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ElementInstanceResult" }))
 
 /** ElementInstanceResult */
 export type ElementInstanceResult = typeof ElementInstanceResult.Type
 
 /** ElementInstanceSearchQueryResult */
-export const ElementInstanceSearchQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ElementInstanceSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching element instances. */
   items: /*#__PURE__*/ S.Array(ElementInstanceResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ElementInstanceSearchQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ElementInstanceSearchQueryResult" }))
 
 /** ElementInstanceSearchQueryResult */
 export type ElementInstanceSearchQueryResult = typeof ElementInstanceSearchQueryResult.Type
 
 /** AdHocSubProcessActivateActivityReference */
-export const AdHocSubProcessActivateActivityReference = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdHocSubProcessActivateActivityReference = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The ID of the element that should be activated. */
   elementId: Keys.ElementId,
   /** Variables to be set when activating the element. */
   variables: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Record({ key: S.String, value: S.Unknown }))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdHocSubProcessActivateActivityReference" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdHocSubProcessActivateActivityReference" }))
 
 /** AdHocSubProcessActivateActivityReference */
 export type AdHocSubProcessActivateActivityReference = typeof AdHocSubProcessActivateActivityReference.Type
 
 /** AdHocSubProcessActivateActivitiesInstruction */
-export const AdHocSubProcessActivateActivitiesInstruction = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdHocSubProcessActivateActivitiesInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Activities to activate. */
   elements: /*#__PURE__*/ S.Array(AdHocSubProcessActivateActivityReference),
   /** Whether to cancel remaining instances of the ad-hoc sub-process. */
   cancelRemainingInstances: /*#__PURE__*/ S.optional(S.Boolean)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdHocSubProcessActivateActivitiesInstruction" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdHocSubProcessActivateActivitiesInstruction" }))
 
 /** AdHocSubProcessActivateActivitiesInstruction */
 export type AdHocSubProcessActivateActivitiesInstruction = typeof AdHocSubProcessActivateActivitiesInstruction.Type
 
 /** ExpressionEvaluationRequest */
-export const ExpressionEvaluationRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ExpressionEvaluationRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The expression to evaluate (e.g., "=x + y") */
   expression: S.String,
   /** Required when the expression references tenant-scoped cluster variables */
   tenantId: /*#__PURE__*/ S.optional(S.String),
   /** Optional variables for expression evaluation. These variables are only used for the current evaluation and do not persist beyond it. */
   variables: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Record({ key: S.String, value: S.Unknown })))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ExpressionEvaluationRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ExpressionEvaluationRequest" }))
 
 /** ExpressionEvaluationRequest */
 export type ExpressionEvaluationRequest = typeof ExpressionEvaluationRequest.Type
 
 /** ExpressionEvaluationWarningItem */
-export const ExpressionEvaluationWarningItem = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ExpressionEvaluationWarningItem = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The warning message */
   message: S.String
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ExpressionEvaluationWarningItem" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ExpressionEvaluationWarningItem" }))
 
 /** ExpressionEvaluationWarningItem */
 export type ExpressionEvaluationWarningItem = typeof ExpressionEvaluationWarningItem.Type
 
 /** ExpressionEvaluationResult */
-export const ExpressionEvaluationResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ExpressionEvaluationResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The evaluated expression */
   expression: S.String,
   /** The result value. Its type can vary. */
   result: /*#__PURE__*/ S.NullOr(S.Unknown),
   /** List of warnings generated during expression evaluation */
   warnings: /*#__PURE__*/ S.Array(ExpressionEvaluationWarningItem)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ExpressionEvaluationResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ExpressionEvaluationResult" }))
 
 /** ExpressionEvaluationResult */
 export type ExpressionEvaluationResult = typeof ExpressionEvaluationResult.Type
 
 /** FormResult */
-export const FormResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const FormResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The tenant ID of the form. */
   tenantId: Keys.TenantId,
   /** The user-provided identifier of the form. */
@@ -3377,25 +3377,25 @@ export const FormResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   version: P.Int64,
   /** The assigned key, which acts as a unique identifier for this form. */
   formKey: Keys.FormKey
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "FormResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "FormResult" }))
 
 /** FormResult */
 export type FormResult = typeof FormResult.Type
 
 /** How the global listener was defined. */
-export const GlobalListenerSourceEnum = /*#__PURE__*/ /*#__PURE__*/ S.Literal("CONFIGURATION", "API").pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalListenerSourceEnum" }))
+export const GlobalListenerSourceEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("CONFIGURATION", "API")).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalListenerSourceEnum" }))
 
 /** How the global listener was defined. */
 export type GlobalListenerSourceEnum = typeof GlobalListenerSourceEnum.Type
 
 /** The event type that triggers the user task listener. */
-export const GlobalTaskListenerEventTypeEnum = /*#__PURE__*/ /*#__PURE__*/ S.Literal("all", "creating", "assigning", "updating", "completing", "canceling").pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalTaskListenerEventTypeEnum" }))
+export const GlobalTaskListenerEventTypeEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("all", "creating", "assigning", "updating", "completing", "canceling")).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalTaskListenerEventTypeEnum" }))
 
 /** The event type that triggers the user task listener. */
 export type GlobalTaskListenerEventTypeEnum = typeof GlobalTaskListenerEventTypeEnum.Type
 
 /** GlobalListenerBase */
-export const GlobalListenerBase = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const GlobalListenerBase = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The name of the job type, used as a reference to specify which job workers request the respective listener job. */
   type: /*#__PURE__*/ S.optional(S.String),
   /** Number of retries for the listener job. */
@@ -3404,19 +3404,19 @@ export const GlobalListenerBase = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   afterNonGlobal: /*#__PURE__*/ S.optional(S.Boolean),
   /** The priority of the listener. Higher priority listeners are executed before lower priority ones. */
   priority: /*#__PURE__*/ S.optional(P.Int64)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalListenerBase" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalListenerBase" }))
 
 /** GlobalListenerBase */
 export type GlobalListenerBase = typeof GlobalListenerBase.Type
 
 /** List of user task event types that trigger the listener. */
-export const GlobalTaskListenerEventTypes = /*#__PURE__*/ /*#__PURE__*/ S.Array(GlobalTaskListenerEventTypeEnum).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalTaskListenerEventTypes" }))
+export const GlobalTaskListenerEventTypes = /*#__PURE__*/ (/*#__PURE__*/ S.Array(GlobalTaskListenerEventTypeEnum)).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalTaskListenerEventTypes" }))
 
 /** List of user task event types that trigger the listener. */
 export type GlobalTaskListenerEventTypes = typeof GlobalTaskListenerEventTypes.Type
 
 /** GlobalTaskListenerBase */
-export const GlobalTaskListenerBase = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const GlobalTaskListenerBase = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The name of the job type, used as a reference to specify which job workers request the respective listener job. */
   type: /*#__PURE__*/ S.optional(S.String),
   /** Number of retries for the listener job. */
@@ -3427,13 +3427,13 @@ export const GlobalTaskListenerBase = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   priority: /*#__PURE__*/ S.optional(P.Int64),
   /** List of user task event types that trigger the listener. */
   eventTypes: /*#__PURE__*/ S.optional(GlobalTaskListenerEventTypes)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalTaskListenerBase" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalTaskListenerBase" }))
 
 /** GlobalTaskListenerBase */
 export type GlobalTaskListenerBase = typeof GlobalTaskListenerBase.Type
 
 /** CreateGlobalTaskListenerRequest */
-export const CreateGlobalTaskListenerRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const CreateGlobalTaskListenerRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The name of the job type, used as a reference to specify which job workers request the respective listener job. */
   type: S.String,
   /** Number of retries for the listener job. */
@@ -3446,7 +3446,7 @@ export const CreateGlobalTaskListenerRequest = /*#__PURE__*/ /*#__PURE__*/ S.Str
   eventTypes: GlobalTaskListenerEventTypes,
   /** The user-defined id for the global listener */
   id: Keys.GlobalListenerId
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "CreateGlobalTaskListenerRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "CreateGlobalTaskListenerRequest" }))
 
 /** CreateGlobalTaskListenerRequest */
 export type CreateGlobalTaskListenerRequest = typeof CreateGlobalTaskListenerRequest.Type
@@ -3458,7 +3458,7 @@ export const UpdateGlobalTaskListenerRequest = /*#__PURE__*/ GlobalTaskListenerB
 export type UpdateGlobalTaskListenerRequest = typeof UpdateGlobalTaskListenerRequest.Type
 
 /** GlobalTaskListenerResult */
-export const GlobalTaskListenerResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const GlobalTaskListenerResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The name of the job type, used as a reference to specify which job workers request the respective listener job. */
   type: S.String,
   /** Number of retries for the listener job. */
@@ -3473,18 +3473,18 @@ export const GlobalTaskListenerResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   id: Keys.GlobalListenerId,
   /** How the global listener was defined. */
   source: GlobalListenerSourceEnum
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalTaskListenerResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalTaskListenerResult" }))
 
 /** GlobalTaskListenerResult */
 export type GlobalTaskListenerResult = typeof GlobalTaskListenerResult.Type
 
 /** GlobalTaskListenerSearchQuerySortRequest */
-export const GlobalTaskListenerSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const GlobalTaskListenerSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("id", "type", "afterNonGlobal", "priority", "source"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalTaskListenerSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalTaskListenerSearchQuerySortRequest" }))
 
 /** GlobalTaskListenerSearchQuerySortRequest */
 export type GlobalTaskListenerSearchQuerySortRequest = typeof GlobalTaskListenerSearchQuerySortRequest.Type
@@ -3496,7 +3496,7 @@ export const GlobalTaskListenerEventTypeExactMatch = /*#__PURE__*/ GlobalTaskLis
 export type GlobalTaskListenerEventTypeExactMatch = typeof GlobalTaskListenerEventTypeExactMatch.Type
 
 /** Advanced global listener event type filter. */
-export const AdvancedGlobalTaskListenerEventTypeFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedGlobalTaskListenerEventTypeFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(GlobalTaskListenerEventTypeEnum),
   /** Checks for inequality with the provided value. */
@@ -3516,16 +3516,16 @@ export const AdvancedGlobalTaskListenerEventTypeFilter = /*#__PURE__*/ /*#__PURE
    * Wildcard characters can be escaped with backslash, for instance: `\*`.
    */
   $like: /*#__PURE__*/ S.optional(LikeFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedGlobalTaskListenerEventTypeFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedGlobalTaskListenerEventTypeFilter" }))
 
 /** Advanced global listener event type filter. */
 export type AdvancedGlobalTaskListenerEventTypeFilter = typeof AdvancedGlobalTaskListenerEventTypeFilter.Type
 
 /** Global listener event type property with full advanced search capabilities. */
-export const GlobalTaskListenerEventTypeFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const GlobalTaskListenerEventTypeFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   GlobalTaskListenerEventTypeExactMatch,
   AdvancedGlobalTaskListenerEventTypeFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalTaskListenerEventTypeFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalTaskListenerEventTypeFilterProperty" }))
 
 /** Global listener event type property with full advanced search capabilities. */
 export type GlobalTaskListenerEventTypeFilterProperty = typeof GlobalTaskListenerEventTypeFilterProperty.Type
@@ -3537,7 +3537,7 @@ export const GlobalListenerSourceExactMatch = /*#__PURE__*/ GlobalListenerSource
 export type GlobalListenerSourceExactMatch = typeof GlobalListenerSourceExactMatch.Type
 
 /** Advanced global listener source filter. */
-export const AdvancedGlobalListenerSourceFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedGlobalListenerSourceFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(GlobalListenerSourceEnum),
   /** Checks for inequality with the provided value. */
@@ -3557,22 +3557,22 @@ export const AdvancedGlobalListenerSourceFilter = /*#__PURE__*/ /*#__PURE__*/ S.
    * Wildcard characters can be escaped with backslash, for instance: `\*`.
    */
   $like: /*#__PURE__*/ S.optional(LikeFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedGlobalListenerSourceFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedGlobalListenerSourceFilter" }))
 
 /** Advanced global listener source filter. */
 export type AdvancedGlobalListenerSourceFilter = typeof AdvancedGlobalListenerSourceFilter.Type
 
 /** Global listener source property with full advanced search capabilities. */
-export const GlobalListenerSourceFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const GlobalListenerSourceFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   GlobalListenerSourceExactMatch,
   AdvancedGlobalListenerSourceFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalListenerSourceFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalListenerSourceFilterProperty" }))
 
 /** Global listener source property with full advanced search capabilities. */
 export type GlobalListenerSourceFilterProperty = typeof GlobalListenerSourceFilterProperty.Type
 
 /** Global listener filter request. */
-export const GlobalTaskListenerSearchQueryFilterRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const GlobalTaskListenerSearchQueryFilterRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Id of the global listener. */
   id: /*#__PURE__*/ S.optional(StringFilterProperty),
   /** Job type of the global listener. */
@@ -3587,230 +3587,230 @@ export const GlobalTaskListenerSearchQueryFilterRequest = /*#__PURE__*/ /*#__PUR
   priority: /*#__PURE__*/ S.optional(IntegerFilterProperty),
   /** How the global listener was defined. */
   source: /*#__PURE__*/ S.optional(GlobalListenerSourceFilterProperty)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalTaskListenerSearchQueryFilterRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalTaskListenerSearchQueryFilterRequest" }))
 
 /** Global listener filter request. */
 export type GlobalTaskListenerSearchQueryFilterRequest = typeof GlobalTaskListenerSearchQueryFilterRequest.Type
 
 /** Global listener search query request. */
-export const GlobalTaskListenerSearchQueryRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const GlobalTaskListenerSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(GlobalTaskListenerSearchQuerySortRequest)),
   /** The global listener search filters. */
   filter: /*#__PURE__*/ S.optional(GlobalTaskListenerSearchQueryFilterRequest)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalTaskListenerSearchQueryRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalTaskListenerSearchQueryRequest" }))
 
 /** Global listener search query request. */
 export type GlobalTaskListenerSearchQueryRequest = typeof GlobalTaskListenerSearchQueryRequest.Type
 
 /** Global listener search query response. */
-export const GlobalTaskListenerSearchQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const GlobalTaskListenerSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching global listeners. */
   items: /*#__PURE__*/ S.Array(GlobalTaskListenerResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalTaskListenerSearchQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalTaskListenerSearchQueryResult" }))
 
 /** Global listener search query response. */
 export type GlobalTaskListenerSearchQueryResult = typeof GlobalTaskListenerSearchQueryResult.Type
 
 /** GroupCreateRequest */
-export const GroupCreateRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const GroupCreateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The ID of the new group. */
   groupId: S.String,
   /** The display name of the new group. */
   name: S.String,
   /** The description of the new group. */
   description: /*#__PURE__*/ S.optional(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupCreateRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupCreateRequest" }))
 
 /** GroupCreateRequest */
 export type GroupCreateRequest = typeof GroupCreateRequest.Type
 
 /** GroupCreateResult */
-export const GroupCreateResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const GroupCreateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The ID of the created group. */
   groupId: S.String,
   /** The display name of the created group. */
   name: S.String,
   /** The description of the created group. */
   description: /*#__PURE__*/ S.NullOr(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupCreateResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupCreateResult" }))
 
 /** GroupCreateResult */
 export type GroupCreateResult = typeof GroupCreateResult.Type
 
 /** GroupUpdateRequest */
-export const GroupUpdateRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const GroupUpdateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The new name of the group. */
   name: S.String,
   /** The new description of the group. */
   description: /*#__PURE__*/ S.optional(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupUpdateRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupUpdateRequest" }))
 
 /** GroupUpdateRequest */
 export type GroupUpdateRequest = typeof GroupUpdateRequest.Type
 
 /** GroupUpdateResult */
-export const GroupUpdateResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const GroupUpdateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The unique external group ID. */
   groupId: S.String,
   /** The name of the group. */
   name: S.String,
   /** The description of the group. */
   description: /*#__PURE__*/ S.NullOr(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupUpdateResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupUpdateResult" }))
 
 /** GroupUpdateResult */
 export type GroupUpdateResult = typeof GroupUpdateResult.Type
 
 /** Group search response item. */
-export const GroupResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const GroupResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The group name. */
   name: S.String,
   /** The group ID. */
   groupId: S.String,
   /** The group description. */
   description: /*#__PURE__*/ S.NullOr(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupResult" }))
 
 /** Group search response item. */
 export type GroupResult = typeof GroupResult.Type
 
 /** GroupSearchQuerySortRequest */
-export const GroupSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const GroupSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("name", "groupId"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupSearchQuerySortRequest" }))
 
 /** GroupSearchQuerySortRequest */
 export type GroupSearchQuerySortRequest = typeof GroupSearchQuerySortRequest.Type
 
 /** Group filter request */
-export const GroupFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const GroupFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The group ID search filters. */
   groupId: /*#__PURE__*/ S.optional(StringFilterProperty),
   /** The group name search filters. */
   name: /*#__PURE__*/ S.optional(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupFilter" }))
 
 /** Group filter request */
 export type GroupFilter = typeof GroupFilter.Type
 
 /** Group search request. */
-export const GroupSearchQueryRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const GroupSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(GroupSearchQuerySortRequest)),
   /** The group search filters. */
   filter: /*#__PURE__*/ S.optional(GroupFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupSearchQueryRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupSearchQueryRequest" }))
 
 /** Group search request. */
 export type GroupSearchQueryRequest = typeof GroupSearchQueryRequest.Type
 
 /** Group search response. */
-export const GroupSearchQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const GroupSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching groups. */
   items: /*#__PURE__*/ S.Array(GroupResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupSearchQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupSearchQueryResult" }))
 
 /** Group search response. */
 export type GroupSearchQueryResult = typeof GroupSearchQueryResult.Type
 
 /** GroupUserResult */
-export const GroupUserResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const GroupUserResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The unique name of a user. */
   username: Keys.Username
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupUserResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupUserResult" }))
 
 /** GroupUserResult */
 export type GroupUserResult = typeof GroupUserResult.Type
 
 /** GroupUserSearchResult */
-export const GroupUserSearchResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const GroupUserSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching members. */
   items: /*#__PURE__*/ S.Array(GroupUserResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupUserSearchResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupUserSearchResult" }))
 
 /** GroupUserSearchResult */
 export type GroupUserSearchResult = typeof GroupUserSearchResult.Type
 
 /** GroupUserSearchQuerySortRequest */
-export const GroupUserSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const GroupUserSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("username"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupUserSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupUserSearchQuerySortRequest" }))
 
 /** GroupUserSearchQuerySortRequest */
 export type GroupUserSearchQuerySortRequest = typeof GroupUserSearchQuerySortRequest.Type
 
 /** GroupUserSearchQueryRequest */
-export const GroupUserSearchQueryRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const GroupUserSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(GroupUserSearchQuerySortRequest))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupUserSearchQueryRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupUserSearchQueryRequest" }))
 
 /** GroupUserSearchQueryRequest */
 export type GroupUserSearchQueryRequest = typeof GroupUserSearchQueryRequest.Type
 
 /** GroupClientResult */
-export const GroupClientResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const GroupClientResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The ID of the client. */
   clientId: S.String
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupClientResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupClientResult" }))
 
 /** GroupClientResult */
 export type GroupClientResult = typeof GroupClientResult.Type
 
 /** GroupClientSearchResult */
-export const GroupClientSearchResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const GroupClientSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching client IDs. */
   items: /*#__PURE__*/ S.Array(GroupClientResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupClientSearchResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupClientSearchResult" }))
 
 /** GroupClientSearchResult */
 export type GroupClientSearchResult = typeof GroupClientSearchResult.Type
 
 /** GroupClientSearchQuerySortRequest */
-export const GroupClientSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const GroupClientSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("clientId"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupClientSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupClientSearchQuerySortRequest" }))
 
 /** GroupClientSearchQuerySortRequest */
 export type GroupClientSearchQuerySortRequest = typeof GroupClientSearchQuerySortRequest.Type
 
 /** GroupClientSearchQueryRequest */
-export const GroupClientSearchQueryRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const GroupClientSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(GroupClientSearchQuerySortRequest))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupClientSearchQueryRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupClientSearchQueryRequest" }))
 
 /** GroupClientSearchQueryRequest */
 export type GroupClientSearchQueryRequest = typeof GroupClientSearchQueryRequest.Type
 
 /** MappingRuleResult */
-export const MappingRuleResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const MappingRuleResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The name of the claim to map. */
   claimName: S.String,
   /** The value of the claim to map. */
@@ -3819,59 +3819,59 @@ export const MappingRuleResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   name: S.String,
   /** The ID of the mapping rule. */
   mappingRuleId: S.String
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "MappingRuleResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "MappingRuleResult" }))
 
 /** MappingRuleResult */
 export type MappingRuleResult = typeof MappingRuleResult.Type
 
 /** GroupMappingRuleSearchResult */
-export const GroupMappingRuleSearchResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const GroupMappingRuleSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching mapping rules. */
   items: /*#__PURE__*/ S.Array(MappingRuleResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupMappingRuleSearchResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupMappingRuleSearchResult" }))
 
 /** GroupMappingRuleSearchResult */
 export type GroupMappingRuleSearchResult = typeof GroupMappingRuleSearchResult.Type
 
 /** Role search response item. */
-export const RoleResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const RoleResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The role name. */
   name: S.String,
   /** The role id. */
   roleId: S.String,
   /** The description of the role. */
   description: /*#__PURE__*/ S.NullOr(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleResult" }))
 
 /** Role search response item. */
 export type RoleResult = typeof RoleResult.Type
 
 /** GroupRoleSearchResult */
-export const GroupRoleSearchResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const GroupRoleSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching roles. */
   items: /*#__PURE__*/ S.Array(RoleResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupRoleSearchResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupRoleSearchResult" }))
 
 /** GroupRoleSearchResult */
 export type GroupRoleSearchResult = typeof GroupRoleSearchResult.Type
 
 /** IncidentSearchQuerySortRequest */
-export const IncidentSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const IncidentSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("incidentKey", "processDefinitionKey", "processDefinitionId", "processInstanceKey", "errorType", "elementId", "elementInstanceKey", "creationTime", "state", "jobKey", "tenantId"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentSearchQuerySortRequest" }))
 
 /** IncidentSearchQuerySortRequest */
 export type IncidentSearchQuerySortRequest = typeof IncidentSearchQuerySortRequest.Type
 
 /** Incident error type with a defined set of values. */
-export const IncidentErrorTypeEnum = /*#__PURE__*/ /*#__PURE__*/ S.Literal("AD_HOC_SUB_PROCESS_NO_RETRIES", "CALLED_DECISION_ERROR", "CALLED_ELEMENT_ERROR", "CONDITION_ERROR", "DECISION_EVALUATION_ERROR", "EXECUTION_LISTENER_NO_RETRIES", "EXTRACT_VALUE_ERROR", "FORM_NOT_FOUND", "IO_MAPPING_ERROR", "JOB_NO_RETRIES", "MESSAGE_SIZE_EXCEEDED", "RESOURCE_NOT_FOUND", "TASK_LISTENER_NO_RETRIES", "UNHANDLED_ERROR_EVENT", "UNKNOWN", "UNSPECIFIED").pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentErrorTypeEnum" }))
+export const IncidentErrorTypeEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("AD_HOC_SUB_PROCESS_NO_RETRIES", "CALLED_DECISION_ERROR", "CALLED_ELEMENT_ERROR", "CONDITION_ERROR", "DECISION_EVALUATION_ERROR", "EXECUTION_LISTENER_NO_RETRIES", "EXTRACT_VALUE_ERROR", "FORM_NOT_FOUND", "IO_MAPPING_ERROR", "JOB_NO_RETRIES", "MESSAGE_SIZE_EXCEEDED", "RESOURCE_NOT_FOUND", "TASK_LISTENER_NO_RETRIES", "UNHANDLED_ERROR_EVENT", "UNKNOWN", "UNSPECIFIED")).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentErrorTypeEnum" }))
 
 /** Incident error type with a defined set of values. */
 export type IncidentErrorTypeEnum = typeof IncidentErrorTypeEnum.Type
@@ -3883,7 +3883,7 @@ export const IncidentErrorTypeExactMatch = /*#__PURE__*/ IncidentErrorTypeEnum.p
 export type IncidentErrorTypeExactMatch = typeof IncidentErrorTypeExactMatch.Type
 
 /** Advanced IncidentErrorTypeEnum filter */
-export const AdvancedIncidentErrorTypeFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedIncidentErrorTypeFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(IncidentErrorTypeEnum),
   /** Checks for inequality with the provided value. */
@@ -3905,22 +3905,22 @@ export const AdvancedIncidentErrorTypeFilter = /*#__PURE__*/ /*#__PURE__*/ S.Str
    * Wildcard characters can be escaped with backslash, for instance: `\*`.
    */
   $like: /*#__PURE__*/ S.optional(LikeFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedIncidentErrorTypeFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedIncidentErrorTypeFilter" }))
 
 /** Advanced IncidentErrorTypeEnum filter */
 export type AdvancedIncidentErrorTypeFilter = typeof AdvancedIncidentErrorTypeFilter.Type
 
 /** IncidentErrorTypeEnum with full advanced search capabilities. */
-export const IncidentErrorTypeFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const IncidentErrorTypeFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   IncidentErrorTypeExactMatch,
   AdvancedIncidentErrorTypeFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentErrorTypeFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentErrorTypeFilterProperty" }))
 
 /** IncidentErrorTypeEnum with full advanced search capabilities. */
 export type IncidentErrorTypeFilterProperty = typeof IncidentErrorTypeFilterProperty.Type
 
 /** Incident states with a defined set of values. */
-export const IncidentStateEnum = /*#__PURE__*/ /*#__PURE__*/ S.Literal("ACTIVE", "MIGRATED", "PENDING", "RESOLVED", "UNKNOWN").pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentStateEnum" }))
+export const IncidentStateEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("ACTIVE", "MIGRATED", "PENDING", "RESOLVED", "UNKNOWN")).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentStateEnum" }))
 
 /** Incident states with a defined set of values. */
 export type IncidentStateEnum = typeof IncidentStateEnum.Type
@@ -3932,7 +3932,7 @@ export const IncidentStateExactMatch = /*#__PURE__*/ IncidentStateEnum.pipe(/*#_
 export type IncidentStateExactMatch = typeof IncidentStateExactMatch.Type
 
 /** Advanced IncidentStateEnum filter */
-export const AdvancedIncidentStateFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedIncidentStateFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(IncidentStateEnum),
   /** Checks for inequality with the provided value. */
@@ -3954,22 +3954,22 @@ export const AdvancedIncidentStateFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct(
    * Wildcard characters can be escaped with backslash, for instance: `\*`.
    */
   $like: /*#__PURE__*/ S.optional(LikeFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedIncidentStateFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedIncidentStateFilter" }))
 
 /** Advanced IncidentStateEnum filter */
 export type AdvancedIncidentStateFilter = typeof AdvancedIncidentStateFilter.Type
 
 /** IncidentStateEnum with full advanced search capabilities. */
-export const IncidentStateFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const IncidentStateFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   IncidentStateExactMatch,
   AdvancedIncidentStateFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentStateFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentStateFilterProperty" }))
 
 /** IncidentStateEnum with full advanced search capabilities. */
 export type IncidentStateFilterProperty = typeof IncidentStateFilterProperty.Type
 
 /** Incident search filter. */
-export const IncidentFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const IncidentFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The process definition ID associated to this incident. */
   processDefinitionId: /*#__PURE__*/ S.optional(StringFilterProperty),
   /** Incident error type with a defined set of values. */
@@ -3994,26 +3994,26 @@ export const IncidentFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   elementInstanceKey: /*#__PURE__*/ S.optional(ElementInstanceKeyFilterProperty),
   /** The job key, if exists, associated with this incident. */
   jobKey: /*#__PURE__*/ S.optional(JobKeyFilterProperty)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentFilter" }))
 
 /** Incident search filter. */
 export type IncidentFilter = typeof IncidentFilter.Type
 
 /** IncidentSearchQuery */
-export const IncidentSearchQuery = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const IncidentSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(IncidentSearchQuerySortRequest)),
   /** The incident search filters. */
   filter: /*#__PURE__*/ S.optional(IncidentFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentSearchQuery" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentSearchQuery" }))
 
 /** IncidentSearchQuery */
 export type IncidentSearchQuery = typeof IncidentSearchQuery.Type
 
 /** IncidentResult */
-export const IncidentResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const IncidentResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The process definition ID associated to this incident. */
   processDefinitionId: Keys.ProcessDefinitionId,
   /** The type of the incident error. */
@@ -4044,115 +4044,115 @@ export const IncidentResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   elementInstanceKey: Keys.ElementInstanceKey,
   /** The job key, if exists, associated with this incident. */
   jobKey: /*#__PURE__*/ S.NullOr(Keys.JobKey)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentResult" }))
 
 /** IncidentResult */
 export type IncidentResult = typeof IncidentResult.Type
 
 /** IncidentSearchQueryResult */
-export const IncidentSearchQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const IncidentSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching incidents. */
   items: /*#__PURE__*/ S.Array(IncidentResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentSearchQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentSearchQueryResult" }))
 
 /** IncidentSearchQueryResult */
 export type IncidentSearchQueryResult = typeof IncidentSearchQueryResult.Type
 
 /** IncidentResolutionRequest */
-export const IncidentResolutionRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const IncidentResolutionRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /**
    * A reference key chosen by the user that will be part of all records resulting from this operation.
    * Must be > 0 if provided.
    */
   operationReference: /*#__PURE__*/ S.optional(OperationReference)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentResolutionRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentResolutionRequest" }))
 
 /** IncidentResolutionRequest */
 export type IncidentResolutionRequest = typeof IncidentResolutionRequest.Type
 
 /** IncidentProcessInstanceStatisticsByErrorQuerySortRequest */
-export const IncidentProcessInstanceStatisticsByErrorQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const IncidentProcessInstanceStatisticsByErrorQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort the incident error statistics by. */
   field: /*#__PURE__*/ S.Literal("errorMessage", "activeInstancesWithErrorCount"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentProcessInstanceStatisticsByErrorQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentProcessInstanceStatisticsByErrorQuerySortRequest" }))
 
 /** IncidentProcessInstanceStatisticsByErrorQuerySortRequest */
 export type IncidentProcessInstanceStatisticsByErrorQuerySortRequest = typeof IncidentProcessInstanceStatisticsByErrorQuerySortRequest.Type
 
 /** IncidentProcessInstanceStatisticsByErrorQuery */
-export const IncidentProcessInstanceStatisticsByErrorQuery = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const IncidentProcessInstanceStatisticsByErrorQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination parameters for process instance statistics grouped by incident error. */
   page: /*#__PURE__*/ S.optional(OffsetPagination),
   /** Sorting criteria for process instance statistics grouped by incident error. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(IncidentProcessInstanceStatisticsByErrorQuerySortRequest))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentProcessInstanceStatisticsByErrorQuery" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentProcessInstanceStatisticsByErrorQuery" }))
 
 /** IncidentProcessInstanceStatisticsByErrorQuery */
 export type IncidentProcessInstanceStatisticsByErrorQuery = typeof IncidentProcessInstanceStatisticsByErrorQuery.Type
 
 /** IncidentProcessInstanceStatisticsByErrorResult */
-export const IncidentProcessInstanceStatisticsByErrorResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const IncidentProcessInstanceStatisticsByErrorResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The hash code identifying a specific incident error.. */
   errorHashCode: P.Int32,
   /** The error message associated with the incident error hash code. */
   errorMessage: S.String,
   /** The number of active process instances that currently have an active incident with this error. */
   activeInstancesWithErrorCount: P.Int64
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentProcessInstanceStatisticsByErrorResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentProcessInstanceStatisticsByErrorResult" }))
 
 /** IncidentProcessInstanceStatisticsByErrorResult */
 export type IncidentProcessInstanceStatisticsByErrorResult = typeof IncidentProcessInstanceStatisticsByErrorResult.Type
 
 /** IncidentProcessInstanceStatisticsByErrorQueryResult */
-export const IncidentProcessInstanceStatisticsByErrorQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const IncidentProcessInstanceStatisticsByErrorQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** Statistics of active process instances grouped by incident error. */
   items: /*#__PURE__*/ S.Array(IncidentProcessInstanceStatisticsByErrorResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentProcessInstanceStatisticsByErrorQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentProcessInstanceStatisticsByErrorQueryResult" }))
 
 /** IncidentProcessInstanceStatisticsByErrorQueryResult */
 export type IncidentProcessInstanceStatisticsByErrorQueryResult = typeof IncidentProcessInstanceStatisticsByErrorQueryResult.Type
 
 /** Filter for the incident process instance statistics by definition query. */
-export const IncidentProcessInstanceStatisticsByDefinitionFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const IncidentProcessInstanceStatisticsByDefinitionFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The error hash code of the incidents to filter the process instance statistics by. */
   errorHashCode: P.Int32
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentProcessInstanceStatisticsByDefinitionFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentProcessInstanceStatisticsByDefinitionFilter" }))
 
 /** Filter for the incident process instance statistics by definition query. */
 export type IncidentProcessInstanceStatisticsByDefinitionFilter = typeof IncidentProcessInstanceStatisticsByDefinitionFilter.Type
 
 /** IncidentProcessInstanceStatisticsByDefinitionQuerySortRequest */
-export const IncidentProcessInstanceStatisticsByDefinitionQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const IncidentProcessInstanceStatisticsByDefinitionQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The aggregated field by which the process instance statistics are sorted. */
   field: /*#__PURE__*/ S.Literal("activeInstancesWithErrorCount", "processDefinitionKey", "tenantId"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentProcessInstanceStatisticsByDefinitionQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentProcessInstanceStatisticsByDefinitionQuerySortRequest" }))
 
 /** IncidentProcessInstanceStatisticsByDefinitionQuerySortRequest */
 export type IncidentProcessInstanceStatisticsByDefinitionQuerySortRequest = typeof IncidentProcessInstanceStatisticsByDefinitionQuerySortRequest.Type
 
 /** IncidentProcessInstanceStatisticsByDefinitionQuery */
-export const IncidentProcessInstanceStatisticsByDefinitionQuery = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const IncidentProcessInstanceStatisticsByDefinitionQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Filter criteria for the aggregated process instance statistics. */
   filter: IncidentProcessInstanceStatisticsByDefinitionFilter,
   /** Pagination parameters for the aggregated process instance statistics. */
   page: /*#__PURE__*/ S.optional(OffsetPagination),
   /** Sorting criteria for process instance statistics grouped by process definition. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(IncidentProcessInstanceStatisticsByDefinitionQuerySortRequest))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentProcessInstanceStatisticsByDefinitionQuery" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentProcessInstanceStatisticsByDefinitionQuery" }))
 
 /** IncidentProcessInstanceStatisticsByDefinitionQuery */
 export type IncidentProcessInstanceStatisticsByDefinitionQuery = typeof IncidentProcessInstanceStatisticsByDefinitionQuery.Type
 
 /** IncidentProcessInstanceStatisticsByDefinitionResult */
-export const IncidentProcessInstanceStatisticsByDefinitionResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const IncidentProcessInstanceStatisticsByDefinitionResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Id of a process definition, from the model. Only ids of process definitions that are deployed are useful. */
   processDefinitionId: Keys.ProcessDefinitionId,
   /** System-generated key for a deployed process definition. */
@@ -4168,13 +4168,13 @@ export const IncidentProcessInstanceStatisticsByDefinitionResult = /*#__PURE__*/
    * with the specified error hash code.
    */
   activeInstancesWithErrorCount: P.Int64
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentProcessInstanceStatisticsByDefinitionResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentProcessInstanceStatisticsByDefinitionResult" }))
 
 /** IncidentProcessInstanceStatisticsByDefinitionResult */
 export type IncidentProcessInstanceStatisticsByDefinitionResult = typeof IncidentProcessInstanceStatisticsByDefinitionResult.Type
 
 /** IncidentProcessInstanceStatisticsByDefinitionQueryResult */
-export const IncidentProcessInstanceStatisticsByDefinitionQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const IncidentProcessInstanceStatisticsByDefinitionQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /**
@@ -4182,24 +4182,24 @@ export const IncidentProcessInstanceStatisticsByDefinitionQueryResult = /*#__PUR
    * definition for the specified error hash code.
    */
   items: /*#__PURE__*/ S.Array(IncidentProcessInstanceStatisticsByDefinitionResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentProcessInstanceStatisticsByDefinitionQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentProcessInstanceStatisticsByDefinitionQueryResult" }))
 
 /** IncidentProcessInstanceStatisticsByDefinitionQueryResult */
 export type IncidentProcessInstanceStatisticsByDefinitionQueryResult = typeof IncidentProcessInstanceStatisticsByDefinitionQueryResult.Type
 
 /** Metric for a single job status. */
-export const StatusMetric = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const StatusMetric = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Number of jobs in this status. */
   count: P.Int64,
   /** ISO 8601 timestamp of the last update for this status. */
   lastUpdatedAt: /*#__PURE__*/ S.NullOr(P.DateTime)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "StatusMetric" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "StatusMetric" }))
 
 /** Metric for a single job status. */
 export type StatusMetric = typeof StatusMetric.Type
 
 /** Global job statistics query result. */
-export const GlobalJobStatisticsQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const GlobalJobStatisticsQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Metric for a single job status. */
   created: StatusMetric,
   /** Metric for a single job status. */
@@ -4208,13 +4208,13 @@ export const GlobalJobStatisticsQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Stru
   failed: StatusMetric,
   /** True if some data is missing because internal limits were reached and some metrics were not recorded. */
   isIncomplete: S.Boolean
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalJobStatisticsQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalJobStatisticsQueryResult" }))
 
 /** Global job statistics query result. */
 export type GlobalJobStatisticsQueryResult = typeof GlobalJobStatisticsQueryResult.Type
 
 /** Job type statistics search filter. */
-export const JobTypeStatisticsFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobTypeStatisticsFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Start of the time window to filter metrics. ISO 8601 date-time format. */
   from: P.DateTime,
   /** End of the time window to filter metrics. ISO 8601 date-time format. */
@@ -4224,24 +4224,24 @@ export const JobTypeStatisticsFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
    * Supports exact match, pattern matching, and other operators.
    */
   jobType: /*#__PURE__*/ S.optional(StringFilterProperty)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobTypeStatisticsFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobTypeStatisticsFilter" }))
 
 /** Job type statistics search filter. */
 export type JobTypeStatisticsFilter = typeof JobTypeStatisticsFilter.Type
 
 /** Job type statistics query. */
-export const JobTypeStatisticsQuery = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobTypeStatisticsQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Job type statistics search filter. */
   filter: /*#__PURE__*/ S.optional(JobTypeStatisticsFilter),
   /** Search cursor pagination. */
   page: /*#__PURE__*/ S.optional(CursorForwardPagination)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobTypeStatisticsQuery" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobTypeStatisticsQuery" }))
 
 /** Job type statistics query. */
 export type JobTypeStatisticsQuery = typeof JobTypeStatisticsQuery.Type
 
 /** Statistics for a single job type. */
-export const JobTypeStatisticsItem = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobTypeStatisticsItem = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The job type identifier. */
   jobType: S.String,
   /** Metric for a single job status. */
@@ -4252,48 +4252,48 @@ export const JobTypeStatisticsItem = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   failed: StatusMetric,
   /** Number of distinct workers observed for this job type. */
   workers: P.Int32
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobTypeStatisticsItem" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobTypeStatisticsItem" }))
 
 /** Statistics for a single job type. */
 export type JobTypeStatisticsItem = typeof JobTypeStatisticsItem.Type
 
 /** Job type statistics query result. */
-export const JobTypeStatisticsQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobTypeStatisticsQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The list of job type statistics items. */
   items: /*#__PURE__*/ S.Array(JobTypeStatisticsItem)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobTypeStatisticsQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobTypeStatisticsQueryResult" }))
 
 /** Job type statistics query result. */
 export type JobTypeStatisticsQueryResult = typeof JobTypeStatisticsQueryResult.Type
 
 /** Job worker statistics search filter. */
-export const JobWorkerStatisticsFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobWorkerStatisticsFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Start of the time window to filter metrics. ISO 8601 date-time format. */
   from: P.DateTime,
   /** End of the time window to filter metrics. ISO 8601 date-time format. */
   to: P.DateTime,
   /** Job type to return worker metrics for. */
   jobType: S.String
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobWorkerStatisticsFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobWorkerStatisticsFilter" }))
 
 /** Job worker statistics search filter. */
 export type JobWorkerStatisticsFilter = typeof JobWorkerStatisticsFilter.Type
 
 /** Job worker statistics query. */
-export const JobWorkerStatisticsQuery = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobWorkerStatisticsQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Job worker statistics search filter. */
   filter: JobWorkerStatisticsFilter,
   /** Search cursor pagination. */
   page: /*#__PURE__*/ S.optional(CursorForwardPagination)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobWorkerStatisticsQuery" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobWorkerStatisticsQuery" }))
 
 /** Job worker statistics query. */
 export type JobWorkerStatisticsQuery = typeof JobWorkerStatisticsQuery.Type
 
 /** Statistics for a single worker within a job type. */
-export const JobWorkerStatisticsItem = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobWorkerStatisticsItem = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The name of the worker activating the jobs, mostly used for logging purposes. */
   worker: S.String,
   /** Metric for a single job status. */
@@ -4302,24 +4302,24 @@ export const JobWorkerStatisticsItem = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   completed: StatusMetric,
   /** Metric for a single job status. */
   failed: StatusMetric
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobWorkerStatisticsItem" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobWorkerStatisticsItem" }))
 
 /** Statistics for a single worker within a job type. */
 export type JobWorkerStatisticsItem = typeof JobWorkerStatisticsItem.Type
 
 /** Job worker statistics query result. */
-export const JobWorkerStatisticsQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobWorkerStatisticsQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The list of per-worker statistics items. */
   items: /*#__PURE__*/ S.Array(JobWorkerStatisticsItem)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobWorkerStatisticsQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobWorkerStatisticsQueryResult" }))
 
 /** Job worker statistics query result. */
 export type JobWorkerStatisticsQueryResult = typeof JobWorkerStatisticsQueryResult.Type
 
 /** Job time-series statistics search filter. */
-export const JobTimeSeriesStatisticsFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobTimeSeriesStatisticsFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Start of the time window to filter metrics. ISO 8601 date-time format. */
   from: P.DateTime,
   /** End of the time window to filter metrics. ISO 8601 date-time format. */
@@ -4331,24 +4331,24 @@ export const JobTimeSeriesStatisticsFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struc
    * `PT1H` for 1 hour). If omitted, the server chooses a sensible default.
    */
   resolution: /*#__PURE__*/ S.optional(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobTimeSeriesStatisticsFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobTimeSeriesStatisticsFilter" }))
 
 /** Job time-series statistics search filter. */
 export type JobTimeSeriesStatisticsFilter = typeof JobTimeSeriesStatisticsFilter.Type
 
 /** Job time-series statistics query. */
-export const JobTimeSeriesStatisticsQuery = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobTimeSeriesStatisticsQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Job time-series statistics search filter. */
   filter: JobTimeSeriesStatisticsFilter,
   /** Search cursor pagination. */
   page: /*#__PURE__*/ S.optional(CursorForwardPagination)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobTimeSeriesStatisticsQuery" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobTimeSeriesStatisticsQuery" }))
 
 /** Job time-series statistics query. */
 export type JobTimeSeriesStatisticsQuery = typeof JobTimeSeriesStatisticsQuery.Type
 
 /** Aggregated job metrics for a single time bucket. */
-export const JobTimeSeriesStatisticsItem = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobTimeSeriesStatisticsItem = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** ISO 8601 timestamp representing the start of this time bucket. */
   time: P.DateTime,
   /** Metric for a single job status. */
@@ -4357,24 +4357,24 @@ export const JobTimeSeriesStatisticsItem = /*#__PURE__*/ /*#__PURE__*/ S.Struct(
   completed: StatusMetric,
   /** Metric for a single job status. */
   failed: StatusMetric
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobTimeSeriesStatisticsItem" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobTimeSeriesStatisticsItem" }))
 
 /** Aggregated job metrics for a single time bucket. */
 export type JobTimeSeriesStatisticsItem = typeof JobTimeSeriesStatisticsItem.Type
 
 /** Job time-series statistics query result. */
-export const JobTimeSeriesStatisticsQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobTimeSeriesStatisticsQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The list of time-bucketed statistics items, ordered ascending by time. */
   items: /*#__PURE__*/ S.Array(JobTimeSeriesStatisticsItem)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobTimeSeriesStatisticsQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobTimeSeriesStatisticsQueryResult" }))
 
 /** Job time-series statistics query result. */
 export type JobTimeSeriesStatisticsQueryResult = typeof JobTimeSeriesStatisticsQueryResult.Type
 
 /** Job error statistics search filter. */
-export const JobErrorStatisticsFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobErrorStatisticsFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Start of the time window to filter metrics. ISO 8601 date-time format. */
   from: P.DateTime,
   /** End of the time window to filter metrics. ISO 8601 date-time format. */
@@ -4385,54 +4385,54 @@ export const JobErrorStatisticsFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   errorCode: /*#__PURE__*/ S.optional(StringFilterProperty),
   /** Optional error message filter with advanced search capabilities. */
   errorMessage: /*#__PURE__*/ S.optional(StringFilterProperty)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobErrorStatisticsFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobErrorStatisticsFilter" }))
 
 /** Job error statistics search filter. */
 export type JobErrorStatisticsFilter = typeof JobErrorStatisticsFilter.Type
 
 /** Job error statistics query. */
-export const JobErrorStatisticsQuery = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobErrorStatisticsQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Job error statistics search filter. */
   filter: JobErrorStatisticsFilter,
   /** Search cursor pagination. */
   page: /*#__PURE__*/ S.optional(CursorForwardPagination)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobErrorStatisticsQuery" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobErrorStatisticsQuery" }))
 
 /** Job error statistics query. */
 export type JobErrorStatisticsQuery = typeof JobErrorStatisticsQuery.Type
 
 /** Aggregated error metrics for a single error type and message combination. */
-export const JobErrorStatisticsItem = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobErrorStatisticsItem = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The error code identifier. */
   errorCode: S.String,
   /** The error message. */
   errorMessage: S.String,
   /** Number of distinct workers that encountered this error. */
   workers: P.Int32
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobErrorStatisticsItem" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobErrorStatisticsItem" }))
 
 /** Aggregated error metrics for a single error type and message combination. */
 export type JobErrorStatisticsItem = typeof JobErrorStatisticsItem.Type
 
 /** Job error statistics query result. */
-export const JobErrorStatisticsQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobErrorStatisticsQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The list of per-error statistics items. */
   items: /*#__PURE__*/ S.Array(JobErrorStatisticsItem)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobErrorStatisticsQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobErrorStatisticsQueryResult" }))
 
 /** Job error statistics query result. */
 export type JobErrorStatisticsQueryResult = typeof JobErrorStatisticsQueryResult.Type
 
 /** The tenant filtering strategy for job activation. Determines whether to use tenant IDs provided in the request or tenant IDs assigned to the authenticated principal. */
-export const TenantFilterEnum = /*#__PURE__*/ /*#__PURE__*/ S.Literal("PROVIDED", "ASSIGNED").pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantFilterEnum" }))
+export const TenantFilterEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("PROVIDED", "ASSIGNED")).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantFilterEnum" }))
 
 /** The tenant filtering strategy for job activation. Determines whether to use tenant IDs provided in the request or tenant IDs assigned to the authenticated principal. */
 export type TenantFilterEnum = typeof TenantFilterEnum.Type
 
 /** JobActivationRequest */
-export const JobActivationRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobActivationRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The job type, as defined in the BPMN process (e.g. <zeebe:taskDefinition type="payment-service" />) */
   type: S.String,
   /** The name of the worker activating the jobs, mostly used for logging purposes. */
@@ -4449,25 +4449,25 @@ export const JobActivationRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   tenantIds: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.TenantId)),
   /** The tenant filtering strategy - determines whether to use provided tenant IDs or assigned tenant IDs from the authenticated principal's authorized tenants. */
   tenantFilter: /*#__PURE__*/ S.optional(TenantFilterEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobActivationRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobActivationRequest" }))
 
 /** JobActivationRequest */
 export type JobActivationRequest = typeof JobActivationRequest.Type
 
 /** The job kind. */
-export const JobKindEnum = /*#__PURE__*/ /*#__PURE__*/ S.Literal("BPMN_ELEMENT", "EXECUTION_LISTENER", "TASK_LISTENER", "AD_HOC_SUB_PROCESS").pipe(/*#__PURE__*/ S.annotations({ identifier: "JobKindEnum" }))
+export const JobKindEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("BPMN_ELEMENT", "EXECUTION_LISTENER", "TASK_LISTENER", "AD_HOC_SUB_PROCESS")).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobKindEnum" }))
 
 /** The job kind. */
 export type JobKindEnum = typeof JobKindEnum.Type
 
 /** The listener event type of the job. */
-export const JobListenerEventTypeEnum = /*#__PURE__*/ /*#__PURE__*/ S.Literal("ASSIGNING", "CANCELING", "COMPLETING", "CREATING", "END", "START", "UNSPECIFIED", "UPDATING").pipe(/*#__PURE__*/ S.annotations({ identifier: "JobListenerEventTypeEnum" }))
+export const JobListenerEventTypeEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("ASSIGNING", "CANCELING", "COMPLETING", "CREATING", "END", "START", "UNSPECIFIED", "UPDATING")).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobListenerEventTypeEnum" }))
 
 /** The listener event type of the job. */
 export type JobListenerEventTypeEnum = typeof JobListenerEventTypeEnum.Type
 
 /** Contains properties of a user task. */
-export const UserTaskProperties = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UserTaskProperties = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The action performed on the user task. */
   action: S.String,
   /** The user assigned to the task. */
@@ -4488,13 +4488,13 @@ export const UserTaskProperties = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   priority: /*#__PURE__*/ S.NullOr(/*#__PURE__*/ P.Int32.pipe(/*#__PURE__*/ S.greaterThanOrEqualTo(0), /*#__PURE__*/ S.lessThanOrEqualTo(100))),
   /** The unique key identifying the user task. */
   userTaskKey: /*#__PURE__*/ S.NullOr(Keys.UserTaskKey)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskProperties" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskProperties" }))
 
 /** Contains properties of a user task. */
 export type UserTaskProperties = typeof UserTaskProperties.Type
 
 /** ActivatedJobResult */
-export const ActivatedJobResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ActivatedJobResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The type of the job (should match what was requested). */
   type: S.String,
   /** The bpmn process ID of the job's process definition. */
@@ -4540,27 +4540,27 @@ export const ActivatedJobResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
    * belonging to process instance hierarchies created in version 8.9 or later.
    */
   rootProcessInstanceKey: /*#__PURE__*/ S.NullOr(Keys.ProcessInstanceKey)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ActivatedJobResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ActivatedJobResult" }))
 
 /** ActivatedJobResult */
 export type ActivatedJobResult = typeof ActivatedJobResult.Type
 
 /** The list of activated jobs */
-export const JobActivationResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobActivationResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The activated jobs. */
   jobs: /*#__PURE__*/ S.Array(ActivatedJobResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobActivationResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobActivationResult" }))
 
 /** The list of activated jobs */
 export type JobActivationResult = typeof JobActivationResult.Type
 
 /** JobSearchQuerySortRequest */
-export const JobSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("deadline", "deniedReason", "elementId", "elementInstanceKey", "endTime", "errorCode", "errorMessage", "hasFailedWithRetriesLeft", "isDenied", "jobKey", "kind", "listenerEventType", "processDefinitionId", "processDefinitionKey", "processInstanceKey", "retries", "state", "tenantId", "type", "worker"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobSearchQuerySortRequest" }))
 
 /** JobSearchQuerySortRequest */
 export type JobSearchQuerySortRequest = typeof JobSearchQuerySortRequest.Type
@@ -4572,7 +4572,7 @@ export const JobKindExactMatch = /*#__PURE__*/ JobKindEnum.pipe(/*#__PURE__*/ S.
 export type JobKindExactMatch = typeof JobKindExactMatch.Type
 
 /** Advanced JobKindEnum filter. */
-export const AdvancedJobKindFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedJobKindFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(JobKindEnum),
   /** Checks for inequality with the provided value. */
@@ -4592,16 +4592,16 @@ export const AdvancedJobKindFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
    * Wildcard characters can be escaped with backslash, for instance: `\*`.
    */
   $like: /*#__PURE__*/ S.optional(LikeFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedJobKindFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedJobKindFilter" }))
 
 /** Advanced JobKindEnum filter. */
 export type AdvancedJobKindFilter = typeof AdvancedJobKindFilter.Type
 
 /** JobKindEnum property with full advanced search capabilities. */
-export const JobKindFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const JobKindFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   JobKindExactMatch,
   AdvancedJobKindFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobKindFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobKindFilterProperty" }))
 
 /** JobKindEnum property with full advanced search capabilities. */
 export type JobKindFilterProperty = typeof JobKindFilterProperty.Type
@@ -4613,7 +4613,7 @@ export const JobListenerEventTypeExactMatch = /*#__PURE__*/ JobListenerEventType
 export type JobListenerEventTypeExactMatch = typeof JobListenerEventTypeExactMatch.Type
 
 /** Advanced JobListenerEventTypeEnum filter. */
-export const AdvancedJobListenerEventTypeFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedJobListenerEventTypeFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(JobListenerEventTypeEnum),
   /** Checks for inequality with the provided value. */
@@ -4633,22 +4633,22 @@ export const AdvancedJobListenerEventTypeFilter = /*#__PURE__*/ /*#__PURE__*/ S.
    * Wildcard characters can be escaped with backslash, for instance: `\*`.
    */
   $like: /*#__PURE__*/ S.optional(LikeFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedJobListenerEventTypeFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedJobListenerEventTypeFilter" }))
 
 /** Advanced JobListenerEventTypeEnum filter. */
 export type AdvancedJobListenerEventTypeFilter = typeof AdvancedJobListenerEventTypeFilter.Type
 
 /** JobListenerEventTypeEnum property with full advanced search capabilities. */
-export const JobListenerEventTypeFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const JobListenerEventTypeFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   JobListenerEventTypeExactMatch,
   AdvancedJobListenerEventTypeFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobListenerEventTypeFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobListenerEventTypeFilterProperty" }))
 
 /** JobListenerEventTypeEnum property with full advanced search capabilities. */
 export type JobListenerEventTypeFilterProperty = typeof JobListenerEventTypeFilterProperty.Type
 
 /** The state of the job. */
-export const JobStateEnum = /*#__PURE__*/ /*#__PURE__*/ S.Literal("CANCELED", "COMPLETED", "CREATED", "ERROR_THROWN", "FAILED", "MIGRATED", "RETRIES_UPDATED", "TIMED_OUT").pipe(/*#__PURE__*/ S.annotations({ identifier: "JobStateEnum" }))
+export const JobStateEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("CANCELED", "COMPLETED", "CREATED", "ERROR_THROWN", "FAILED", "MIGRATED", "RETRIES_UPDATED", "TIMED_OUT")).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobStateEnum" }))
 
 /** The state of the job. */
 export type JobStateEnum = typeof JobStateEnum.Type
@@ -4660,7 +4660,7 @@ export const JobStateExactMatch = /*#__PURE__*/ JobStateEnum.pipe(/*#__PURE__*/ 
 export type JobStateExactMatch = typeof JobStateExactMatch.Type
 
 /** Advanced JobStateEnum filter. */
-export const AdvancedJobStateFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedJobStateFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(JobStateEnum),
   /** Checks for inequality with the provided value. */
@@ -4680,22 +4680,22 @@ export const AdvancedJobStateFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
    * Wildcard characters can be escaped with backslash, for instance: `\*`.
    */
   $like: /*#__PURE__*/ S.optional(LikeFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedJobStateFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedJobStateFilter" }))
 
 /** Advanced JobStateEnum filter. */
 export type AdvancedJobStateFilter = typeof AdvancedJobStateFilter.Type
 
 /** JobStateEnum property with full advanced search capabilities. */
-export const JobStateFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const JobStateFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   JobStateExactMatch,
   AdvancedJobStateFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobStateFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobStateFilterProperty" }))
 
 /** JobStateEnum property with full advanced search capabilities. */
 export type JobStateFilterProperty = typeof JobStateFilterProperty.Type
 
 /** Job search filter. */
-export const JobFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** When the job can next be activated. */
   deadline: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.NullOr(DateTimeFilterProperty)),
   /** The reason provided by the user task listener for denying the work. */
@@ -4740,26 +4740,26 @@ export const JobFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   creationTime: /*#__PURE__*/ S.optional(DateTimeFilterProperty),
   /** When the job was last updated. Field is present for jobs created after 8.9. */
   lastUpdateTime: /*#__PURE__*/ S.optional(DateTimeFilterProperty)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobFilter" }))
 
 /** Job search filter. */
 export type JobFilter = typeof JobFilter.Type
 
 /** Job search request. */
-export const JobSearchQuery = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(JobSearchQuerySortRequest)),
   /** The job search filters. */
   filter: /*#__PURE__*/ S.optional(JobFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobSearchQuery" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobSearchQuery" }))
 
 /** Job search request. */
 export type JobSearchQuery = typeof JobSearchQuery.Type
 
 /** JobSearchResult */
-export const JobSearchResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** A set of custom headers defined during modelling. */
   customHeaders: /*#__PURE__*/ S.Record({ key: S.String, value: S.String }),
   /** If the job has been activated, when it will next be available to be activated. */
@@ -4815,24 +4815,24 @@ export const JobSearchResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   creationTime: /*#__PURE__*/ S.NullOr(P.DateTime),
   /** When the job was last updated. Field is present for jobs created after 8.9. */
   lastUpdateTime: /*#__PURE__*/ S.NullOr(P.DateTime)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobSearchResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobSearchResult" }))
 
 /** JobSearchResult */
 export type JobSearchResult = typeof JobSearchResult.Type
 
 /** Job search response. */
-export const JobSearchQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching jobs. */
   items: /*#__PURE__*/ S.Array(JobSearchResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobSearchQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobSearchQueryResult" }))
 
 /** Job search response. */
 export type JobSearchQueryResult = typeof JobSearchQueryResult.Type
 
 /** JobFailRequest */
-export const JobFailRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobFailRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The amount of retries the job should have left */
   retries: /*#__PURE__*/ S.optional(P.Int32),
   /** An optional error message describing why the job failed; if not provided, an empty string is used. */
@@ -4841,20 +4841,20 @@ export const JobFailRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   retryBackOff: /*#__PURE__*/ S.optional(P.Int64),
   /** JSON object that will instantiate the variables at the local scope of the job's associated task. */
   variables: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Record({ key: S.String, value: S.Unknown }))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobFailRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobFailRequest" }))
 
 /** JobFailRequest */
 export type JobFailRequest = typeof JobFailRequest.Type
 
 /** JobErrorRequest */
-export const JobErrorRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobErrorRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The error code that will be matched with an error catch event. */
   errorCode: S.String,
   /** An error message that provides additional context. */
   errorMessage: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.NullOr(S.String)),
   /** JSON object that will instantiate the variables at the local scope of the error catch event that catches the thrown error. */
   variables: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Record({ key: S.String, value: S.Unknown })))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobErrorRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobErrorRequest" }))
 
 /** JobErrorRequest */
 export type JobErrorRequest = typeof JobErrorRequest.Type
@@ -4874,7 +4874,7 @@ export type JobErrorRequest = typeof JobErrorRequest.Type
  * Providing any of those attributes with a `null` value or omitting it preserves
  * the persisted attribute's value.
  */
-export const JobResultCorrections = /*#__PURE__*/ /*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Struct({
+export const JobResultCorrections = /*#__PURE__*/ (/*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Struct({
   /** Assignee of the task. */
   assignee: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.NullOr(S.String)),
   /** The due date of the task. */
@@ -4887,7 +4887,7 @@ export const JobResultCorrections = /*#__PURE__*/ /*#__PURE__*/ S.NullOr(/*#__PU
   candidateGroups: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Array(S.String))),
   /** The priority of the task. */
   priority: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.NullOr(/*#__PURE__*/ P.Int32.pipe(/*#__PURE__*/ S.greaterThanOrEqualTo(0), /*#__PURE__*/ S.lessThanOrEqualTo(100))))
-})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobResultCorrections" }))
+}))).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobResultCorrections" }))
 
 /**
  * JSON object with attributes that were corrected by the worker.
@@ -4907,7 +4907,7 @@ export const JobResultCorrections = /*#__PURE__*/ /*#__PURE__*/ S.NullOr(/*#__PU
 export type JobResultCorrections = typeof JobResultCorrections.Type
 
 /** Job result details for a user task completion, optionally including a denial reason and corrected task properties. */
-export const JobResultUserTask = /*#__PURE__*/ /*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Struct({
+export const JobResultUserTask = /*#__PURE__*/ (/*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Struct({
   /** Indicates whether the worker denies the work, i.e. explicitly doesn't approve it. For example, a user task listener can deny the completion of a task by setting this flag to true. In this example, the completion of a task is represented by a job that the worker can complete as denied. As a result, the completion request is rejected and the task remains active. Defaults to false. */
   denied: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.NullOr(S.Boolean)),
   /** The reason provided by the user task listener for denying the work. */
@@ -4930,24 +4930,24 @@ export const JobResultUserTask = /*#__PURE__*/ /*#__PURE__*/ S.NullOr(/*#__PURE_
   corrections: /*#__PURE__*/ S.optional(JobResultCorrections),
   /** Used to distinguish between different types of job results. */
   type: /*#__PURE__*/ S.optional(S.String)
-})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobResultUserTask" }))
+}))).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobResultUserTask" }))
 
 /** Job result details for a user task completion, optionally including a denial reason and corrected task properties. */
 export type JobResultUserTask = typeof JobResultUserTask.Type
 
 /** Instruction to activate a single BPMN element within an ad‑hoc sub‑process, optionally providing variables scoped to that element. */
-export const JobResultActivateElement = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobResultActivateElement = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The element ID to activate. */
   elementId: /*#__PURE__*/ S.optional(Keys.ElementId),
   /** Variables for the element. */
   variables: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Record({ key: S.String, value: S.Unknown })))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobResultActivateElement" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobResultActivateElement" }))
 
 /** Instruction to activate a single BPMN element within an ad‑hoc sub‑process, optionally providing variables scoped to that element. */
 export type JobResultActivateElement = typeof JobResultActivateElement.Type
 
 /** Job result details for an ad‑hoc sub‑process, including elements to activate and flags indicating completion or cancellation behavior. */
-export const JobResultAdHocSubProcess = /*#__PURE__*/ /*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Struct({
+export const JobResultAdHocSubProcess = /*#__PURE__*/ (/*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Struct({
   /** Indicates which elements need to be activated in the ad-hoc subprocess. */
   activateElements: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(JobResultActivateElement)),
   /** Indicates whether the completion condition of the ad-hoc subprocess is fulfilled. */
@@ -4956,13 +4956,13 @@ export const JobResultAdHocSubProcess = /*#__PURE__*/ /*#__PURE__*/ S.NullOr(/*#
   isCancelRemainingInstances: /*#__PURE__*/ S.optional(S.Boolean),
   /** Used to distinguish between different types of job results. */
   type: /*#__PURE__*/ S.optional(S.String)
-})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobResultAdHocSubProcess" }))
+}))).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobResultAdHocSubProcess" }))
 
 /** Job result details for an ad‑hoc sub‑process, including elements to activate and flags indicating completion or cancellation behavior. */
 export type JobResultAdHocSubProcess = typeof JobResultAdHocSubProcess.Type
 
 /** The result of the completed job as determined by the worker. */
-export const JobResult = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const JobResult = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   /*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Struct({
     type: /*#__PURE__*/ S.Literal("userTask"),
     /** Indicates whether the worker denies the work, i.e. explicitly doesn't approve it. For example, a user task listener can deny the completion of a task by setting this flag to true. In this example, the completion of a task is represented by a job that the worker can complete as denied. As a result, the completion request is rejected and the task remains active. Defaults to false. */
@@ -4995,35 +4995,35 @@ export const JobResult = /*#__PURE__*/ /*#__PURE__*/ S.Union(
     /** Indicates whether the remaining instances of the ad-hoc subprocess should be canceled. */
     isCancelRemainingInstances: /*#__PURE__*/ S.optional(S.Boolean)
   }))
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobResult" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobResult" }))
 
 /** The result of the completed job as determined by the worker. */
 export type JobResult = typeof JobResult.Type
 
 /** JobCompletionRequest */
-export const JobCompletionRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobCompletionRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The variables to complete the job with. */
   variables: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Record({ key: S.String, value: S.Unknown }))),
   /** The result of the completed job as determined by the worker. */
   result: /*#__PURE__*/ S.optional(JobResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobCompletionRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobCompletionRequest" }))
 
 /** JobCompletionRequest */
 export type JobCompletionRequest = typeof JobCompletionRequest.Type
 
 /** JSON object with changed job attribute values. The job cannot be completed or failed with this endpoint, use the complete job or fail job endpoints instead. */
-export const JobChangeset = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobChangeset = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The new number of retries for the job. */
   retries: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.NullOr(P.Int32)),
   /** The new timeout for the job in milliseconds. */
   timeout: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.NullOr(P.Int64))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobChangeset" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobChangeset" }))
 
 /** JSON object with changed job attribute values. The job cannot be completed or failed with this endpoint, use the complete job or fail job endpoints instead. */
 export type JobChangeset = typeof JobChangeset.Type
 
 /** JobUpdateRequest */
-export const JobUpdateRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobUpdateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** JSON object with changed job attribute values. The job cannot be completed or failed with this endpoint, use the complete job or fail job endpoints instead. */
   changeset: JobChangeset,
   /**
@@ -5031,7 +5031,7 @@ export const JobUpdateRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
    * Must be > 0 if provided.
    */
   operationReference: /*#__PURE__*/ S.optional(OperationReference)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobUpdateRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobUpdateRequest" }))
 
 /** JobUpdateRequest */
 export type JobUpdateRequest = typeof JobUpdateRequest.Type
@@ -5043,7 +5043,7 @@ export const ScopeKeyExactMatch = /*#__PURE__*/ Keys.ScopeKey.pipe(/*#__PURE__*/
 export type ScopeKeyExactMatch = typeof ScopeKeyExactMatch.Type
 
 /** Advanced ScopeKey filter. */
-export const AdvancedScopeKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedScopeKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(Keys.ScopeKey),
   /** Checks for inequality with the provided value. */
@@ -5054,7 +5054,7 @@ export const AdvancedScopeKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   $in: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.ScopeKey)),
   /** Checks if the property matches none of the provided values. */
   $notIn: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.ScopeKey))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedScopeKeyFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedScopeKeyFilter" }))
 
 /** Advanced ScopeKey filter. */
 export type AdvancedScopeKeyFilter = typeof AdvancedScopeKeyFilter.Type
@@ -5063,10 +5063,10 @@ export type AdvancedScopeKeyFilter = typeof AdvancedScopeKeyFilter.Type
  * ScopeKey property with full advanced search capabilities. Filter by the key of the
  * element instance or process instance that defines the scope of a variable.
  */
-export const ScopeKeyFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const ScopeKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   ScopeKeyExactMatch,
   AdvancedScopeKeyFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "ScopeKeyFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "ScopeKeyFilterProperty" }))
 
 /**
  * ScopeKey property with full advanced search capabilities. Filter by the key of the
@@ -5081,7 +5081,7 @@ export const VariableKeyExactMatch = /*#__PURE__*/ Keys.VariableKey.pipe(/*#__PU
 export type VariableKeyExactMatch = typeof VariableKeyExactMatch.Type
 
 /** Advanced VariableKey filter. */
-export const AdvancedVariableKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedVariableKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(Keys.VariableKey),
   /** Checks for inequality with the provided value. */
@@ -5092,22 +5092,22 @@ export const AdvancedVariableKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   $in: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.VariableKey)),
   /** Checks if the property matches none of the provided values. */
   $notIn: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.VariableKey))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedVariableKeyFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedVariableKeyFilter" }))
 
 /** Advanced VariableKey filter. */
 export type AdvancedVariableKeyFilter = typeof AdvancedVariableKeyFilter.Type
 
 /** VariableKey property with full advanced search capabilities. */
-export const VariableKeyFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const VariableKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   VariableKeyExactMatch,
   AdvancedVariableKeyFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "VariableKeyFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "VariableKeyFilterProperty" }))
 
 /** VariableKey property with full advanced search capabilities. */
 export type VariableKeyFilterProperty = typeof VariableKeyFilterProperty.Type
 
 /** The response of a license request. */
-export const LicenseResponse = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const LicenseResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** True if the Camunda license is valid, false if otherwise */
   validLicense: S.Boolean,
   /** Will return the license type property of the Camunda license */
@@ -5116,26 +5116,26 @@ export const LicenseResponse = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   isCommercial: S.Boolean,
   /** The date when the Camunda license expires */
   expiresAt: /*#__PURE__*/ S.NullOr(P.DateTime)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "LicenseResponse" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "LicenseResponse" }))
 
 /** The response of a license request. */
 export type LicenseResponse = typeof LicenseResponse.Type
 
 /** MappingRuleCreateUpdateRequest */
-export const MappingRuleCreateUpdateRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const MappingRuleCreateUpdateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The name of the claim to map. */
   claimName: S.String,
   /** The value of the claim to map. */
   claimValue: S.String,
   /** The name of the mapping rule. */
   name: S.String
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "MappingRuleCreateUpdateRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "MappingRuleCreateUpdateRequest" }))
 
 /** MappingRuleCreateUpdateRequest */
 export type MappingRuleCreateUpdateRequest = typeof MappingRuleCreateUpdateRequest.Type
 
 /** MappingRuleCreateRequest */
-export const MappingRuleCreateRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const MappingRuleCreateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The name of the claim to map. */
   claimName: S.String,
   /** The value of the claim to map. */
@@ -5144,7 +5144,7 @@ export const MappingRuleCreateRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   name: S.String,
   /** The unique ID of the mapping rule. */
   mappingRuleId: S.String
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "MappingRuleCreateRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "MappingRuleCreateRequest" }))
 
 /** MappingRuleCreateRequest */
 export type MappingRuleCreateRequest = typeof MappingRuleCreateRequest.Type
@@ -5156,7 +5156,7 @@ export const MappingRuleUpdateRequest = /*#__PURE__*/ MappingRuleCreateUpdateReq
 export type MappingRuleUpdateRequest = typeof MappingRuleUpdateRequest.Type
 
 /** MappingRuleCreateUpdateResult */
-export const MappingRuleCreateUpdateResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const MappingRuleCreateUpdateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The name of the claim to map. */
   claimName: S.String,
   /** The value of the claim to map. */
@@ -5165,7 +5165,7 @@ export const MappingRuleCreateUpdateResult = /*#__PURE__*/ /*#__PURE__*/ S.Struc
   name: S.String,
   /** The unique ID of the mapping rule. */
   mappingRuleId: S.String
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "MappingRuleCreateUpdateResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "MappingRuleCreateUpdateResult" }))
 
 /** MappingRuleCreateUpdateResult */
 export type MappingRuleCreateUpdateResult = typeof MappingRuleCreateUpdateResult.Type
@@ -5183,29 +5183,29 @@ export const MappingRuleUpdateResult = /*#__PURE__*/ MappingRuleCreateUpdateResu
 export type MappingRuleUpdateResult = typeof MappingRuleUpdateResult.Type
 
 /** MappingRuleSearchQueryResult */
-export const MappingRuleSearchQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const MappingRuleSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching mapping rules. */
   items: /*#__PURE__*/ S.Array(MappingRuleResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "MappingRuleSearchQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "MappingRuleSearchQueryResult" }))
 
 /** MappingRuleSearchQueryResult */
 export type MappingRuleSearchQueryResult = typeof MappingRuleSearchQueryResult.Type
 
 /** MappingRuleSearchQuerySortRequest */
-export const MappingRuleSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const MappingRuleSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("mappingRuleId", "claimName", "claimValue", "name"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "MappingRuleSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "MappingRuleSearchQuerySortRequest" }))
 
 /** MappingRuleSearchQuerySortRequest */
 export type MappingRuleSearchQuerySortRequest = typeof MappingRuleSearchQuerySortRequest.Type
 
 /** Mapping rule search filter. */
-export const MappingRuleFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const MappingRuleFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The claim name to match against a token. */
   claimName: /*#__PURE__*/ S.optional(S.String),
   /** The value of the claim to match. */
@@ -5214,26 +5214,26 @@ export const MappingRuleFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   name: /*#__PURE__*/ S.optional(S.String),
   /** The ID of the mapping rule. */
   mappingRuleId: /*#__PURE__*/ S.optional(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "MappingRuleFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "MappingRuleFilter" }))
 
 /** Mapping rule search filter. */
 export type MappingRuleFilter = typeof MappingRuleFilter.Type
 
 /** MappingRuleSearchQueryRequest */
-export const MappingRuleSearchQueryRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const MappingRuleSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(MappingRuleSearchQuerySortRequest)),
   /** The mapping rule search filters. */
   filter: /*#__PURE__*/ S.optional(MappingRuleFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "MappingRuleSearchQueryRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "MappingRuleSearchQueryRequest" }))
 
 /** MappingRuleSearchQueryRequest */
 export type MappingRuleSearchQueryRequest = typeof MappingRuleSearchQueryRequest.Type
 
 /** MessageCorrelationRequest */
-export const MessageCorrelationRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const MessageCorrelationRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The message name as defined in the BPMN process */
   name: S.String,
   /** The correlation key of the message. */
@@ -5242,7 +5242,7 @@ export const MessageCorrelationRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   variables: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Record({ key: S.String, value: S.Unknown })),
   /** the tenant for which the message is published */
   tenantId: /*#__PURE__*/ S.optional(Keys.TenantId)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageCorrelationRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageCorrelationRequest" }))
 
 /** MessageCorrelationRequest */
 export type MessageCorrelationRequest = typeof MessageCorrelationRequest.Type
@@ -5251,14 +5251,14 @@ export type MessageCorrelationRequest = typeof MessageCorrelationRequest.Type
  * The message key of the correlated message, as well as the first process instance key it
  * correlated with.
  */
-export const MessageCorrelationResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const MessageCorrelationResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The tenant ID of the correlated message */
   tenantId: Keys.TenantId,
   /** The key of the correlated message. */
   messageKey: Keys.MessageKey,
   /** The key of the first process instance the message correlated with */
   processInstanceKey: Keys.ProcessInstanceKey
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageCorrelationResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageCorrelationResult" }))
 
 /**
  * The message key of the correlated message, as well as the first process instance key it
@@ -5267,7 +5267,7 @@ export const MessageCorrelationResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
 export type MessageCorrelationResult = typeof MessageCorrelationResult.Type
 
 /** MessagePublicationRequest */
-export const MessagePublicationRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const MessagePublicationRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The name of the message. */
   name: S.String,
   /** The correlation key of the message. */
@@ -5283,30 +5283,30 @@ export const MessagePublicationRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   variables: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Record({ key: S.String, value: S.Unknown })),
   /** The tenant of the message sender. */
   tenantId: /*#__PURE__*/ S.optional(Keys.TenantId)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessagePublicationRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessagePublicationRequest" }))
 
 /** MessagePublicationRequest */
 export type MessagePublicationRequest = typeof MessagePublicationRequest.Type
 
 /** The message key of the published message. */
-export const MessagePublicationResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const MessagePublicationResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The tenant ID of the message. */
   tenantId: Keys.TenantId,
   /** The key of the published message. */
   messageKey: Keys.MessageKey
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessagePublicationResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessagePublicationResult" }))
 
 /** The message key of the published message. */
 export type MessagePublicationResult = typeof MessagePublicationResult.Type
 
 /** The state of message subscription. */
-export const MessageSubscriptionStateEnum = /*#__PURE__*/ /*#__PURE__*/ S.Literal("CORRELATED", "CREATED", "DELETED", "MIGRATED").pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageSubscriptionStateEnum" }))
+export const MessageSubscriptionStateEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("CORRELATED", "CREATED", "DELETED", "MIGRATED")).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageSubscriptionStateEnum" }))
 
 /** The state of message subscription. */
 export type MessageSubscriptionStateEnum = typeof MessageSubscriptionStateEnum.Type
 
 /** MessageSubscriptionResult */
-export const MessageSubscriptionResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const MessageSubscriptionResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The message subscription key associated with this message subscription. */
   messageSubscriptionKey: Keys.MessageSubscriptionKey,
   /** The process definition ID associated with this message subscription. */
@@ -5335,29 +5335,29 @@ export const MessageSubscriptionResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   correlationKey: /*#__PURE__*/ S.NullOr(S.String),
   /** The unique identifier of the tenant. */
   tenantId: Keys.TenantId
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageSubscriptionResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageSubscriptionResult" }))
 
 /** MessageSubscriptionResult */
 export type MessageSubscriptionResult = typeof MessageSubscriptionResult.Type
 
 /** MessageSubscriptionSearchQueryResult */
-export const MessageSubscriptionSearchQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const MessageSubscriptionSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching message subscriptions. */
   items: /*#__PURE__*/ S.Array(MessageSubscriptionResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageSubscriptionSearchQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageSubscriptionSearchQueryResult" }))
 
 /** MessageSubscriptionSearchQueryResult */
 export type MessageSubscriptionSearchQueryResult = typeof MessageSubscriptionSearchQueryResult.Type
 
 /** MessageSubscriptionSearchQuerySortRequest */
-export const MessageSubscriptionSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const MessageSubscriptionSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("messageSubscriptionKey", "processDefinitionId", "processInstanceKey", "elementId", "elementInstanceKey", "messageSubscriptionState", "lastUpdatedDate", "messageName", "correlationKey", "tenantId"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageSubscriptionSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageSubscriptionSearchQuerySortRequest" }))
 
 /** MessageSubscriptionSearchQuerySortRequest */
 export type MessageSubscriptionSearchQuerySortRequest = typeof MessageSubscriptionSearchQuerySortRequest.Type
@@ -5369,7 +5369,7 @@ export const MessageSubscriptionKeyExactMatch = /*#__PURE__*/ Keys.MessageSubscr
 export type MessageSubscriptionKeyExactMatch = typeof MessageSubscriptionKeyExactMatch.Type
 
 /** Advanced MessageSubscriptionKey filter. */
-export const AdvancedMessageSubscriptionKeyFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedMessageSubscriptionKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(Keys.MessageSubscriptionKey),
   /** Checks for equality with the provided value. */
@@ -5380,16 +5380,16 @@ export const AdvancedMessageSubscriptionKeyFilter = /*#__PURE__*/ /*#__PURE__*/ 
   $in: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.MessageSubscriptionKey)),
   /** Checks if the property matches none of the provided values. */
   $notIn: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(Keys.MessageSubscriptionKey))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedMessageSubscriptionKeyFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedMessageSubscriptionKeyFilter" }))
 
 /** Advanced MessageSubscriptionKey filter. */
 export type AdvancedMessageSubscriptionKeyFilter = typeof AdvancedMessageSubscriptionKeyFilter.Type
 
 /** MessageSubscriptionKey property with full advanced search capabilities. */
-export const MessageSubscriptionKeyFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const MessageSubscriptionKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   MessageSubscriptionKeyExactMatch,
   AdvancedMessageSubscriptionKeyFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageSubscriptionKeyFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageSubscriptionKeyFilterProperty" }))
 
 /** MessageSubscriptionKey property with full advanced search capabilities. */
 export type MessageSubscriptionKeyFilterProperty = typeof MessageSubscriptionKeyFilterProperty.Type
@@ -5401,7 +5401,7 @@ export const MessageSubscriptionStateExactMatch = /*#__PURE__*/ MessageSubscript
 export type MessageSubscriptionStateExactMatch = typeof MessageSubscriptionStateExactMatch.Type
 
 /** Advanced MessageSubscriptionStateEnum filter */
-export const AdvancedMessageSubscriptionStateFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedMessageSubscriptionStateFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(MessageSubscriptionStateEnum),
   /** Checks for inequality with the provided value. */
@@ -5421,22 +5421,22 @@ export const AdvancedMessageSubscriptionStateFilter = /*#__PURE__*/ /*#__PURE__*
    * Wildcard characters can be escaped with backslash, for instance: `\*`.
    */
   $like: /*#__PURE__*/ S.optional(LikeFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedMessageSubscriptionStateFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedMessageSubscriptionStateFilter" }))
 
 /** Advanced MessageSubscriptionStateEnum filter */
 export type AdvancedMessageSubscriptionStateFilter = typeof AdvancedMessageSubscriptionStateFilter.Type
 
 /** MessageSubscriptionStateEnum with full advanced search capabilities. */
-export const MessageSubscriptionStateFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const MessageSubscriptionStateFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   MessageSubscriptionStateExactMatch,
   AdvancedMessageSubscriptionStateFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageSubscriptionStateFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageSubscriptionStateFilterProperty" }))
 
 /** MessageSubscriptionStateEnum with full advanced search capabilities. */
 export type MessageSubscriptionStateFilterProperty = typeof MessageSubscriptionStateFilterProperty.Type
 
 /** Message subscription search filter. */
-export const MessageSubscriptionFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const MessageSubscriptionFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The message subscription key associated with this message subscription. */
   messageSubscriptionKey: /*#__PURE__*/ S.optional(MessageSubscriptionKeyFilterProperty),
   /** The process definition key associated with this correlated message subscription. This only works for data created with 8.9 and later. */
@@ -5459,26 +5459,26 @@ export const MessageSubscriptionFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   correlationKey: /*#__PURE__*/ S.optional(StringFilterProperty),
   /** The unique external tenant ID. */
   tenantId: /*#__PURE__*/ S.optional(StringFilterProperty)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageSubscriptionFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageSubscriptionFilter" }))
 
 /** Message subscription search filter. */
 export type MessageSubscriptionFilter = typeof MessageSubscriptionFilter.Type
 
 /** MessageSubscriptionSearchQuery */
-export const MessageSubscriptionSearchQuery = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const MessageSubscriptionSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(MessageSubscriptionSearchQuerySortRequest)),
   /** The incident search filters. */
   filter: /*#__PURE__*/ S.optional(MessageSubscriptionFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageSubscriptionSearchQuery" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageSubscriptionSearchQuery" }))
 
 /** MessageSubscriptionSearchQuery */
 export type MessageSubscriptionSearchQuery = typeof MessageSubscriptionSearchQuery.Type
 
 /** CorrelatedMessageSubscriptionResult */
-export const CorrelatedMessageSubscriptionResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const CorrelatedMessageSubscriptionResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The correlation key of the message. */
   correlationKey: /*#__PURE__*/ S.NullOr(S.String),
   /** The time when the message was correlated. */
@@ -5512,35 +5512,35 @@ export const CorrelatedMessageSubscriptionResult = /*#__PURE__*/ /*#__PURE__*/ S
   subscriptionKey: Keys.MessageSubscriptionKey,
   /** The tenant ID associated with this correlated message subscription. */
   tenantId: Keys.TenantId
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "CorrelatedMessageSubscriptionResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "CorrelatedMessageSubscriptionResult" }))
 
 /** CorrelatedMessageSubscriptionResult */
 export type CorrelatedMessageSubscriptionResult = typeof CorrelatedMessageSubscriptionResult.Type
 
 /** CorrelatedMessageSubscriptionSearchQueryResult */
-export const CorrelatedMessageSubscriptionSearchQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const CorrelatedMessageSubscriptionSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching correlated message subscriptions. */
   items: /*#__PURE__*/ S.Array(CorrelatedMessageSubscriptionResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "CorrelatedMessageSubscriptionSearchQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "CorrelatedMessageSubscriptionSearchQueryResult" }))
 
 /** CorrelatedMessageSubscriptionSearchQueryResult */
 export type CorrelatedMessageSubscriptionSearchQueryResult = typeof CorrelatedMessageSubscriptionSearchQueryResult.Type
 
 /** CorrelatedMessageSubscriptionSearchQuerySortRequest */
-export const CorrelatedMessageSubscriptionSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const CorrelatedMessageSubscriptionSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("correlationKey", "correlationTime", "elementId", "elementInstanceKey", "messageKey", "messageName", "partitionId", "processDefinitionId", "processDefinitionKey", "processInstanceKey", "subscriptionKey", "tenantId"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "CorrelatedMessageSubscriptionSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "CorrelatedMessageSubscriptionSearchQuerySortRequest" }))
 
 /** CorrelatedMessageSubscriptionSearchQuerySortRequest */
 export type CorrelatedMessageSubscriptionSearchQuerySortRequest = typeof CorrelatedMessageSubscriptionSearchQuerySortRequest.Type
 
 /** Correlated message subscriptions search filter. */
-export const CorrelatedMessageSubscriptionFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const CorrelatedMessageSubscriptionFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The correlation key of the message. */
   correlationKey: /*#__PURE__*/ S.optional(StringFilterProperty),
   /** The time when the message was correlated. */
@@ -5565,26 +5565,26 @@ export const CorrelatedMessageSubscriptionFilter = /*#__PURE__*/ /*#__PURE__*/ S
   subscriptionKey: /*#__PURE__*/ S.optional(MessageSubscriptionKeyFilterProperty),
   /** The tenant ID associated with this correlated message subscription. */
   tenantId: /*#__PURE__*/ S.optional(StringFilterProperty)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "CorrelatedMessageSubscriptionFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "CorrelatedMessageSubscriptionFilter" }))
 
 /** Correlated message subscriptions search filter. */
 export type CorrelatedMessageSubscriptionFilter = typeof CorrelatedMessageSubscriptionFilter.Type
 
 /** CorrelatedMessageSubscriptionSearchQuery */
-export const CorrelatedMessageSubscriptionSearchQuery = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const CorrelatedMessageSubscriptionSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(CorrelatedMessageSubscriptionSearchQuerySortRequest)),
   /** The correlated message subscriptions search filters. */
   filter: /*#__PURE__*/ S.optional(CorrelatedMessageSubscriptionFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "CorrelatedMessageSubscriptionSearchQuery" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "CorrelatedMessageSubscriptionSearchQuery" }))
 
 /** CorrelatedMessageSubscriptionSearchQuery */
 export type CorrelatedMessageSubscriptionSearchQuery = typeof CorrelatedMessageSubscriptionSearchQuery.Type
 
 /** A Problem detail object as described in [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457). There may be additional properties specific to the problem type. */
-export const ProblemDetail = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProblemDetail = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** A URI identifying the problem type. */
   type: S.String,
   /** A summary of the problem type. */
@@ -5595,24 +5595,24 @@ export const ProblemDetail = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   detail: S.String,
   /** A URI path identifying the origin of the problem. */
   instance: S.String
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProblemDetail" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProblemDetail" }))
 
 /** A Problem detail object as described in [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457). There may be additional properties specific to the problem type. */
 export type ProblemDetail = typeof ProblemDetail.Type
 
 /** ProcessDefinitionSearchQuerySortRequest */
-export const ProcessDefinitionSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessDefinitionSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("processDefinitionKey", "name", "resourceName", "version", "versionTag", "processDefinitionId", "tenantId"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionSearchQuerySortRequest" }))
 
 /** ProcessDefinitionSearchQuerySortRequest */
 export type ProcessDefinitionSearchQuerySortRequest = typeof ProcessDefinitionSearchQuerySortRequest.Type
 
 /** Process definition search filter. */
-export const ProcessDefinitionFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessDefinitionFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Name of this process definition. */
   name: /*#__PURE__*/ S.optional(StringFilterProperty),
   /**
@@ -5644,26 +5644,26 @@ export const ProcessDefinitionFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
    * retained in secondary storage.
    */
   state: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Literal("ACTIVE", "DELETED"))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionFilter" }))
 
 /** Process definition search filter. */
 export type ProcessDefinitionFilter = typeof ProcessDefinitionFilter.Type
 
 /** ProcessDefinitionSearchQuery */
-export const ProcessDefinitionSearchQuery = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessDefinitionSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(ProcessDefinitionSearchQuerySortRequest)),
   /** The process definition search filters. */
   filter: /*#__PURE__*/ S.optional(ProcessDefinitionFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionSearchQuery" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionSearchQuery" }))
 
 /** ProcessDefinitionSearchQuery */
 export type ProcessDefinitionSearchQuery = typeof ProcessDefinitionSearchQuery.Type
 
 /** ProcessDefinitionResult */
-export const ProcessDefinitionResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessDefinitionResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Name of this process definition. */
   name: /*#__PURE__*/ S.NullOr(S.String),
   /** Resource name for this process definition. */
@@ -5682,24 +5682,24 @@ export const ProcessDefinitionResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   hasStartForm: S.Boolean,
   /** The state of this process definition. */
   state: /*#__PURE__*/ S.Literal("ACTIVE", "DELETED")
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionResult" }))
 
 /** ProcessDefinitionResult */
 export type ProcessDefinitionResult = typeof ProcessDefinitionResult.Type
 
 /** ProcessDefinitionSearchQueryResult */
-export const ProcessDefinitionSearchQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessDefinitionSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching process definitions. */
   items: /*#__PURE__*/ S.Array(ProcessDefinitionResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionSearchQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionSearchQueryResult" }))
 
 /** ProcessDefinitionSearchQueryResult */
 export type ProcessDefinitionSearchQueryResult = typeof ProcessDefinitionSearchQueryResult.Type
 
 /** Process definition statistics search filter. */
-export const ProcessDefinitionStatisticsFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessDefinitionStatisticsFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The start date. */
   startDate: /*#__PURE__*/ S.optional(DateTimeFilterProperty),
   /** The end date. */
@@ -5774,22 +5774,22 @@ export const ProcessDefinitionStatisticsFilter = /*#__PURE__*/ /*#__PURE__*/ S.S
    * <p>Note: Using complex <code>$or</code> conditions may impact performance, use with caution in high-volume environments.
    */
   $or: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(BaseProcessInstanceFilterFields))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionStatisticsFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionStatisticsFilter" }))
 
 /** Process definition statistics search filter. */
 export type ProcessDefinitionStatisticsFilter = typeof ProcessDefinitionStatisticsFilter.Type
 
 /** Process definition element statistics request. */
-export const ProcessDefinitionElementStatisticsQuery = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessDefinitionElementStatisticsQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The process definition statistics search filters. */
   filter: /*#__PURE__*/ S.optional(ProcessDefinitionStatisticsFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionElementStatisticsQuery" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionElementStatisticsQuery" }))
 
 /** Process definition element statistics request. */
 export type ProcessDefinitionElementStatisticsQuery = typeof ProcessDefinitionElementStatisticsQuery.Type
 
 /** Process element statistics response. */
-export const ProcessElementStatisticsResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessElementStatisticsResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The element ID for which the results are aggregated. */
   elementId: Keys.ElementId,
   /** The total number of active instances of the element. */
@@ -5800,33 +5800,33 @@ export const ProcessElementStatisticsResult = /*#__PURE__*/ /*#__PURE__*/ S.Stru
   incidents: P.Int64,
   /** The total number of completed instances of the element. */
   completed: P.Int64
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessElementStatisticsResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessElementStatisticsResult" }))
 
 /** Process element statistics response. */
 export type ProcessElementStatisticsResult = typeof ProcessElementStatisticsResult.Type
 
 /** Process definition element statistics query response. */
-export const ProcessDefinitionElementStatisticsQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessDefinitionElementStatisticsQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The element statistics. */
   items: /*#__PURE__*/ S.Array(ProcessElementStatisticsResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionElementStatisticsQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionElementStatisticsQueryResult" }))
 
 /** Process definition element statistics query response. */
 export type ProcessDefinitionElementStatisticsQueryResult = typeof ProcessDefinitionElementStatisticsQueryResult.Type
 
 /** ProcessDefinitionMessageSubscriptionStatisticsQuery */
-export const ProcessDefinitionMessageSubscriptionStatisticsQuery = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessDefinitionMessageSubscriptionStatisticsQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Search cursor pagination. */
   page: /*#__PURE__*/ S.optional(CursorForwardPagination),
   /** The message subscription filters. */
   filter: /*#__PURE__*/ S.optional(MessageSubscriptionFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionMessageSubscriptionStatisticsQuery" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionMessageSubscriptionStatisticsQuery" }))
 
 /** ProcessDefinitionMessageSubscriptionStatisticsQuery */
 export type ProcessDefinitionMessageSubscriptionStatisticsQuery = typeof ProcessDefinitionMessageSubscriptionStatisticsQuery.Type
 
 /** ProcessDefinitionMessageSubscriptionStatisticsResult */
-export const ProcessDefinitionMessageSubscriptionStatisticsResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessDefinitionMessageSubscriptionStatisticsResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The process definition ID associated with this message subscription. */
   processDefinitionId: Keys.ProcessDefinitionId,
   /** The tenant ID associated with this message subscription. */
@@ -5837,46 +5837,46 @@ export const ProcessDefinitionMessageSubscriptionStatisticsResult = /*#__PURE__*
   processInstancesWithActiveSubscriptions: P.Int64,
   /** The total number of active message subscriptions for this process definition key. */
   activeSubscriptions: P.Int64
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionMessageSubscriptionStatisticsResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionMessageSubscriptionStatisticsResult" }))
 
 /** ProcessDefinitionMessageSubscriptionStatisticsResult */
 export type ProcessDefinitionMessageSubscriptionStatisticsResult = typeof ProcessDefinitionMessageSubscriptionStatisticsResult.Type
 
 /** ProcessDefinitionMessageSubscriptionStatisticsQueryResult */
-export const ProcessDefinitionMessageSubscriptionStatisticsQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessDefinitionMessageSubscriptionStatisticsQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching process definition message subscription statistics. */
   items: /*#__PURE__*/ S.Array(ProcessDefinitionMessageSubscriptionStatisticsResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionMessageSubscriptionStatisticsQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionMessageSubscriptionStatisticsQueryResult" }))
 
 /** ProcessDefinitionMessageSubscriptionStatisticsQueryResult */
 export type ProcessDefinitionMessageSubscriptionStatisticsQueryResult = typeof ProcessDefinitionMessageSubscriptionStatisticsQueryResult.Type
 
 /** ProcessDefinitionInstanceStatisticsQuerySortRequest */
-export const ProcessDefinitionInstanceStatisticsQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessDefinitionInstanceStatisticsQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("processDefinitionId", "activeInstancesWithIncidentCount", "activeInstancesWithoutIncidentCount"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionInstanceStatisticsQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionInstanceStatisticsQuerySortRequest" }))
 
 /** ProcessDefinitionInstanceStatisticsQuerySortRequest */
 export type ProcessDefinitionInstanceStatisticsQuerySortRequest = typeof ProcessDefinitionInstanceStatisticsQuerySortRequest.Type
 
 /** ProcessDefinitionInstanceStatisticsQuery */
-export const ProcessDefinitionInstanceStatisticsQuery = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessDefinitionInstanceStatisticsQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Search cursor pagination. */
   page: /*#__PURE__*/ S.optional(OffsetPagination),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(ProcessDefinitionInstanceStatisticsQuerySortRequest))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionInstanceStatisticsQuery" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionInstanceStatisticsQuery" }))
 
 /** ProcessDefinitionInstanceStatisticsQuery */
 export type ProcessDefinitionInstanceStatisticsQuery = typeof ProcessDefinitionInstanceStatisticsQuery.Type
 
 /** Process definition instance statistics response. */
-export const ProcessDefinitionInstanceStatisticsResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessDefinitionInstanceStatisticsResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Id of a process definition, from the model. Only ids of process definitions that are deployed are useful. */
   processDefinitionId: Keys.ProcessDefinitionId,
   /** The unique identifier of the tenant. */
@@ -5889,59 +5889,59 @@ export const ProcessDefinitionInstanceStatisticsResult = /*#__PURE__*/ /*#__PURE
   activeInstancesWithoutIncidentCount: P.Int64,
   /** Total number of currently active process instances of this definition that have at least one incident. */
   activeInstancesWithIncidentCount: P.Int64
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionInstanceStatisticsResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionInstanceStatisticsResult" }))
 
 /** Process definition instance statistics response. */
 export type ProcessDefinitionInstanceStatisticsResult = typeof ProcessDefinitionInstanceStatisticsResult.Type
 
 /** ProcessDefinitionInstanceStatisticsQueryResult */
-export const ProcessDefinitionInstanceStatisticsQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessDefinitionInstanceStatisticsQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The process definition instance statistics result. */
   items: /*#__PURE__*/ S.Array(ProcessDefinitionInstanceStatisticsResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionInstanceStatisticsQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionInstanceStatisticsQueryResult" }))
 
 /** ProcessDefinitionInstanceStatisticsQueryResult */
 export type ProcessDefinitionInstanceStatisticsQueryResult = typeof ProcessDefinitionInstanceStatisticsQueryResult.Type
 
 /** ProcessDefinitionInstanceVersionStatisticsQuerySortRequest */
-export const ProcessDefinitionInstanceVersionStatisticsQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessDefinitionInstanceVersionStatisticsQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("processDefinitionId", "processDefinitionKey", "processDefinitionName", "processDefinitionVersion", "activeInstancesWithIncidentCount", "activeInstancesWithoutIncidentCount"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionInstanceVersionStatisticsQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionInstanceVersionStatisticsQuerySortRequest" }))
 
 /** ProcessDefinitionInstanceVersionStatisticsQuerySortRequest */
 export type ProcessDefinitionInstanceVersionStatisticsQuerySortRequest = typeof ProcessDefinitionInstanceVersionStatisticsQuerySortRequest.Type
 
 /** Process definition instance version statistics search filter. */
-export const ProcessDefinitionInstanceVersionStatisticsFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessDefinitionInstanceVersionStatisticsFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The ID of the process definition to retrieve version statistics for. */
   processDefinitionId: Keys.ProcessDefinitionId,
   /** Tenant ID of this process definition. */
   tenantId: /*#__PURE__*/ S.optional(Keys.TenantId)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionInstanceVersionStatisticsFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionInstanceVersionStatisticsFilter" }))
 
 /** Process definition instance version statistics search filter. */
 export type ProcessDefinitionInstanceVersionStatisticsFilter = typeof ProcessDefinitionInstanceVersionStatisticsFilter.Type
 
 /** ProcessDefinitionInstanceVersionStatisticsQuery */
-export const ProcessDefinitionInstanceVersionStatisticsQuery = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessDefinitionInstanceVersionStatisticsQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(OffsetPagination),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(ProcessDefinitionInstanceVersionStatisticsQuerySortRequest)),
   /** The process definition instance version statistics search filters. */
   filter: ProcessDefinitionInstanceVersionStatisticsFilter
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionInstanceVersionStatisticsQuery" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionInstanceVersionStatisticsQuery" }))
 
 /** ProcessDefinitionInstanceVersionStatisticsQuery */
 export type ProcessDefinitionInstanceVersionStatisticsQuery = typeof ProcessDefinitionInstanceVersionStatisticsQuery.Type
 
 /** Process definition instance version statistics response. */
-export const ProcessDefinitionInstanceVersionStatisticsResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessDefinitionInstanceVersionStatisticsResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The ID associated with the process definition. */
   processDefinitionId: Keys.ProcessDefinitionId,
   /** The unique key of the process definition. */
@@ -5956,24 +5956,24 @@ export const ProcessDefinitionInstanceVersionStatisticsResult = /*#__PURE__*/ /*
   activeInstancesWithIncidentCount: P.Int64,
   /** The number of active process instances for this version that do not have any incidents. */
   activeInstancesWithoutIncidentCount: P.Int64
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionInstanceVersionStatisticsResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionInstanceVersionStatisticsResult" }))
 
 /** Process definition instance version statistics response. */
 export type ProcessDefinitionInstanceVersionStatisticsResult = typeof ProcessDefinitionInstanceVersionStatisticsResult.Type
 
 /** ProcessDefinitionInstanceVersionStatisticsQueryResult */
-export const ProcessDefinitionInstanceVersionStatisticsQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessDefinitionInstanceVersionStatisticsQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The process definition instance version statistics result. */
   items: /*#__PURE__*/ S.Array(ProcessDefinitionInstanceVersionStatisticsResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionInstanceVersionStatisticsQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionInstanceVersionStatisticsQueryResult" }))
 
 /** ProcessDefinitionInstanceVersionStatisticsQueryResult */
 export type ProcessDefinitionInstanceVersionStatisticsQueryResult = typeof ProcessDefinitionInstanceVersionStatisticsQueryResult.Type
 
 /** ProcessInstanceCreationStartInstruction */
-export const ProcessInstanceCreationStartInstruction = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceCreationStartInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /**
    * Future extensions might include:
    *   - different types of start instructions
@@ -5982,34 +5982,34 @@ export const ProcessInstanceCreationStartInstruction = /*#__PURE__*/ /*#__PURE__
    * For now, however, the start instruction is implicitly a "startBeforeElement" instruction
    */
   elementId: Keys.ElementId
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceCreationStartInstruction" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceCreationStartInstruction" }))
 
 /** ProcessInstanceCreationStartInstruction */
 export type ProcessInstanceCreationStartInstruction = typeof ProcessInstanceCreationStartInstruction.Type
 
 /** Terminates the process instance after a specific BPMN element is completed or terminated. */
-export const ProcessInstanceCreationTerminateInstruction = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceCreationTerminateInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The type of the runtime instruction */
   type: /*#__PURE__*/ S.optional(S.String),
   /** The id of the element that, once completed or terminated, will cause the process to be terminated. */
   afterElementId: Keys.ElementId
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceCreationTerminateInstruction" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceCreationTerminateInstruction" }))
 
 /** Terminates the process instance after a specific BPMN element is completed or terminated. */
 export type ProcessInstanceCreationTerminateInstruction = typeof ProcessInstanceCreationTerminateInstruction.Type
 
 /** ProcessInstanceCreationRuntimeInstruction */
-export const ProcessInstanceCreationRuntimeInstruction = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceCreationRuntimeInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
     type: /*#__PURE__*/ S.Literal("TERMINATE_PROCESS_INSTANCE"),
     /** The id of the element that, once completed or terminated, will cause the process to be terminated. */
     afterElementId: Keys.ElementId
-  }).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceCreationRuntimeInstruction" }))
+  })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceCreationRuntimeInstruction" }))
 
 /** ProcessInstanceCreationRuntimeInstruction */
 export type ProcessInstanceCreationRuntimeInstruction = typeof ProcessInstanceCreationRuntimeInstruction.Type
 
 /** ProcessInstanceCreationInstructionByKey */
-export const ProcessInstanceCreationInstructionByKey = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceCreationInstructionByKey = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /**
    * The unique key identifying the process definition, for example, returned for a process in the
    * deploy resources endpoint.
@@ -6077,13 +6077,13 @@ export const ProcessInstanceCreationInstructionByKey = /*#__PURE__*/ /*#__PURE__
    * Note that any active child process instances with the same business id are not taken into account.
    */
   businessId: /*#__PURE__*/ S.optional(Keys.BusinessId)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceCreationInstructionByKey" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceCreationInstructionByKey" }))
 
 /** ProcessInstanceCreationInstructionByKey */
 export type ProcessInstanceCreationInstructionByKey = typeof ProcessInstanceCreationInstructionByKey.Type
 
 /** ProcessInstanceCreationInstructionById */
-export const ProcessInstanceCreationInstructionById = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceCreationInstructionById = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The BPMN process id of the process definition to start an instance of. */
   processDefinitionId: Keys.ProcessDefinitionId,
   /** The version of the process. By default, the latest version of the process is used. */
@@ -6145,7 +6145,7 @@ export const ProcessInstanceCreationInstructionById = /*#__PURE__*/ /*#__PURE__*
    * Note that any active child process instances with the same business id are not taken into account.
    */
   businessId: /*#__PURE__*/ S.optional(Keys.BusinessId)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceCreationInstructionById" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceCreationInstructionById" }))
 
 /** ProcessInstanceCreationInstructionById */
 export type ProcessInstanceCreationInstructionById = typeof ProcessInstanceCreationInstructionById.Type
@@ -6154,10 +6154,10 @@ export type ProcessInstanceCreationInstructionById = typeof ProcessInstanceCreat
  * Instructions for creating a process instance. The process definition can be specified
  * either by id or by key.
  */
-export const ProcessInstanceCreationInstruction = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const ProcessInstanceCreationInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   ProcessInstanceCreationInstructionByKey,
   ProcessInstanceCreationInstructionById
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceCreationInstruction" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceCreationInstruction" }))
 
 /**
  * Instructions for creating a process instance. The process definition can be specified
@@ -6166,7 +6166,7 @@ export const ProcessInstanceCreationInstruction = /*#__PURE__*/ /*#__PURE__*/ S.
 export type ProcessInstanceCreationInstruction = typeof ProcessInstanceCreationInstruction.Type
 
 /** CreateProcessInstanceResult */
-export const CreateProcessInstanceResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const CreateProcessInstanceResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /**
    * The BPMN process id of the process definition which was used to create the process.
    * instance
@@ -6189,37 +6189,37 @@ export const CreateProcessInstanceResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct(
   tags: TagSet,
   /** Business id as provided on creation. */
   businessId: /*#__PURE__*/ S.NullOr(Keys.BusinessId)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "CreateProcessInstanceResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "CreateProcessInstanceResult" }))
 
 /** CreateProcessInstanceResult */
 export type CreateProcessInstanceResult = typeof CreateProcessInstanceResult.Type
 
 /** ProcessInstanceSearchQuerySortRequest */
-export const ProcessInstanceSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("processInstanceKey", "processDefinitionId", "processDefinitionName", "processDefinitionVersion", "processDefinitionVersionTag", "processDefinitionKey", "parentProcessInstanceKey", "parentElementInstanceKey", "startDate", "endDate", "state", "hasIncident", "tenantId", "businessId"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceSearchQuerySortRequest" }))
 
 /** ProcessInstanceSearchQuerySortRequest */
 export type ProcessInstanceSearchQuerySortRequest = typeof ProcessInstanceSearchQuerySortRequest.Type
 
 /** Process instance search request. */
-export const ProcessInstanceSearchQuery = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(ProcessInstanceSearchQuerySortRequest)),
   /** The process instance search filters. */
   filter: /*#__PURE__*/ S.optional(ProcessInstanceFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceSearchQuery" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceSearchQuery" }))
 
 /** Process instance search request. */
 export type ProcessInstanceSearchQuery = typeof ProcessInstanceSearchQuery.Type
 
 /** Process instance search response item. */
-export const ProcessInstanceResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Id of a process definition, from the model. Only ids of process definitions that are deployed are useful. */
   processDefinitionId: Keys.ProcessDefinitionId,
   /** The process definition name. */
@@ -6256,61 +6256,61 @@ export const ProcessInstanceResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   tags: TagSet,
   /** The business id associated with this process instance. */
   businessId: /*#__PURE__*/ S.NullOr(Keys.BusinessId)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceResult" }))
 
 /** Process instance search response item. */
 export type ProcessInstanceResult = typeof ProcessInstanceResult.Type
 
 /** Process instance search response. */
-export const ProcessInstanceSearchQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching process instances. */
   items: /*#__PURE__*/ S.Array(ProcessInstanceResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceSearchQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceSearchQueryResult" }))
 
 /** Process instance search response. */
 export type ProcessInstanceSearchQueryResult = typeof ProcessInstanceSearchQueryResult.Type
 
 /** CancelProcessInstanceRequest */
-export const CancelProcessInstanceRequest = /*#__PURE__*/ /*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Struct({
+export const CancelProcessInstanceRequest = /*#__PURE__*/ (/*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Struct({
   /**
    * A reference key chosen by the user that will be part of all records resulting from this operation.
    * Must be > 0 if provided.
    */
   operationReference: /*#__PURE__*/ S.optional(OperationReference)
-})).pipe(/*#__PURE__*/ S.annotations({ identifier: "CancelProcessInstanceRequest" }))
+}))).pipe(/*#__PURE__*/ S.annotations({ identifier: "CancelProcessInstanceRequest" }))
 
 /** CancelProcessInstanceRequest */
 export type CancelProcessInstanceRequest = typeof CancelProcessInstanceRequest.Type
 
 /** DeleteProcessInstanceRequest */
-export const DeleteProcessInstanceRequest = /*#__PURE__*/ /*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Struct({
+export const DeleteProcessInstanceRequest = /*#__PURE__*/ (/*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Struct({
   /**
    * A reference key chosen by the user that will be part of all records resulting from this operation.
    * Must be > 0 if provided.
    */
   operationReference: /*#__PURE__*/ S.optional(OperationReference)
-})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeleteProcessInstanceRequest" }))
+}))).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeleteProcessInstanceRequest" }))
 
 /** DeleteProcessInstanceRequest */
 export type DeleteProcessInstanceRequest = typeof DeleteProcessInstanceRequest.Type
 
 /** ProcessInstanceCallHierarchyEntry */
-export const ProcessInstanceCallHierarchyEntry = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceCallHierarchyEntry = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The key of the process instance. */
   processInstanceKey: Keys.ProcessInstanceKey,
   /** The key of the process definition. */
   processDefinitionKey: Keys.ProcessDefinitionKey,
   /** The name of the process definition (fall backs to the process definition id if not available). */
   processDefinitionName: S.String
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceCallHierarchyEntry" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceCallHierarchyEntry" }))
 
 /** ProcessInstanceCallHierarchyEntry */
 export type ProcessInstanceCallHierarchyEntry = typeof ProcessInstanceCallHierarchyEntry.Type
 
 /** Process instance sequence flow result. */
-export const ProcessInstanceSequenceFlowResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceSequenceFlowResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The sequence flow id. */
   sequenceFlowId: S.String,
   /** The key of this process instance. */
@@ -6329,31 +6329,31 @@ export const ProcessInstanceSequenceFlowResult = /*#__PURE__*/ /*#__PURE__*/ S.S
   elementId: Keys.ElementId,
   /** The unique identifier of the tenant. */
   tenantId: Keys.TenantId
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceSequenceFlowResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceSequenceFlowResult" }))
 
 /** Process instance sequence flow result. */
 export type ProcessInstanceSequenceFlowResult = typeof ProcessInstanceSequenceFlowResult.Type
 
 /** Process instance sequence flows query response. */
-export const ProcessInstanceSequenceFlowsQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceSequenceFlowsQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The sequence flows. */
   items: /*#__PURE__*/ S.Array(ProcessInstanceSequenceFlowResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceSequenceFlowsQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceSequenceFlowsQueryResult" }))
 
 /** Process instance sequence flows query response. */
 export type ProcessInstanceSequenceFlowsQueryResult = typeof ProcessInstanceSequenceFlowsQueryResult.Type
 
 /** Process instance element statistics query response. */
-export const ProcessInstanceElementStatisticsQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceElementStatisticsQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The element statistics. */
   items: /*#__PURE__*/ S.Array(ProcessElementStatisticsResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceElementStatisticsQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceElementStatisticsQueryResult" }))
 
 /** Process instance element statistics query response. */
 export type ProcessInstanceElementStatisticsQueryResult = typeof ProcessInstanceElementStatisticsQueryResult.Type
 
 /** The migration instructions describe how to migrate a process instance from one process definition to another. */
-export const ProcessInstanceMigrationInstruction = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceMigrationInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The key of process definition to migrate the process instance to. */
   targetProcessDefinitionKey: Keys.ProcessDefinitionKey,
   /** Element mappings from the source process instance to the target process instance. */
@@ -6363,13 +6363,13 @@ export const ProcessInstanceMigrationInstruction = /*#__PURE__*/ /*#__PURE__*/ S
    * Must be > 0 if provided.
    */
   operationReference: /*#__PURE__*/ S.optional(OperationReference)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceMigrationInstruction" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceMigrationInstruction" }))
 
 /** The migration instructions describe how to migrate a process instance from one process definition to another. */
 export type ProcessInstanceMigrationInstruction = typeof ProcessInstanceMigrationInstruction.Type
 
 /** Instruction describing which variables to create or update. */
-export const ModifyProcessInstanceVariableInstruction = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ModifyProcessInstanceVariableInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /**
    * JSON document that will instantiate the variables at the scope defined by the scopeId.
    * It must be a JSON object, as variables will be mapped in a key-value fashion.
@@ -6380,13 +6380,13 @@ export const ModifyProcessInstanceVariableInstruction = /*#__PURE__*/ /*#__PURE_
    * Leave empty to create the variables in the global scope of the process instance.
    */
   scopeId: /*#__PURE__*/ S.optional(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ModifyProcessInstanceVariableInstruction" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ModifyProcessInstanceVariableInstruction" }))
 
 /** Instruction describing which variables to create or update. */
 export type ModifyProcessInstanceVariableInstruction = typeof ModifyProcessInstanceVariableInstruction.Type
 
 /** Instruction describing an element to activate. */
-export const ProcessInstanceModificationActivateInstruction = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceModificationActivateInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The id of the element to activate. */
   elementId: Keys.ElementId,
   /** Instructions describing which variables to create or update. */
@@ -6398,7 +6398,7 @@ export const ProcessInstanceModificationActivateInstruction = /*#__PURE__*/ /*#_
    * specifically with this property by providing its key.
    */
   ancestorElementInstanceKey: /*#__PURE__*/ S.optional(Keys.ElementInstanceKey)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceModificationActivateInstruction" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceModificationActivateInstruction" }))
 
 /** Instruction describing an element to activate. */
 export type ProcessInstanceModificationActivateInstruction = typeof ProcessInstanceModificationActivateInstruction.Type
@@ -6408,12 +6408,12 @@ export type ProcessInstanceModificationActivateInstruction = typeof ProcessInsta
  * instances with the sourceElementId and activate a new element instance for each terminated
  * one at targetElementId.
  */
-export const SourceElementIdInstruction = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const SourceElementIdInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The type of source element instruction. */
   sourceType: S.String,
   /** The id of the source element for the move instruction. */
   sourceElementId: Keys.ElementId
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "SourceElementIdInstruction" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "SourceElementIdInstruction" }))
 
 /**
  * Defines an instruction with a sourceElementId. The move instruction with this sourceType will terminate all active element
@@ -6426,12 +6426,12 @@ export type SourceElementIdInstruction = typeof SourceElementIdInstruction.Type
  * Defines an instruction with a sourceElementInstanceKey. The move instruction with this sourceType will terminate one active element
  * instance with the sourceElementInstanceKey and activate a new element instance at targetElementId.
  */
-export const SourceElementInstanceKeyInstruction = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const SourceElementInstanceKeyInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The type of source element instruction. */
   sourceType: S.String,
   /** The source element instance key for the move instruction. */
   sourceElementInstanceKey: Keys.ElementInstanceKey
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "SourceElementInstanceKeyInstruction" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "SourceElementInstanceKeyInstruction" }))
 
 /**
  * Defines an instruction with a sourceElementInstanceKey. The move instruction with this sourceType will terminate one active element
@@ -6440,7 +6440,7 @@ export const SourceElementInstanceKeyInstruction = /*#__PURE__*/ /*#__PURE__*/ S
 export type SourceElementInstanceKeyInstruction = typeof SourceElementInstanceKeyInstruction.Type
 
 /** Defines the source element identifier for the move instruction. It can either be a sourceElementId, or sourceElementInstanceKey. */
-export const SourceElementInstruction = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const SourceElementInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   /*#__PURE__*/ S.Struct({
     sourceType: /*#__PURE__*/ S.Literal("byId"),
     /** The id of the source element for the move instruction. */
@@ -6451,13 +6451,13 @@ export const SourceElementInstruction = /*#__PURE__*/ /*#__PURE__*/ S.Union(
     /** The source element instance key for the move instruction. */
     sourceElementInstanceKey: Keys.ElementInstanceKey
   })
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "SourceElementInstruction" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "SourceElementInstruction" }))
 
 /** Defines the source element identifier for the move instruction. It can either be a sourceElementId, or sourceElementInstanceKey. */
 export type SourceElementInstruction = typeof SourceElementInstruction.Type
 
 /** Provides a concrete key to use as ancestor scope for the created element instance. */
-export const DirectAncestorKeyInstruction = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const DirectAncestorKeyInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The type of ancestor scope instruction. */
   ancestorScopeType: S.String,
   /**
@@ -6467,25 +6467,25 @@ export const DirectAncestorKeyInstruction = /*#__PURE__*/ /*#__PURE__*/ S.Struct
    * specifically with this property by providing its key.
    */
   ancestorElementInstanceKey: Keys.ElementInstanceKey
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "DirectAncestorKeyInstruction" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "DirectAncestorKeyInstruction" }))
 
 /** Provides a concrete key to use as ancestor scope for the created element instance. */
 export type DirectAncestorKeyInstruction = typeof DirectAncestorKeyInstruction.Type
 
 /** Instructs the engine to derive the ancestor scope key from the source element's hierarchy. The engine traverses the source element's ancestry to find an instance that matches one of the target element's flow scopes, ensuring the target is activated in the correct scope. */
-export const InferredAncestorKeyInstruction = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const InferredAncestorKeyInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The type of ancestor scope instruction. */
   ancestorScopeType: S.String
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "InferredAncestorKeyInstruction" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "InferredAncestorKeyInstruction" }))
 
 /** Instructs the engine to derive the ancestor scope key from the source element's hierarchy. The engine traverses the source element's ancestry to find an instance that matches one of the target element's flow scopes, ensuring the target is activated in the correct scope. */
 export type InferredAncestorKeyInstruction = typeof InferredAncestorKeyInstruction.Type
 
 /** Instructs the engine to use the source's direct parent key as the ancestor scope key for the target element. This is a simpler alternative to `inferred` that skips hierarchy traversal and directly uses the source's parent key. This is useful when the source and target elements are siblings within the same flow scope. */
-export const UseSourceParentKeyInstruction = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UseSourceParentKeyInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The type of ancestor scope instruction. */
   ancestorScopeType: S.String
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UseSourceParentKeyInstruction" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UseSourceParentKeyInstruction" }))
 
 /** Instructs the engine to use the source's direct parent key as the ancestor scope key for the target element. This is a simpler alternative to `inferred` that skips hierarchy traversal and directly uses the source's parent key. This is useful when the source and target elements are siblings within the same flow scope. */
 export type UseSourceParentKeyInstruction = typeof UseSourceParentKeyInstruction.Type
@@ -6494,7 +6494,7 @@ export type UseSourceParentKeyInstruction = typeof UseSourceParentKeyInstruction
  * Defines the ancestor scope for the created element instances. The default behavior resembles
  * a "direct" scope instruction with an `ancestorElementInstanceKey` of `"-1"`.
  */
-export const AncestorScopeInstruction = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const AncestorScopeInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   /*#__PURE__*/ S.Struct({
     ancestorScopeType: /*#__PURE__*/ S.Literal("direct"),
     /**
@@ -6511,7 +6511,7 @@ export const AncestorScopeInstruction = /*#__PURE__*/ /*#__PURE__*/ S.Union(
   /*#__PURE__*/ S.Struct({
     ancestorScopeType: /*#__PURE__*/ S.Literal("sourceParent")
   })
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "AncestorScopeInstruction" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "AncestorScopeInstruction" }))
 
 /**
  * Defines the ancestor scope for the created element instances. The default behavior resembles
@@ -6525,7 +6525,7 @@ export type AncestorScopeInstruction = typeof AncestorScopeInstruction.Type
  * one at targetElementId. Note that, for multi-instance activities, only the multi-instance
  * body instances will activate new element instances at the target id.
  */
-export const ProcessInstanceModificationMoveInstruction = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceModificationMoveInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Defines the source element identifier for the move instruction. It can either be a sourceElementId, or sourceElementInstanceKey. */
   sourceElementInstruction: SourceElementInstruction,
   /** The target element id. */
@@ -6537,7 +6537,7 @@ export const ProcessInstanceModificationMoveInstruction = /*#__PURE__*/ /*#__PUR
   ancestorScopeInstruction: /*#__PURE__*/ S.optional(AncestorScopeInstruction),
   /** Instructions describing which variables to create or update. */
   variableInstructions: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(ModifyProcessInstanceVariableInstruction))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceModificationMoveInstruction" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceModificationMoveInstruction" }))
 
 /**
  * Instruction describing a move operation. This instruction will terminate active element
@@ -6551,10 +6551,10 @@ export type ProcessInstanceModificationMoveInstruction = typeof ProcessInstanceM
  * Instruction describing which elements to terminate. The element instances are determined
  * at runtime by the given id.
  */
-export const ProcessInstanceModificationTerminateByIdInstruction = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceModificationTerminateByIdInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The id of the elements to terminate. The element instances are determined at runtime. */
   elementId: Keys.ElementId
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceModificationTerminateByIdInstruction" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceModificationTerminateByIdInstruction" }))
 
 /**
  * Instruction describing which elements to terminate. The element instances are determined
@@ -6563,25 +6563,25 @@ export const ProcessInstanceModificationTerminateByIdInstruction = /*#__PURE__*/
 export type ProcessInstanceModificationTerminateByIdInstruction = typeof ProcessInstanceModificationTerminateByIdInstruction.Type
 
 /** Instruction providing the key of the element instance to terminate. */
-export const ProcessInstanceModificationTerminateByKeyInstruction = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceModificationTerminateByKeyInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The key of the element instance to terminate. */
   elementInstanceKey: Keys.ElementInstanceKey
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceModificationTerminateByKeyInstruction" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceModificationTerminateByKeyInstruction" }))
 
 /** Instruction providing the key of the element instance to terminate. */
 export type ProcessInstanceModificationTerminateByKeyInstruction = typeof ProcessInstanceModificationTerminateByKeyInstruction.Type
 
 /** Instruction describing which elements to terminate. */
-export const ProcessInstanceModificationTerminateInstruction = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const ProcessInstanceModificationTerminateInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   ProcessInstanceModificationTerminateByIdInstruction,
   ProcessInstanceModificationTerminateByKeyInstruction
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceModificationTerminateInstruction" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceModificationTerminateInstruction" }))
 
 /** Instruction describing which elements to terminate. */
 export type ProcessInstanceModificationTerminateInstruction = typeof ProcessInstanceModificationTerminateInstruction.Type
 
 /** ProcessInstanceModificationInstruction */
-export const ProcessInstanceModificationInstruction = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const ProcessInstanceModificationInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /**
    * A reference key chosen by the user that will be part of all records resulting from this operation.
    * Must be > 0 if provided.
@@ -6593,283 +6593,283 @@ export const ProcessInstanceModificationInstruction = /*#__PURE__*/ /*#__PURE__*
   moveInstructions: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(ProcessInstanceModificationMoveInstruction)),
   /** Instructions describing which elements to terminate. */
   terminateInstructions: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(ProcessInstanceModificationTerminateInstruction))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceModificationInstruction" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceModificationInstruction" }))
 
 /** ProcessInstanceModificationInstruction */
 export type ProcessInstanceModificationInstruction = typeof ProcessInstanceModificationInstruction.Type
 
 /** RoleCreateRequest */
-export const RoleCreateRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const RoleCreateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The ID of the new role. */
   roleId: S.String,
   /** The display name of the new role. */
   name: S.String,
   /** The description of the new role. */
   description: /*#__PURE__*/ S.optional(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleCreateRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleCreateRequest" }))
 
 /** RoleCreateRequest */
 export type RoleCreateRequest = typeof RoleCreateRequest.Type
 
 /** RoleCreateResult */
-export const RoleCreateResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const RoleCreateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The ID of the created role. */
   roleId: S.String,
   /** The display name of the created role. */
   name: S.String,
   /** The description of the created role. */
   description: /*#__PURE__*/ S.NullOr(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleCreateResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleCreateResult" }))
 
 /** RoleCreateResult */
 export type RoleCreateResult = typeof RoleCreateResult.Type
 
 /** RoleUpdateRequest */
-export const RoleUpdateRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const RoleUpdateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The display name of the new role. */
   name: S.String,
   /** The description of the new role. */
   description: /*#__PURE__*/ S.optional(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleUpdateRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleUpdateRequest" }))
 
 /** RoleUpdateRequest */
 export type RoleUpdateRequest = typeof RoleUpdateRequest.Type
 
 /** RoleUpdateResult */
-export const RoleUpdateResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const RoleUpdateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The display name of the updated role. */
   name: S.String,
   /** The description of the updated role. */
   description: /*#__PURE__*/ S.NullOr(S.String),
   /** The ID of the updated role. */
   roleId: S.String
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleUpdateResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleUpdateResult" }))
 
 /** RoleUpdateResult */
 export type RoleUpdateResult = typeof RoleUpdateResult.Type
 
 /** RoleSearchQuerySortRequest */
-export const RoleSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const RoleSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("name", "roleId"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleSearchQuerySortRequest" }))
 
 /** RoleSearchQuerySortRequest */
 export type RoleSearchQuerySortRequest = typeof RoleSearchQuerySortRequest.Type
 
 /** Role filter request */
-export const RoleFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const RoleFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The role ID search filters. */
   roleId: /*#__PURE__*/ S.optional(S.String),
   /** The role name search filters. */
   name: /*#__PURE__*/ S.optional(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleFilter" }))
 
 /** Role filter request */
 export type RoleFilter = typeof RoleFilter.Type
 
 /** Role search request. */
-export const RoleSearchQueryRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const RoleSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(RoleSearchQuerySortRequest)),
   /** The role search filters. */
   filter: /*#__PURE__*/ S.optional(RoleFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleSearchQueryRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleSearchQueryRequest" }))
 
 /** Role search request. */
 export type RoleSearchQueryRequest = typeof RoleSearchQueryRequest.Type
 
 /** Role search response. */
-export const RoleSearchQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const RoleSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching roles. */
   items: /*#__PURE__*/ S.Array(RoleResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleSearchQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleSearchQueryResult" }))
 
 /** Role search response. */
 export type RoleSearchQueryResult = typeof RoleSearchQueryResult.Type
 
 /** RoleUserResult */
-export const RoleUserResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const RoleUserResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The unique name of a user. */
   username: Keys.Username
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleUserResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleUserResult" }))
 
 /** RoleUserResult */
 export type RoleUserResult = typeof RoleUserResult.Type
 
 /** RoleUserSearchResult */
-export const RoleUserSearchResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const RoleUserSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching users. */
   items: /*#__PURE__*/ S.Array(RoleUserResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleUserSearchResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleUserSearchResult" }))
 
 /** RoleUserSearchResult */
 export type RoleUserSearchResult = typeof RoleUserSearchResult.Type
 
 /** RoleUserSearchQuerySortRequest */
-export const RoleUserSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const RoleUserSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("username"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleUserSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleUserSearchQuerySortRequest" }))
 
 /** RoleUserSearchQuerySortRequest */
 export type RoleUserSearchQuerySortRequest = typeof RoleUserSearchQuerySortRequest.Type
 
 /** RoleUserSearchQueryRequest */
-export const RoleUserSearchQueryRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const RoleUserSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(RoleUserSearchQuerySortRequest))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleUserSearchQueryRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleUserSearchQueryRequest" }))
 
 /** RoleUserSearchQueryRequest */
 export type RoleUserSearchQueryRequest = typeof RoleUserSearchQueryRequest.Type
 
 /** RoleClientResult */
-export const RoleClientResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const RoleClientResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The ID of the client. */
   clientId: S.String
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleClientResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleClientResult" }))
 
 /** RoleClientResult */
 export type RoleClientResult = typeof RoleClientResult.Type
 
 /** RoleClientSearchResult */
-export const RoleClientSearchResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const RoleClientSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching clients. */
   items: /*#__PURE__*/ S.Array(RoleClientResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleClientSearchResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleClientSearchResult" }))
 
 /** RoleClientSearchResult */
 export type RoleClientSearchResult = typeof RoleClientSearchResult.Type
 
 /** RoleClientSearchQuerySortRequest */
-export const RoleClientSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const RoleClientSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("clientId"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleClientSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleClientSearchQuerySortRequest" }))
 
 /** RoleClientSearchQuerySortRequest */
 export type RoleClientSearchQuerySortRequest = typeof RoleClientSearchQuerySortRequest.Type
 
 /** RoleClientSearchQueryRequest */
-export const RoleClientSearchQueryRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const RoleClientSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(RoleClientSearchQuerySortRequest))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleClientSearchQueryRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleClientSearchQueryRequest" }))
 
 /** RoleClientSearchQueryRequest */
 export type RoleClientSearchQueryRequest = typeof RoleClientSearchQueryRequest.Type
 
 /** RoleGroupResult */
-export const RoleGroupResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const RoleGroupResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The id of the group. */
   groupId: S.String
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleGroupResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleGroupResult" }))
 
 /** RoleGroupResult */
 export type RoleGroupResult = typeof RoleGroupResult.Type
 
 /** RoleGroupSearchResult */
-export const RoleGroupSearchResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const RoleGroupSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching groups. */
   items: /*#__PURE__*/ S.Array(RoleGroupResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleGroupSearchResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleGroupSearchResult" }))
 
 /** RoleGroupSearchResult */
 export type RoleGroupSearchResult = typeof RoleGroupSearchResult.Type
 
 /** RoleGroupSearchQuerySortRequest */
-export const RoleGroupSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const RoleGroupSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("groupId"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleGroupSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleGroupSearchQuerySortRequest" }))
 
 /** RoleGroupSearchQuerySortRequest */
 export type RoleGroupSearchQuerySortRequest = typeof RoleGroupSearchQuerySortRequest.Type
 
 /** RoleGroupSearchQueryRequest */
-export const RoleGroupSearchQueryRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const RoleGroupSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(RoleGroupSearchQuerySortRequest))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleGroupSearchQueryRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleGroupSearchQueryRequest" }))
 
 /** RoleGroupSearchQueryRequest */
 export type RoleGroupSearchQueryRequest = typeof RoleGroupSearchQueryRequest.Type
 
 /** RoleMappingRuleSearchResult */
-export const RoleMappingRuleSearchResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const RoleMappingRuleSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching mapping rules. */
   items: /*#__PURE__*/ S.Array(MappingRuleResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleMappingRuleSearchResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleMappingRuleSearchResult" }))
 
 /** RoleMappingRuleSearchResult */
 export type RoleMappingRuleSearchResult = typeof RoleMappingRuleSearchResult.Type
 
 /** SignalBroadcastRequest */
-export const SignalBroadcastRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const SignalBroadcastRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The name of the signal to broadcast. */
   signalName: S.String,
   /** The signal variables as a JSON object. */
   variables: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Record({ key: S.String, value: S.Unknown })),
   /** The ID of the tenant that owns the signal. */
   tenantId: /*#__PURE__*/ S.optional(Keys.TenantId)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "SignalBroadcastRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "SignalBroadcastRequest" }))
 
 /** SignalBroadcastRequest */
 export type SignalBroadcastRequest = typeof SignalBroadcastRequest.Type
 
 /** SignalBroadcastResult */
-export const SignalBroadcastResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const SignalBroadcastResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The tenant ID of the signal that was broadcast. */
   tenantId: Keys.TenantId,
   /** The key of the broadcasted signal. */
   signalKey: Keys.SignalKey
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "SignalBroadcastResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "SignalBroadcastResult" }))
 
 /** SignalBroadcastResult */
 export type SignalBroadcastResult = typeof SignalBroadcastResult.Type
 
 /** UsageMetricsResponseItem */
-export const UsageMetricsResponseItem = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UsageMetricsResponseItem = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The amount of created root process instances. */
   processInstances: P.Int64,
   /** The amount of executed decision instances. */
   decisionInstances: P.Int64,
   /** The amount of unique active task users. */
   assignees: P.Int64
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UsageMetricsResponseItem" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UsageMetricsResponseItem" }))
 
 /** UsageMetricsResponseItem */
 export type UsageMetricsResponseItem = typeof UsageMetricsResponseItem.Type
 
 /** UsageMetricsResponse */
-export const UsageMetricsResponse = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UsageMetricsResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The amount of created root process instances. */
   processInstances: P.Int64,
   /** The amount of executed decision instances. */
@@ -6880,13 +6880,13 @@ export const UsageMetricsResponse = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   activeTenants: P.Int64,
   /** The usage metrics by tenants. Only available if request `withTenants` query parameter was `true`. */
   tenants: /*#__PURE__*/ S.Record({ key: S.String, value: UsageMetricsResponseItem })
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UsageMetricsResponse" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UsageMetricsResponse" }))
 
 /** UsageMetricsResponse */
 export type UsageMetricsResponse = typeof UsageMetricsResponse.Type
 
 /** Configuration for job metrics collection and export. */
-export const JobMetricsConfigurationResponse = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const JobMetricsConfigurationResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Whether job metrics export is enabled. */
   enabled: S.Boolean,
   /** The interval at which job metrics are exported, as an ISO 8601 duration. */
@@ -6899,7 +6899,7 @@ export const JobMetricsConfigurationResponse = /*#__PURE__*/ /*#__PURE__*/ S.Str
   maxTenantIdLength: P.Int32,
   /** The maximum number of unique metric keys tracked for job metrics. */
   maxUniqueKeys: P.Int32
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobMetricsConfigurationResponse" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobMetricsConfigurationResponse" }))
 
 /** Configuration for job metrics collection and export. */
 export type JobMetricsConfigurationResponse = typeof JobMetricsConfigurationResponse.Type
@@ -6908,10 +6908,10 @@ export type JobMetricsConfigurationResponse = typeof JobMetricsConfigurationResp
  * Envelope for all system configuration sections. Each property
  * represents a feature area.
  */
-export const SystemConfigurationResponse = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const SystemConfigurationResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Configuration for job metrics collection and export. */
   jobMetrics: JobMetricsConfigurationResponse
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "SystemConfigurationResponse" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "SystemConfigurationResponse" }))
 
 /**
  * Envelope for all system configuration sections. Each property
@@ -6920,256 +6920,256 @@ export const SystemConfigurationResponse = /*#__PURE__*/ /*#__PURE__*/ S.Struct(
 export type SystemConfigurationResponse = typeof SystemConfigurationResponse.Type
 
 /** TenantCreateRequest */
-export const TenantCreateRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const TenantCreateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The unique ID for the tenant. Must be 255 characters or less. Can contain letters, numbers, [`_`, `-`, `+`, `.`, `@`]. */
-  tenantId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1), /*#__PURE__*/ S.maxLength(256), /*#__PURE__*/ S.pattern(new RegExp("^[A-Za-z0-9_@.+-]+$"))),
+  tenantId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1), /*#__PURE__*/ S.maxLength(256), /*#__PURE__*/ S.pattern(new RegExp("^[A-Za-z0-9_@.+-]+$", "u"))),
   /** The name of the tenant. */
   name: S.String,
   /** The description of the tenant. */
   description: /*#__PURE__*/ S.optional(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantCreateRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantCreateRequest" }))
 
 /** TenantCreateRequest */
 export type TenantCreateRequest = typeof TenantCreateRequest.Type
 
 /** TenantCreateResult */
-export const TenantCreateResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const TenantCreateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The unique identifier of the tenant. */
   tenantId: Keys.TenantId,
   /** The name of the tenant. */
   name: S.String,
   /** The description of the tenant. */
   description: /*#__PURE__*/ S.NullOr(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantCreateResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantCreateResult" }))
 
 /** TenantCreateResult */
 export type TenantCreateResult = typeof TenantCreateResult.Type
 
 /** TenantUpdateRequest */
-export const TenantUpdateRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const TenantUpdateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The new name of the tenant. */
   name: S.String,
   /** The new description of the tenant. */
   description: /*#__PURE__*/ S.optional(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantUpdateRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantUpdateRequest" }))
 
 /** TenantUpdateRequest */
 export type TenantUpdateRequest = typeof TenantUpdateRequest.Type
 
 /** TenantUpdateResult */
-export const TenantUpdateResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const TenantUpdateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The unique identifier of the tenant. */
   tenantId: Keys.TenantId,
   /** The name of the tenant. */
   name: S.String,
   /** The description of the tenant. */
   description: /*#__PURE__*/ S.NullOr(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantUpdateResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantUpdateResult" }))
 
 /** TenantUpdateResult */
 export type TenantUpdateResult = typeof TenantUpdateResult.Type
 
 /** TenantSearchQuerySortRequest */
-export const TenantSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const TenantSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("key", "name", "tenantId"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantSearchQuerySortRequest" }))
 
 /** TenantSearchQuerySortRequest */
 export type TenantSearchQuerySortRequest = typeof TenantSearchQuerySortRequest.Type
 
 /** Tenant filter request */
-export const TenantFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const TenantFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The unique identifier of the tenant. */
   tenantId: /*#__PURE__*/ S.optional(Keys.TenantId),
   /** The name of the tenant. */
   name: /*#__PURE__*/ S.optional(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantFilter" }))
 
 /** Tenant filter request */
 export type TenantFilter = typeof TenantFilter.Type
 
 /** Tenant search request */
-export const TenantSearchQueryRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const TenantSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(TenantSearchQuerySortRequest)),
   /** The tenant search filters. */
   filter: /*#__PURE__*/ S.optional(TenantFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantSearchQueryRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantSearchQueryRequest" }))
 
 /** Tenant search request */
 export type TenantSearchQueryRequest = typeof TenantSearchQueryRequest.Type
 
 /** Tenant search response. */
-export const TenantSearchQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const TenantSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching tenants. */
   items: /*#__PURE__*/ S.Array(TenantResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantSearchQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantSearchQueryResult" }))
 
 /** Tenant search response. */
 export type TenantSearchQueryResult = typeof TenantSearchQueryResult.Type
 
 /** TenantUserResult */
-export const TenantUserResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const TenantUserResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The unique name of a user. */
   username: Keys.Username
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantUserResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantUserResult" }))
 
 /** TenantUserResult */
 export type TenantUserResult = typeof TenantUserResult.Type
 
 /** TenantUserSearchResult */
-export const TenantUserSearchResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const TenantUserSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching users. */
   items: /*#__PURE__*/ S.Array(TenantUserResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantUserSearchResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantUserSearchResult" }))
 
 /** TenantUserSearchResult */
 export type TenantUserSearchResult = typeof TenantUserSearchResult.Type
 
 /** TenantUserSearchQuerySortRequest */
-export const TenantUserSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const TenantUserSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("username"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantUserSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantUserSearchQuerySortRequest" }))
 
 /** TenantUserSearchQuerySortRequest */
 export type TenantUserSearchQuerySortRequest = typeof TenantUserSearchQuerySortRequest.Type
 
 /** TenantUserSearchQueryRequest */
-export const TenantUserSearchQueryRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const TenantUserSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(TenantUserSearchQuerySortRequest))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantUserSearchQueryRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantUserSearchQueryRequest" }))
 
 /** TenantUserSearchQueryRequest */
 export type TenantUserSearchQueryRequest = typeof TenantUserSearchQueryRequest.Type
 
 /** TenantClientResult */
-export const TenantClientResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const TenantClientResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The ID of the client. */
   clientId: S.String
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantClientResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantClientResult" }))
 
 /** TenantClientResult */
 export type TenantClientResult = typeof TenantClientResult.Type
 
 /** TenantClientSearchResult */
-export const TenantClientSearchResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const TenantClientSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching clients. */
   items: /*#__PURE__*/ S.Array(TenantClientResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantClientSearchResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantClientSearchResult" }))
 
 /** TenantClientSearchResult */
 export type TenantClientSearchResult = typeof TenantClientSearchResult.Type
 
 /** TenantClientSearchQuerySortRequest */
-export const TenantClientSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const TenantClientSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("clientId"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantClientSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantClientSearchQuerySortRequest" }))
 
 /** TenantClientSearchQuerySortRequest */
 export type TenantClientSearchQuerySortRequest = typeof TenantClientSearchQuerySortRequest.Type
 
 /** TenantClientSearchQueryRequest */
-export const TenantClientSearchQueryRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const TenantClientSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(TenantClientSearchQuerySortRequest))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantClientSearchQueryRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantClientSearchQueryRequest" }))
 
 /** TenantClientSearchQueryRequest */
 export type TenantClientSearchQueryRequest = typeof TenantClientSearchQueryRequest.Type
 
 /** TenantGroupResult */
-export const TenantGroupResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const TenantGroupResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The groupId of the group. */
   groupId: S.String
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantGroupResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantGroupResult" }))
 
 /** TenantGroupResult */
 export type TenantGroupResult = typeof TenantGroupResult.Type
 
 /** TenantGroupSearchResult */
-export const TenantGroupSearchResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const TenantGroupSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching groups. */
   items: /*#__PURE__*/ S.Array(TenantGroupResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantGroupSearchResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantGroupSearchResult" }))
 
 /** TenantGroupSearchResult */
 export type TenantGroupSearchResult = typeof TenantGroupSearchResult.Type
 
 /** TenantGroupSearchQuerySortRequest */
-export const TenantGroupSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const TenantGroupSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("groupId"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantGroupSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantGroupSearchQuerySortRequest" }))
 
 /** TenantGroupSearchQuerySortRequest */
 export type TenantGroupSearchQuerySortRequest = typeof TenantGroupSearchQuerySortRequest.Type
 
 /** TenantGroupSearchQueryRequest */
-export const TenantGroupSearchQueryRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const TenantGroupSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(TenantGroupSearchQuerySortRequest))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantGroupSearchQueryRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantGroupSearchQueryRequest" }))
 
 /** TenantGroupSearchQueryRequest */
 export type TenantGroupSearchQueryRequest = typeof TenantGroupSearchQueryRequest.Type
 
 /** TenantRoleSearchResult */
-export const TenantRoleSearchResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const TenantRoleSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching roles. */
   items: /*#__PURE__*/ S.Array(RoleResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantRoleSearchResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantRoleSearchResult" }))
 
 /** TenantRoleSearchResult */
 export type TenantRoleSearchResult = typeof TenantRoleSearchResult.Type
 
 /** TenantMappingRuleSearchResult */
-export const TenantMappingRuleSearchResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const TenantMappingRuleSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching mapping rules. */
   items: /*#__PURE__*/ S.Array(MappingRuleResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantMappingRuleSearchResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantMappingRuleSearchResult" }))
 
 /** TenantMappingRuleSearchResult */
 export type TenantMappingRuleSearchResult = typeof TenantMappingRuleSearchResult.Type
 
 /** UserTaskSearchQuerySortRequest */
-export const UserTaskSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UserTaskSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("creationDate", "completionDate", "followUpDate", "dueDate", "priority", "name"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskSearchQuerySortRequest" }))
 
 /** UserTaskSearchQuerySortRequest */
 export type UserTaskSearchQuerySortRequest = typeof UserTaskSearchQuerySortRequest.Type
@@ -7178,7 +7178,7 @@ export type UserTaskSearchQuerySortRequest = typeof UserTaskSearchQuerySortReque
  * The state of the user task.
  * Note: FAILED state is only for legacy job-worker-based tasks.
  */
-export const UserTaskStateEnum = /*#__PURE__*/ /*#__PURE__*/ S.Literal("CREATING", "CREATED", "ASSIGNING", "UPDATING", "COMPLETING", "COMPLETED", "CANCELING", "CANCELED", "FAILED").pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskStateEnum" }))
+export const UserTaskStateEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("CREATING", "CREATED", "ASSIGNING", "UPDATING", "COMPLETING", "COMPLETED", "CANCELING", "CANCELED", "FAILED")).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskStateEnum" }))
 
 /**
  * The state of the user task.
@@ -7193,7 +7193,7 @@ export const UserTaskStateExactMatch = /*#__PURE__*/ UserTaskStateEnum.pipe(/*#_
 export type UserTaskStateExactMatch = typeof UserTaskStateExactMatch.Type
 
 /** Advanced UserTaskStateEnum filter. */
-export const AdvancedUserTaskStateFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const AdvancedUserTaskStateFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Checks for equality with the provided value. */
   $eq: /*#__PURE__*/ S.optional(UserTaskStateEnum),
   /** Checks for inequality with the provided value. */
@@ -7213,22 +7213,22 @@ export const AdvancedUserTaskStateFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct(
    * Wildcard characters can be escaped with backslash, for instance: `\*`.
    */
   $like: /*#__PURE__*/ S.optional(LikeFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedUserTaskStateFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedUserTaskStateFilter" }))
 
 /** Advanced UserTaskStateEnum filter. */
 export type AdvancedUserTaskStateFilter = typeof AdvancedUserTaskStateFilter.Type
 
 /** UserTaskStateEnum property with full advanced search capabilities. */
-export const UserTaskStateFilterProperty = /*#__PURE__*/ /*#__PURE__*/ S.Union(
+export const UserTaskStateFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   UserTaskStateExactMatch,
   AdvancedUserTaskStateFilter
-).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskStateFilterProperty" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskStateFilterProperty" }))
 
 /** UserTaskStateEnum property with full advanced search capabilities. */
 export type UserTaskStateFilterProperty = typeof UserTaskStateFilterProperty.Type
 
 /** User task filter request. */
-export const UserTaskFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UserTaskFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The user task state. */
   state: /*#__PURE__*/ S.optional(UserTaskStateFilterProperty),
   /** The assignee of the user task. */
@@ -7269,26 +7269,26 @@ export const UserTaskFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   elementInstanceKey: /*#__PURE__*/ S.optional(Keys.ElementInstanceKey),
   /** List of tags. Tags need to start with a letter; then alphanumerics, `_`, `-`, `:`, or `.`; length ≤ 100. */
   tags: /*#__PURE__*/ S.optional(TagSet)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskFilter" }))
 
 /** User task filter request. */
 export type UserTaskFilter = typeof UserTaskFilter.Type
 
 /** User task search query request. */
-export const UserTaskSearchQuery = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UserTaskSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(UserTaskSearchQuerySortRequest)),
   /** The user task search filters. */
   filter: /*#__PURE__*/ S.optional(UserTaskFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskSearchQuery" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskSearchQuery" }))
 
 /** User task search query request. */
 export type UserTaskSearchQuery = typeof UserTaskSearchQuery.Type
 
 /** UserTaskResult */
-export const UserTaskResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UserTaskResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The name for this user task. */
   name: /*#__PURE__*/ S.NullOr(S.String),
   /**
@@ -7347,42 +7347,42 @@ export const UserTaskResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   formKey: /*#__PURE__*/ S.NullOr(Keys.FormKey),
   /** List of tags. Tags need to start with a letter; then alphanumerics, `_`, `-`, `:`, or `.`; length ≤ 100. */
   tags: TagSet
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskResult" }))
 
 /** UserTaskResult */
 export type UserTaskResult = typeof UserTaskResult.Type
 
 /** User task search query response. */
-export const UserTaskSearchQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UserTaskSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching user tasks. */
   items: /*#__PURE__*/ S.Array(UserTaskResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskSearchQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskSearchQueryResult" }))
 
 /** User task search query response. */
 export type UserTaskSearchQueryResult = typeof UserTaskSearchQueryResult.Type
 
 /** UserTaskCompletionRequest */
-export const UserTaskCompletionRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UserTaskCompletionRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The variables to complete the user task with. */
   variables: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Record({ key: S.String, value: S.Unknown }))),
   /** A custom action value that will be accessible from user task events resulting from this endpoint invocation. If not provided, it will default to "complete". */
   action: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.NullOr(S.String))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskCompletionRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskCompletionRequest" }))
 
 /** UserTaskCompletionRequest */
 export type UserTaskCompletionRequest = typeof UserTaskCompletionRequest.Type
 
 /** UserTaskAssignmentRequest */
-export const UserTaskAssignmentRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UserTaskAssignmentRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The assignee for the user task. The assignee must not be empty or `null`. */
   assignee: /*#__PURE__*/ S.optional(S.String),
   /** By default, the task is reassigned if it was already assigned. Set this to `false` to return an error in such cases. The task must then first be unassigned to be assigned again. Use this when you have users picking from group task queues to prevent race conditions. */
   allowOverride: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.NullOr(S.Boolean)),
   /** A custom action value that will be accessible from user task events resulting from this endpoint invocation. If not provided, it will default to "assign". */
   action: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.NullOr(S.String))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskAssignmentRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskAssignmentRequest" }))
 
 /** UserTaskAssignmentRequest */
 export type UserTaskAssignmentRequest = typeof UserTaskAssignmentRequest.Type
@@ -7405,7 +7405,7 @@ export type UserTaskAssignmentRequest = typeof UserTaskAssignmentRequest.Type
  * The assignee cannot be adjusted with this endpoint, use the Assign task endpoint.
  * This ensures correct event emission for assignee changes.
  */
-export const Changeset = /*#__PURE__*/ /*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Struct({
+export const Changeset = /*#__PURE__*/ (/*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Struct({
   /** The due date of the task. Reset by providing an empty String. */
   dueDate: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.NullOr(P.DateTime)),
   /** The follow-up date of the task. Reset by providing an empty String. */
@@ -7416,7 +7416,7 @@ export const Changeset = /*#__PURE__*/ /*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.St
   candidateGroups: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Array(S.String))),
   /** The priority of the task. */
   priority: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.NullOr(/*#__PURE__*/ P.Int32.pipe(/*#__PURE__*/ S.greaterThanOrEqualTo(0), /*#__PURE__*/ S.lessThanOrEqualTo(100))))
-}, /*#__PURE__*/ S.Record({ key: S.String, value: S.Unknown }))).pipe(/*#__PURE__*/ S.annotations({ identifier: "Changeset" }))
+}, /*#__PURE__*/ S.Record({ key: S.String, value: S.Unknown })))).pipe(/*#__PURE__*/ S.annotations({ identifier: "Changeset" }))
 
 /**
  * JSON object with changed task attribute values.
@@ -7439,7 +7439,7 @@ export const Changeset = /*#__PURE__*/ /*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.St
 export type Changeset = typeof Changeset.Type
 
 /** UserTaskUpdateRequest */
-export const UserTaskUpdateRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UserTaskUpdateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /**
    * JSON object with changed task attribute values.
    *
@@ -7461,59 +7461,59 @@ export const UserTaskUpdateRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   changeset: /*#__PURE__*/ S.optional(Changeset),
   /** A custom action value that will be accessible from user task events resulting from this endpoint invocation. If not provided, it will default to "update". */
   action: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.NullOr(S.String))
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskUpdateRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskUpdateRequest" }))
 
 /** UserTaskUpdateRequest */
 export type UserTaskUpdateRequest = typeof UserTaskUpdateRequest.Type
 
 /** UserTaskVariableSearchQuerySortRequest */
-export const UserTaskVariableSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UserTaskVariableSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("value", "name", "tenantId", "variableKey", "scopeKey", "processInstanceKey"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskVariableSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskVariableSearchQuerySortRequest" }))
 
 /** UserTaskVariableSearchQuerySortRequest */
 export type UserTaskVariableSearchQuerySortRequest = typeof UserTaskVariableSearchQuerySortRequest.Type
 
 /** The user task variable search filters. */
-export const UserTaskVariableFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UserTaskVariableFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Name of the variable. */
   name: /*#__PURE__*/ S.optional(StringFilterProperty)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskVariableFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskVariableFilter" }))
 
 /** The user task variable search filters. */
 export type UserTaskVariableFilter = typeof UserTaskVariableFilter.Type
 
 /** User task search query request. */
-export const UserTaskVariableSearchQueryRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UserTaskVariableSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(UserTaskVariableSearchQuerySortRequest)),
   /** The user task variable search filters. */
   filter: /*#__PURE__*/ S.optional(UserTaskVariableFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskVariableSearchQueryRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskVariableSearchQueryRequest" }))
 
 /** User task search query request. */
 export type UserTaskVariableSearchQueryRequest = typeof UserTaskVariableSearchQueryRequest.Type
 
 /** User task effective variable search query request. Uses offset-based pagination only. */
-export const UserTaskEffectiveVariableSearchQueryRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UserTaskEffectiveVariableSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination parameters. */
   page: /*#__PURE__*/ S.optional(OffsetPagination),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(UserTaskVariableSearchQuerySortRequest)),
   /** The user task variable search filters. */
   filter: /*#__PURE__*/ S.optional(UserTaskVariableFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskEffectiveVariableSearchQueryRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskEffectiveVariableSearchQueryRequest" }))
 
 /** User task effective variable search query request. Uses offset-based pagination only. */
 export type UserTaskEffectiveVariableSearchQueryRequest = typeof UserTaskEffectiveVariableSearchQueryRequest.Type
 
 /** The user task audit log search filters. */
-export const UserTaskAuditLogFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UserTaskAuditLogFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The audit log operation type search filter. */
   operationType: /*#__PURE__*/ S.optional(OperationTypeFilterProperty),
   /** The audit log result search filter. */
@@ -7524,26 +7524,26 @@ export const UserTaskAuditLogFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   actorType: /*#__PURE__*/ S.optional(AuditLogActorTypeFilterProperty),
   /** The actor ID search filter. */
   actorId: /*#__PURE__*/ S.optional(StringFilterProperty)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskAuditLogFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskAuditLogFilter" }))
 
 /** The user task audit log search filters. */
 export type UserTaskAuditLogFilter = typeof UserTaskAuditLogFilter.Type
 
 /** User task search query request. */
-export const UserTaskAuditLogSearchQueryRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UserTaskAuditLogSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(AuditLogSearchQuerySortRequest)),
   /** The user task audit log search filters. */
   filter: /*#__PURE__*/ S.optional(UserTaskAuditLogFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskAuditLogSearchQueryRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskAuditLogSearchQueryRequest" }))
 
 /** User task search query request. */
 export type UserTaskAuditLogSearchQueryRequest = typeof UserTaskAuditLogSearchQueryRequest.Type
 
 /** UserRequest */
-export const UserRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UserRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The password of the user. */
   password: S.String,
   /** The username of the user. */
@@ -7552,124 +7552,124 @@ export const UserRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   name: /*#__PURE__*/ S.optional(S.String),
   /** The email of the user. */
   email: /*#__PURE__*/ S.optional(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserRequest" }))
 
 /** UserRequest */
 export type UserRequest = typeof UserRequest.Type
 
 /** UserCreateResult */
-export const UserCreateResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UserCreateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The unique name of a user. */
   username: Keys.Username,
   /** The name of the user. */
   name: /*#__PURE__*/ S.NullOr(S.String),
   /** The email of the user. */
   email: /*#__PURE__*/ S.NullOr(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserCreateResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserCreateResult" }))
 
 /** UserCreateResult */
 export type UserCreateResult = typeof UserCreateResult.Type
 
 /** UserUpdateRequest */
-export const UserUpdateRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UserUpdateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The password of the user. If blank, the password is unchanged. */
   password: /*#__PURE__*/ S.optional(S.String),
   /** The name of the user. */
   name: /*#__PURE__*/ S.optional(S.String),
   /** The email of the user. */
   email: /*#__PURE__*/ S.optional(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserUpdateRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserUpdateRequest" }))
 
 /** UserUpdateRequest */
 export type UserUpdateRequest = typeof UserUpdateRequest.Type
 
 /** UserUpdateResult */
-export const UserUpdateResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UserUpdateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The unique name of a user. */
   username: Keys.Username,
   /** The name of the user. */
   name: /*#__PURE__*/ S.NullOr(S.String),
   /** The email of the user. */
   email: /*#__PURE__*/ S.NullOr(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserUpdateResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserUpdateResult" }))
 
 /** UserUpdateResult */
 export type UserUpdateResult = typeof UserUpdateResult.Type
 
 /** UserResult */
-export const UserResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UserResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The unique name of a user. */
   username: Keys.Username,
   /** The name of the user. */
   name: /*#__PURE__*/ S.NullOr(S.String),
   /** The email of the user. */
   email: /*#__PURE__*/ S.NullOr(S.String)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserResult" }))
 
 /** UserResult */
 export type UserResult = typeof UserResult.Type
 
 /** UserSearchQuerySortRequest */
-export const UserSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UserSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("username", "name", "email"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserSearchQuerySortRequest" }))
 
 /** UserSearchQuerySortRequest */
 export type UserSearchQuerySortRequest = typeof UserSearchQuerySortRequest.Type
 
 /** User search filter. */
-export const UserFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UserFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The username of the user. */
   username: /*#__PURE__*/ S.optional(StringFilterProperty),
   /** The name of the user. */
   name: /*#__PURE__*/ S.optional(StringFilterProperty),
   /** The email of the user. */
   email: /*#__PURE__*/ S.optional(StringFilterProperty)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserFilter" }))
 
 /** User search filter. */
 export type UserFilter = typeof UserFilter.Type
 
 /** UserSearchQueryRequest */
-export const UserSearchQueryRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UserSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(UserSearchQuerySortRequest)),
   /** The user search filters. */
   filter: /*#__PURE__*/ S.optional(UserFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserSearchQueryRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserSearchQueryRequest" }))
 
 /** UserSearchQueryRequest */
 export type UserSearchQueryRequest = typeof UserSearchQueryRequest.Type
 
 /** UserSearchResult */
-export const UserSearchResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const UserSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching users. */
   items: /*#__PURE__*/ S.Array(UserResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserSearchResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserSearchResult" }))
 
 /** UserSearchResult */
 export type UserSearchResult = typeof UserSearchResult.Type
 
 /** VariableSearchQuerySortRequest */
-export const VariableSearchQuerySortRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const VariableSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The field to sort by. */
   field: /*#__PURE__*/ S.Literal("value", "name", "tenantId", "variableKey", "scopeKey", "processInstanceKey"),
   /** The order in which to sort the related field. */
   order: /*#__PURE__*/ S.optional(SortOrderEnum)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "VariableSearchQuerySortRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "VariableSearchQuerySortRequest" }))
 
 /** VariableSearchQuerySortRequest */
 export type VariableSearchQuerySortRequest = typeof VariableSearchQuerySortRequest.Type
 
 /** Variable filter request. */
-export const VariableFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const VariableFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Name of the variable. */
   name: /*#__PURE__*/ S.optional(StringFilterProperty),
   /**
@@ -7695,26 +7695,26 @@ export const VariableFilter = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   scopeKey: /*#__PURE__*/ S.optional(ScopeKeyFilterProperty),
   /** The key of the process instance of this variable. */
   processInstanceKey: /*#__PURE__*/ S.optional(ProcessInstanceKeyFilterProperty)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "VariableFilter" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "VariableFilter" }))
 
 /** Variable filter request. */
 export type VariableFilter = typeof VariableFilter.Type
 
 /** Variable search query request. */
-export const VariableSearchQuery = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const VariableSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination criteria. */
   page: /*#__PURE__*/ S.optional(SearchQueryPageRequest),
   /** Sort field criteria. */
   sort: /*#__PURE__*/ S.optional(/*#__PURE__*/ S.Array(VariableSearchQuerySortRequest)),
   /** The variable search filters. */
   filter: /*#__PURE__*/ S.optional(VariableFilter)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "VariableSearchQuery" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "VariableSearchQuery" }))
 
 /** Variable search query request. */
 export type VariableSearchQuery = typeof VariableSearchQuery.Type
 
 /** Variable response item. */
-export const VariableResultBase = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const VariableResultBase = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Name of this variable. */
   name: S.String,
   /** Tenant ID of this variable. */
@@ -7736,13 +7736,13 @@ export const VariableResultBase = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
    * belonging to process instance hierarchies created in version 8.9 or later.
    */
   rootProcessInstanceKey: /*#__PURE__*/ S.NullOr(Keys.ProcessInstanceKey)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "VariableResultBase" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "VariableResultBase" }))
 
 /** Variable response item. */
 export type VariableResultBase = typeof VariableResultBase.Type
 
 /** Variable search response item. */
-export const VariableSearchResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const VariableSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Name of this variable. */
   name: S.String,
   /** Tenant ID of this variable. */
@@ -7768,24 +7768,24 @@ export const VariableSearchResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   value: S.String,
   /** Whether the value is truncated or not. */
   isTruncated: S.Boolean
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "VariableSearchResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "VariableSearchResult" }))
 
 /** Variable search response item. */
 export type VariableSearchResult = typeof VariableSearchResult.Type
 
 /** Variable search query response. */
-export const VariableSearchQueryResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const VariableSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Pagination information about the search results. */
   page: SearchQueryPageResponse,
   /** The matching variables. */
   items: /*#__PURE__*/ S.Array(VariableSearchResult)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "VariableSearchQueryResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "VariableSearchQueryResult" }))
 
 /** Variable search query response. */
 export type VariableSearchQueryResult = typeof VariableSearchQueryResult.Type
 
 /** Variable search response item. */
-export const VariableResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const VariableResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** Name of this variable. */
   name: S.String,
   /** Tenant ID of this variable. */
@@ -7809,13 +7809,13 @@ export const VariableResult = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
   rootProcessInstanceKey: /*#__PURE__*/ S.NullOr(Keys.ProcessInstanceKey),
   /** Full value of this variable. */
   value: S.String
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "VariableResult" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "VariableResult" }))
 
 /** Variable search response item. */
 export type VariableResult = typeof VariableResult.Type
 
 /** SetVariableRequest */
-export const SetVariableRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
+export const SetVariableRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** JSON object representing the variables to set in the element’s scope. */
   variables: /*#__PURE__*/ S.Record({ key: S.String, value: S.Unknown }),
   /**
@@ -7840,7 +7840,7 @@ export const SetVariableRequest = /*#__PURE__*/ /*#__PURE__*/ S.Struct({
    * Must be > 0 if provided.
    */
   operationReference: /*#__PURE__*/ S.optional(OperationReference)
-}).pipe(/*#__PURE__*/ S.annotations({ identifier: "SetVariableRequest" }))
+})).pipe(/*#__PURE__*/ S.annotations({ identifier: "SetVariableRequest" }))
 
 /** SetVariableRequest */
 export type SetVariableRequest = typeof SetVariableRequest.Type
