@@ -22,9 +22,44 @@ export interface Prism {
   readonly stop: () => Promise<void>
 }
 
-/** Writes the `/v2`-prefixed copy of a spec and returns its path. */
+type Json = any
+
+const resolveRef = (spec: Json, ref: string): Json =>
+  ref.slice(2).split("/").map((token) => token.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .reduce((node: Json, token) => node?.[token], spec)
+
+const isStringSchema = (spec: Json, schema: Json, depth = 0): boolean => {
+  if (depth > 10 || schema === undefined) return false
+  if (schema.$ref !== undefined) return isStringSchema(spec, resolveRef(spec, schema.$ref), depth + 1)
+  if (schema.type === "string") return true
+  return Array.isArray(schema.allOf) && schema.allOf.some((member: Json) => isStringSchema(spec, member, depth + 1))
+}
+
+/**
+ * The 8.9 spec has `oneOf`s whose members are all strings of the same shape (`ResourceKey`
+ * is a process-definition, decision or form key; `scopeKey` a process- or element-instance
+ * key). JSON Schema's "exactly one" makes every value invalid there, so Prism would reject
+ * every request or flag every answer. The served copy reads those as `anyOf`, which is what
+ * the API means; nothing else changes.
+ */
+const relaxStringOneOfs = (spec: Json, node: Json): void => {
+  if (Array.isArray(node)) {
+    for (const item of node) relaxStringOneOfs(spec, item)
+    return
+  }
+  if (typeof node !== "object" || node === null) return
+  if (Array.isArray(node.oneOf) && node.discriminator === undefined &&
+    node.oneOf.every((member: Json) => isStringSchema(spec, member))) {
+    node.anyOf = node.oneOf
+    delete node.oneOf
+  }
+  for (const value of Object.values(node)) relaxStringOneOfs(spec, value)
+}
+
+/** Writes the copy of a spec that Prism serves (paths under `/v2`) and returns its path. */
 export const prefixSpec = (specPath: string): string => {
   const spec = JSON.parse(fs.readFileSync(specPath, "utf8"))
+  relaxStringOneOfs(spec, spec)
   spec.paths = Object.fromEntries(Object.entries(spec.paths).map(([key, value]) => [`/v2${key}`, value]))
   delete spec.servers
   const text = JSON.stringify(spec).replaceAll("\"#/paths/~1", "\"#/paths/~1v2~1")
