@@ -1,15 +1,18 @@
 /**
  * Bundle size of a one-operation program (`npm run size`).
  *
- * Bundles `bench/size-entry.ts` (CamundaClient + FetchHttpClient + `UserTask.completeUserTask`,
- * imported through the package barrel) with esbuild — bundle, minify, ESM, tree-shaking — gzips
- * the output and prints:
- *   - raw and gzip bytes against the budget (≤ 90 KiB gzip);
- *   - how many of the 183 operationIds occur in the bundle as string literals (expected: 1);
- *   - a few strings only other operations use (operationIds, schema identifiers, a path): expected 0;
- *   - which `identifier` annotations of `Keys`/`Models` survived, and what each src/ file contributes.
+ * The program builds `CamundaClient.layer` on `FetchHttpClient.layer` and runs one operation,
+ * `UserTask.completeUserTask`. It is bundled with esbuild (bundle, minify, ESM, tree-shaking,
+ * platform neutral) and gzipped (level 9). Three import styles are bundled:
+ *   - "package barrel" (gated): effect-camunda through `src/index.ts`, effect by module path
+ *     (`effect/Effect`, `effect/Layer`), so the figure is this package's footprint;
+ *   - "package barrel, effect barrel": the same with `import { Effect, Layer } from "effect"`;
+ *   - "module paths": effect-camunda by module (`src/generated/UserTask.ts`, ...), for comparison.
  *
- * Exits 1 when the gzip size is over budget or any foreign operation is found.
+ * For the gated bundle it prints raw/gzip bytes against the budget (≤ 90 KiB gzip), how many of
+ * the 183 operationIds occur as string literals (expected 1), strings only other operations use
+ * (expected 0), the `Keys`/`Models` identifier annotations that survived and what each src/ file
+ * contributes. Exits 1 if the gzip size is over budget or another operation is in the bundle.
  */
 import * as esbuild from "esbuild"
 import { readFileSync } from "node:fs"
@@ -30,11 +33,38 @@ const FOREIGN_MARKERS = [
   "/process-instances"
 ]
 
+const PACKAGE_BARREL = `import { CamundaClient, Keys, UserTask } from "../src/index.js"`
+const PACKAGE_MODULES = [
+  `import * as CamundaClient from "../src/CamundaClient.js"`,
+  `import * as UserTask from "../src/generated/UserTask.js"`,
+  `import * as Keys from "../src/generated/schemas/Keys.js"`
+].join("\n")
+const EFFECT_MODULES = `import * as Effect from "effect/Effect"\nimport * as Layer from "effect/Layer"`
+const EFFECT_BARREL = `import { Effect, Layer } from "effect"`
+
+/** The program; only bundled, never run. */
+const program = (imports: string) => `${imports}
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+
+const client = CamundaClient.layer({ restAddress: "http://localhost:8080" }).pipe(Layer.provide(FetchHttpClient.layer))
+
+UserTask.completeUserTask({ userTaskKey: Keys.UserTaskKey.make("2251799813685249") }).pipe(
+  Effect.provide(client),
+  Effect.runPromise
+)
+`
+
+const VARIANTS = [
+  { name: "package barrel (gated)", imports: `${PACKAGE_BARREL}\n${EFFECT_MODULES}` },
+  { name: "package barrel, effect barrel", imports: `${PACKAGE_BARREL}\n${EFFECT_BARREL}` },
+  { name: "module paths", imports: `${PACKAGE_MODULES}\n${EFFECT_MODULES}` }
+] as const
+
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 
-const bundle = async () => {
+const bundle = async (imports: string) => {
   const result = await esbuild.build({
-    entryPoints: [here("./size-entry.ts")],
+    stdin: { contents: program(imports), loader: "ts", resolveDir: here("."), sourcefile: "size-entry.ts" },
     bundle: true,
     minify: true,
     treeShaking: true,
@@ -46,8 +76,11 @@ const bundle = async () => {
     write: false,
     logLevel: "warning"
   })
-  return { code: result.outputFiles[0]!.text, metafile: result.metafile }
+  const code = result.outputFiles[0]!.text
+  return { code, gzip: gzipSync(code, { level: 9 }).length, metafile: result.metafile }
 }
+
+type Bundle = Awaited<ReturnType<typeof bundle>>
 
 const count = (haystack: string, needle: string) => haystack.split(needle).length - 1
 
@@ -55,57 +88,67 @@ const count = (haystack: string, needle: string) => haystack.split(needle).lengt
 const countLiteral = (code: string, value: string) =>
   count(code, `"${value}"`) + count(code, `'${value}'`) + count(code, `\`${value}\``)
 
+const operationsIn = (code: string) => Object.keys(operations).filter((id) => countLiteral(code, id) > 0)
+
 /** The `identifier` annotations declared in a generated schema module. */
 const identifiersOf = (path: string) =>
   [...readFileSync(here(path), "utf8").matchAll(/identifier: "([A-Za-z0-9_]+)"/g)].map((match) => match[1]!)
 
-const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`
 
-const contributions = (metafile: esbuild.Metafile) =>
-  Object.values(metafile.outputs)[0]!.inputs
+const printVariants = (bundles: ReadonlyArray<readonly [string, Bundle]>) => {
+  console.log("| import style | raw (minified) | gzip | operationIds present |\n|---|---:|---:|---|")
+  for (const [name, { code, gzip }] of bundles) {
+    const present = operationsIn(code)
+    console.log(`| ${name} | ${code.length} B | ${gzip} B (${kib(gzip)}) | ${present.length}: ${present.join(", ")} |`)
+  }
+}
 
-const printSrcContributions = (metafile: esbuild.Metafile) => {
-  const rows = Object.entries(contributions(metafile))
+const printChecks = ({ code, gzip }: Bundle) => {
+  const identifiers = [
+    ...identifiersOf("../src/generated/schemas/Keys.ts"),
+    ...identifiersOf("../src/generated/schemas/Models.ts")
+  ]
+  const present = identifiers.filter((id) => countLiteral(code, id) > 0)
+  console.log("\n| check (gated bundle) | value | target |\n|---|---:|---|")
+  console.log(`| gzip | ${gzip} B (${kib(gzip)}) | ≤ ${GZIP_BUDGET} B (${kib(GZIP_BUDGET)}) |`)
+  console.log(`| operationIds present | ${operationsIn(code).length} of ${Object.keys(operations).length} | 1 |`)
+  console.log(`| \`${KEPT_OPERATION}\` occurrences | ${count(code, KEPT_OPERATION)} | ≥ 1 |`)
+  for (const marker of FOREIGN_MARKERS) console.log(`| \`${marker}\` occurrences | ${count(code, marker)} | 0 |`)
+  console.log(`| Keys/Models identifiers present | ${present.length} of ${identifiers.length} | |`)
+  console.log(`\nKeys/Models identifiers present: ${present.join(", ") || "none"}`)
+}
+
+const printSrcContributions = ({ metafile }: Bundle) => {
+  const inputs = Object.values(metafile.outputs)[0]!.inputs
+  const rows = Object.entries(inputs)
     .filter(([path]) => path.startsWith("src/"))
     .sort(([, a], [, b]) => b.bytesInOutput - a.bytesInOutput)
-  console.log("\n| src/ file | bytes in output (minified, before gzip) |\n|---|---:|")
+  console.log("\n| src/ file (gated bundle) | bytes in output, minified |\n|---|---:|")
   for (const [path, input] of rows) console.log(`| ${path} | ${input.bytesInOutput} |`)
 }
 
-const main = async () => {
-  const { code, metafile } = await bundle()
-  const gzip = gzipSync(code, { level: 9 }).length
-  const operationIds = Object.keys(operations)
-  const presentOperations = operationIds.filter((id) => countLiteral(code, id) > 0)
-  const foreignOperations = presentOperations.filter((id) => id !== KEPT_OPERATION)
-  const markerCounts = FOREIGN_MARKERS.map((marker) => [marker, count(code, marker)] as const)
-  const identifiers = [...identifiersOf("../src/generated/schemas/Keys.ts"), ...identifiersOf("../src/generated/schemas/Models.ts")]
-  const presentIdentifiers = identifiers.filter((id) => countLiteral(code, id) > 0)
-
-  console.log("## Bundle size: one operation (`UserTask.completeUserTask`) on FetchHttpClient\n")
-  console.log("| measure | value | target |\n|---|---:|---|")
-  console.log(`| raw (minified) | ${code.length} B (${kb(code.length)}) | |`)
-  console.log(`| gzip (level 9) | ${gzip} B (${kb(gzip)}) | ≤ ${kb(GZIP_BUDGET)} |`)
-  console.log(`| operationIds present | ${presentOperations.length} of ${operationIds.length} | 1 |`)
-  console.log(`| \`${KEPT_OPERATION}\` occurrences | ${count(code, KEPT_OPERATION)} | ≥ 1 |`)
-  for (const [marker, n] of markerCounts) console.log(`| \`${marker}\` occurrences | ${n} | 0 |`)
-  console.log(
-    `| Keys/Models identifiers present | ${presentIdentifiers.length} of ${identifiers.length}: ${presentIdentifiers.join(", ")} | |`
-  )
-  printSrcContributions(metafile)
-
-  const failures = [
+const failuresOf = ({ code, gzip }: Bundle) => {
+  const present = operationsIn(code)
+  const foreign = present.filter((id) => id !== KEPT_OPERATION)
+  return [
     ...(gzip > GZIP_BUDGET ? [`gzip ${gzip} B is over the ${GZIP_BUDGET} B budget`] : []),
-    ...(presentOperations.includes(KEPT_OPERATION) ? [] : [`${KEPT_OPERATION} is missing from the bundle`]),
-    ...(foreignOperations.length > 0 ? [`foreign operations in the bundle: ${foreignOperations.join(", ")}`] : []),
-    ...markerCounts.filter(([, n]) => n > 0).map(([marker, n]) => `foreign marker "${marker}" found ${n}×`)
+    ...(present.includes(KEPT_OPERATION) ? [] : [`${KEPT_OPERATION} is missing from the bundle`]),
+    ...(foreign.length > 0 ? [`${foreign.length} other operations in the bundle: ${foreign.join(", ")}`] : []),
+    ...FOREIGN_MARKERS.filter((marker) => count(code, marker) > 0).map((marker) => `foreign string "${marker}" found`)
   ]
-  if (failures.length > 0) {
-    console.log(`\nFAIL:\n${failures.map((failure) => `- ${failure}`).join("\n")}`)
-    process.exitCode = 1
-  } else {
-    console.log("\nOK")
-  }
+}
+
+const main = async () => {
+  const bundles = await Promise.all(VARIANTS.map(async ({ imports, name }) => [name, await bundle(imports)] as const))
+  const gated = bundles[0]![1]
+  console.log(`## Bundle size: \`UserTask.completeUserTask\` on FetchHttpClient (esbuild ${esbuild.version})\n`)
+  printVariants(bundles)
+  printChecks(gated)
+  printSrcContributions(gated)
+  const failures = failuresOf(gated)
+  console.log(failures.length === 0 ? "\nOK" : `\nFAIL\n${failures.map((failure) => `- ${failure}`).join("\n")}`)
+  if (failures.length > 0) process.exitCode = 1
 }
 
 main().catch((error) => {
