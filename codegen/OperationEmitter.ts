@@ -12,7 +12,7 @@ import {
   type SchemaObject
 } from "./OpenApi.js"
 import { type Field, type SchemaEmitter } from "./SchemaEmitter.js"
-import { banner, docComment, identifier, pascalCase, propertyKey, upperFirst } from "./Source.js"
+import { banner, docComment, identifier, pascalCase, propertyKey, typeDeclaration, upperFirst } from "./Source.js"
 
 /** One operation, read off the spec into what the templates print. */
 export interface OperationModel {
@@ -116,7 +116,7 @@ export class OperationEmitter {
     const declare = (expression: string): Printed => ({
       declarations: [
         `${docComment(`The input of {@link ${model.operationId}}.`)}\nexport const ${name} = ${expression}`,
-        `${docComment(`The input of {@link ${model.operationId}}.`)}\nexport type ${name} = typeof ${name}.Type`
+        `${docComment(`The input of {@link ${model.operationId}}.`)}\n${typeDeclaration(name, expression)}`
       ],
       inputType: name,
       inputConst: name
@@ -158,11 +158,10 @@ export class OperationEmitter {
         } else {
           schemaName = `${upperFirst(model.operationId)}Response`
           if (!declarations.some((declaration) => declaration.includes(`export const ${schemaName} =`))) {
+            const expression = this.schemas.expression(success.schema, "Module", 0)
             declarations.push(
-              `${docComment(`The success body of {@link ${model.operationId}}.`)}\nexport const ${schemaName} = ${
-                this.schemas.expression(success.schema, "Module", 0)
-              }`,
-              `${docComment(`The success body of {@link ${model.operationId}}.`)}\nexport type ${schemaName} = typeof ${schemaName}.Type`
+              `${docComment(`The success body of {@link ${model.operationId}}.`)}\nexport const ${schemaName} = ${expression}`,
+              `${docComment(`The success body of {@link ${model.operationId}}.`)}\n${typeDeclaration(schemaName, expression)}`
             )
           }
         }

@@ -7,7 +7,7 @@
  * `x-semantic-type` components become branded strings.
  */
 import { componentName, type Document, deref, type SchemaObject } from "./OpenApi.js"
-import { docComment, identifier, propertyKey } from "./Source.js"
+import { docComment, identifier, propertyKey, typeDeclaration } from "./Source.js"
 
 /** Where generated schemas live: the branded keys, the other component schemas, or an operation module. */
 export type Scope = "Keys" | "Models" | "Module"
@@ -122,7 +122,7 @@ export class SchemaEmitter {
       `export const ${id} = ${expression}`,
       "",
       docComment(schema.description ?? name),
-      `export type ${id} = typeof ${id}.Type`
+      typeDeclaration(id, expression)
     ].join("\n")
   }
 

@@ -26,7 +26,7 @@ export const ActivateAdHocSubProcessActivitiesInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link activateAdHocSubProcessActivities}. */
-export type ActivateAdHocSubProcessActivitiesInput = typeof ActivateAdHocSubProcessActivitiesInput.Type
+export interface ActivateAdHocSubProcessActivitiesInput extends S.Schema.Type<typeof ActivateAdHocSubProcessActivitiesInput> {}
 
 /**
  * Activate activities within an ad-hoc sub-process

@@ -24,7 +24,7 @@ export const SearchAuditLogsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchAuditLogs}. */
-export type SearchAuditLogsInput = typeof SearchAuditLogsInput.Type
+export interface SearchAuditLogsInput extends S.Schema.Type<typeof SearchAuditLogsInput> {}
 
 /**
  * Search audit logs
@@ -61,7 +61,7 @@ export const GetAuditLogInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getAuditLog}. */
-export type GetAuditLogInput = typeof GetAuditLogInput.Type
+export interface GetAuditLogInput extends S.Schema.Type<typeof GetAuditLogInput> {}
 
 /**
  * Get audit log

@@ -56,7 +56,7 @@ export const SearchAuthorizationsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchAuthorizations}. */
-export type SearchAuthorizationsInput = typeof SearchAuthorizationsInput.Type
+export interface SearchAuthorizationsInput extends S.Schema.Type<typeof SearchAuthorizationsInput> {}
 
 /**
  * Search authorizations
@@ -93,7 +93,7 @@ export const GetAuthorizationInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getAuthorization}. */
-export type GetAuthorizationInput = typeof GetAuthorizationInput.Type
+export interface GetAuthorizationInput extends S.Schema.Type<typeof GetAuthorizationInput> {}
 
 /**
  * Get authorization
@@ -165,7 +165,7 @@ export const DeleteAuthorizationInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link deleteAuthorization}. */
-export type DeleteAuthorizationInput = typeof DeleteAuthorizationInput.Type
+export interface DeleteAuthorizationInput extends S.Schema.Type<typeof DeleteAuthorizationInput> {}
 
 /**
  * Delete authorization

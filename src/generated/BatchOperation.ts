@@ -24,7 +24,7 @@ export const SearchBatchOperationItemsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchBatchOperationItems}. */
-export type SearchBatchOperationItemsInput = typeof SearchBatchOperationItemsInput.Type
+export interface SearchBatchOperationItemsInput extends S.Schema.Type<typeof SearchBatchOperationItemsInput> {}
 
 /**
  * Search batch operation items
@@ -60,7 +60,7 @@ export const SearchBatchOperationsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchBatchOperations}. */
-export type SearchBatchOperationsInput = typeof SearchBatchOperationsInput.Type
+export interface SearchBatchOperationsInput extends S.Schema.Type<typeof SearchBatchOperationsInput> {}
 
 /**
  * Search batch operations
@@ -97,7 +97,7 @@ export const GetBatchOperationInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getBatchOperation}. */
-export type GetBatchOperationInput = typeof GetBatchOperationInput.Type
+export interface GetBatchOperationInput extends S.Schema.Type<typeof GetBatchOperationInput> {}
 
 /**
  * Get batch operation
@@ -134,7 +134,7 @@ export const CancelBatchOperationInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link cancelBatchOperation}. */
-export type CancelBatchOperationInput = typeof CancelBatchOperationInput.Type
+export interface CancelBatchOperationInput extends S.Schema.Type<typeof CancelBatchOperationInput> {}
 
 /**
  * Cancel Batch operation
@@ -170,7 +170,7 @@ export const ResumeBatchOperationInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link resumeBatchOperation}. */
-export type ResumeBatchOperationInput = typeof ResumeBatchOperationInput.Type
+export interface ResumeBatchOperationInput extends S.Schema.Type<typeof ResumeBatchOperationInput> {}
 
 /**
  * Resume Batch operation
@@ -206,7 +206,7 @@ export const SuspendBatchOperationInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link suspendBatchOperation}. */
-export type SuspendBatchOperationInput = typeof SuspendBatchOperationInput.Type
+export interface SuspendBatchOperationInput extends S.Schema.Type<typeof SuspendBatchOperationInput> {}
 
 /**
  * Suspend Batch operation

@@ -24,7 +24,7 @@ export const PinClockInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link pinClock}. */
-export type PinClockInput = typeof PinClockInput.Type
+export interface PinClockInput extends S.Schema.Type<typeof PinClockInput> {}
 
 /**
  * Pin internal clock (alpha)

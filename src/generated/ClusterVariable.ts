@@ -24,7 +24,7 @@ export const CreateGlobalClusterVariableInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link createGlobalClusterVariable}. */
-export type CreateGlobalClusterVariableInput = typeof CreateGlobalClusterVariableInput.Type
+export interface CreateGlobalClusterVariableInput extends S.Schema.Type<typeof CreateGlobalClusterVariableInput> {}
 
 /**
  * Create a global-scoped cluster variable
@@ -59,7 +59,7 @@ export const GetGlobalClusterVariableInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getGlobalClusterVariable}. */
-export type GetGlobalClusterVariableInput = typeof GetGlobalClusterVariableInput.Type
+export interface GetGlobalClusterVariableInput extends S.Schema.Type<typeof GetGlobalClusterVariableInput> {}
 
 /**
  * Get a global-scoped cluster variable
@@ -97,7 +97,7 @@ export const UpdateGlobalClusterVariableInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link updateGlobalClusterVariable}. */
-export type UpdateGlobalClusterVariableInput = typeof UpdateGlobalClusterVariableInput.Type
+export interface UpdateGlobalClusterVariableInput extends S.Schema.Type<typeof UpdateGlobalClusterVariableInput> {}
 
 /**
  * Update a global-scoped cluster variable
@@ -133,7 +133,7 @@ export const DeleteGlobalClusterVariableInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link deleteGlobalClusterVariable}. */
-export type DeleteGlobalClusterVariableInput = typeof DeleteGlobalClusterVariableInput.Type
+export interface DeleteGlobalClusterVariableInput extends S.Schema.Type<typeof DeleteGlobalClusterVariableInput> {}
 
 /**
  * Delete a global-scoped cluster variable
@@ -169,7 +169,7 @@ export const SearchClusterVariablesInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchClusterVariables}. */
-export type SearchClusterVariablesInput = typeof SearchClusterVariablesInput.Type
+export interface SearchClusterVariablesInput extends S.Schema.Type<typeof SearchClusterVariablesInput> {}
 
 /**
  * searchClusterVariables
@@ -207,7 +207,7 @@ export const CreateTenantClusterVariableInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link createTenantClusterVariable}. */
-export type CreateTenantClusterVariableInput = typeof CreateTenantClusterVariableInput.Type
+export interface CreateTenantClusterVariableInput extends S.Schema.Type<typeof CreateTenantClusterVariableInput> {}
 
 /**
  * Create a tenant-scoped cluster variable
@@ -244,7 +244,7 @@ export const GetTenantClusterVariableInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getTenantClusterVariable}. */
-export type GetTenantClusterVariableInput = typeof GetTenantClusterVariableInput.Type
+export interface GetTenantClusterVariableInput extends S.Schema.Type<typeof GetTenantClusterVariableInput> {}
 
 /**
  * Get a tenant-scoped cluster variable
@@ -284,7 +284,7 @@ export const UpdateTenantClusterVariableInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link updateTenantClusterVariable}. */
-export type UpdateTenantClusterVariableInput = typeof UpdateTenantClusterVariableInput.Type
+export interface UpdateTenantClusterVariableInput extends S.Schema.Type<typeof UpdateTenantClusterVariableInput> {}
 
 /**
  * Update a tenant-scoped cluster variable
@@ -322,7 +322,7 @@ export const DeleteTenantClusterVariableInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link deleteTenantClusterVariable}. */
-export type DeleteTenantClusterVariableInput = typeof DeleteTenantClusterVariableInput.Type
+export interface DeleteTenantClusterVariableInput extends S.Schema.Type<typeof DeleteTenantClusterVariableInput> {}
 
 /**
  * Delete a tenant-scoped cluster variable

@@ -24,7 +24,7 @@ export const EvaluateConditionalsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link evaluateConditionals}. */
-export type EvaluateConditionalsInput = typeof EvaluateConditionalsInput.Type
+export interface EvaluateConditionalsInput extends S.Schema.Type<typeof EvaluateConditionalsInput> {}
 
 /**
  * Evaluate root level conditional start events

@@ -59,7 +59,7 @@ export const SearchDecisionDefinitionsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchDecisionDefinitions}. */
-export type SearchDecisionDefinitionsInput = typeof SearchDecisionDefinitionsInput.Type
+export interface SearchDecisionDefinitionsInput extends S.Schema.Type<typeof SearchDecisionDefinitionsInput> {}
 
 /**
  * Search decision definitions
@@ -96,7 +96,7 @@ export const GetDecisionDefinitionInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getDecisionDefinition}. */
-export type GetDecisionDefinitionInput = typeof GetDecisionDefinitionInput.Type
+export interface GetDecisionDefinitionInput extends S.Schema.Type<typeof GetDecisionDefinitionInput> {}
 
 /**
  * Get decision definition
@@ -133,7 +133,7 @@ export const GetDecisionDefinitionXMLInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getDecisionDefinitionXML}. */
-export type GetDecisionDefinitionXMLInput = typeof GetDecisionDefinitionXMLInput.Type
+export interface GetDecisionDefinitionXMLInput extends S.Schema.Type<typeof GetDecisionDefinitionXMLInput> {}
 
 /**
  * Get decision definition XML

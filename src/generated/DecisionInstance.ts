@@ -24,7 +24,7 @@ export const SearchDecisionInstancesInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchDecisionInstances}. */
-export type SearchDecisionInstancesInput = typeof SearchDecisionInstancesInput.Type
+export interface SearchDecisionInstancesInput extends S.Schema.Type<typeof SearchDecisionInstancesInput> {}
 
 /**
  * Search decision instances
@@ -61,7 +61,7 @@ export const GetDecisionInstanceInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getDecisionInstance}. */
-export type GetDecisionInstanceInput = typeof GetDecisionInstanceInput.Type
+export interface GetDecisionInstanceInput extends S.Schema.Type<typeof GetDecisionInstanceInput> {}
 
 /**
  * Get decision instance
@@ -103,7 +103,7 @@ export const DeleteDecisionInstanceInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link deleteDecisionInstance}. */
-export type DeleteDecisionInstanceInput = typeof DeleteDecisionInstanceInput.Type
+export interface DeleteDecisionInstanceInput extends S.Schema.Type<typeof DeleteDecisionInstanceInput> {}
 
 /**
  * Delete decision instance
@@ -137,7 +137,7 @@ export const DeleteDecisionInstancesBatchOperationInput = /*#__PURE__*/ S.Struct
 })
 
 /** The input of {@link deleteDecisionInstancesBatchOperation}. */
-export type DeleteDecisionInstancesBatchOperationInput = typeof DeleteDecisionInstancesBatchOperationInput.Type
+export interface DeleteDecisionInstancesBatchOperationInput extends S.Schema.Type<typeof DeleteDecisionInstancesBatchOperationInput> {}
 
 /**
  * Delete decision instances (batch)

@@ -24,7 +24,7 @@ export const SearchDecisionRequirementsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchDecisionRequirements}. */
-export type SearchDecisionRequirementsInput = typeof SearchDecisionRequirementsInput.Type
+export interface SearchDecisionRequirementsInput extends S.Schema.Type<typeof SearchDecisionRequirementsInput> {}
 
 /**
  * Search decision requirements
@@ -61,7 +61,7 @@ export const GetDecisionRequirementsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getDecisionRequirements}. */
-export type GetDecisionRequirementsInput = typeof GetDecisionRequirementsInput.Type
+export interface GetDecisionRequirementsInput extends S.Schema.Type<typeof GetDecisionRequirementsInput> {}
 
 /**
  * Get decision requirements
@@ -98,7 +98,7 @@ export const GetDecisionRequirementsXMLInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getDecisionRequirementsXML}. */
-export type GetDecisionRequirementsXMLInput = typeof GetDecisionRequirementsXMLInput.Type
+export interface GetDecisionRequirementsXMLInput extends S.Schema.Type<typeof GetDecisionRequirementsXMLInput> {}
 
 /**
  * Get decision requirements XML

@@ -30,7 +30,7 @@ export const CreateDocumentInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link createDocument}. */
-export type CreateDocumentInput = typeof CreateDocumentInput.Type
+export interface CreateDocumentInput extends S.Schema.Type<typeof CreateDocumentInput> {}
 
 /**
  * Upload document
@@ -71,7 +71,7 @@ export const CreateDocumentsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link createDocuments}. */
-export type CreateDocumentsInput = typeof CreateDocumentsInput.Type
+export interface CreateDocumentsInput extends S.Schema.Type<typeof CreateDocumentsInput> {}
 
 /**
  * Upload multiple documents
@@ -124,7 +124,7 @@ export const GetDocumentInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getDocument}. */
-export type GetDocumentInput = typeof GetDocumentInput.Type
+export interface GetDocumentInput extends S.Schema.Type<typeof GetDocumentInput> {}
 
 /**
  * Download document
@@ -163,7 +163,7 @@ export const DeleteDocumentInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link deleteDocument}. */
-export type DeleteDocumentInput = typeof DeleteDocumentInput.Type
+export interface DeleteDocumentInput extends S.Schema.Type<typeof DeleteDocumentInput> {}
 
 /**
  * Delete document
@@ -205,7 +205,7 @@ export const CreateDocumentLinkInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link createDocumentLink}. */
-export type CreateDocumentLinkInput = typeof CreateDocumentLinkInput.Type
+export interface CreateDocumentLinkInput extends S.Schema.Type<typeof CreateDocumentLinkInput> {}
 
 /**
  * Create document link

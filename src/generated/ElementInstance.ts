@@ -24,7 +24,7 @@ export const SearchElementInstancesInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchElementInstances}. */
-export type SearchElementInstancesInput = typeof SearchElementInstancesInput.Type
+export interface SearchElementInstancesInput extends S.Schema.Type<typeof SearchElementInstancesInput> {}
 
 /**
  * Search element instances
@@ -61,7 +61,7 @@ export const GetElementInstanceInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getElementInstance}. */
-export type GetElementInstanceInput = typeof GetElementInstanceInput.Type
+export interface GetElementInstanceInput extends S.Schema.Type<typeof GetElementInstanceInput> {}
 
 /**
  * Get element instance
@@ -99,7 +99,7 @@ export const SearchElementInstanceIncidentsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchElementInstanceIncidents}. */
-export type SearchElementInstanceIncidentsInput = typeof SearchElementInstanceIncidentsInput.Type
+export interface SearchElementInstanceIncidentsInput extends S.Schema.Type<typeof SearchElementInstanceIncidentsInput> {}
 
 /**
  * Search for incidents of a specific element instance
@@ -147,7 +147,7 @@ export const CreateElementInstanceVariablesInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link createElementInstanceVariables}. */
-export type CreateElementInstanceVariablesInput = typeof CreateElementInstanceVariablesInput.Type
+export interface CreateElementInstanceVariablesInput extends S.Schema.Type<typeof CreateElementInstanceVariablesInput> {}
 
 /**
  * Update element instance variables

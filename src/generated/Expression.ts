@@ -24,7 +24,7 @@ export const EvaluateExpressionInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link evaluateExpression}. */
-export type EvaluateExpressionInput = typeof EvaluateExpressionInput.Type
+export interface EvaluateExpressionInput extends S.Schema.Type<typeof EvaluateExpressionInput> {}
 
 /**
  * Evaluate an expression

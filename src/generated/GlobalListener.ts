@@ -24,7 +24,7 @@ export const CreateGlobalTaskListenerInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link createGlobalTaskListener}. */
-export type CreateGlobalTaskListenerInput = typeof CreateGlobalTaskListenerInput.Type
+export interface CreateGlobalTaskListenerInput extends S.Schema.Type<typeof CreateGlobalTaskListenerInput> {}
 
 /**
  * Create global user task listener
@@ -59,7 +59,7 @@ export const GetGlobalTaskListenerInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getGlobalTaskListener}. */
-export type GetGlobalTaskListenerInput = typeof GetGlobalTaskListenerInput.Type
+export interface GetGlobalTaskListenerInput extends S.Schema.Type<typeof GetGlobalTaskListenerInput> {}
 
 /**
  * Get global user task listener
@@ -106,7 +106,7 @@ export const UpdateGlobalTaskListenerInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link updateGlobalTaskListener}. */
-export type UpdateGlobalTaskListenerInput = typeof UpdateGlobalTaskListenerInput.Type
+export interface UpdateGlobalTaskListenerInput extends S.Schema.Type<typeof UpdateGlobalTaskListenerInput> {}
 
 /**
  * Update global user task listener
@@ -141,7 +141,7 @@ export const DeleteGlobalTaskListenerInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link deleteGlobalTaskListener}. */
-export type DeleteGlobalTaskListenerInput = typeof DeleteGlobalTaskListenerInput.Type
+export interface DeleteGlobalTaskListenerInput extends S.Schema.Type<typeof DeleteGlobalTaskListenerInput> {}
 
 /**
  * Delete global user task listener
@@ -175,7 +175,7 @@ export const SearchGlobalTaskListenersInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchGlobalTaskListeners}. */
-export type SearchGlobalTaskListenersInput = typeof SearchGlobalTaskListenersInput.Type
+export interface SearchGlobalTaskListenersInput extends S.Schema.Type<typeof SearchGlobalTaskListenersInput> {}
 
 /**
  * Search global user task listeners

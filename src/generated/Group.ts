@@ -24,7 +24,7 @@ export const CreateGroupInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link createGroup}. */
-export type CreateGroupInput = typeof CreateGroupInput.Type
+export interface CreateGroupInput extends S.Schema.Type<typeof CreateGroupInput> {}
 
 /**
  * Create group
@@ -58,7 +58,7 @@ export const SearchGroupsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchGroups}. */
-export type SearchGroupsInput = typeof SearchGroupsInput.Type
+export interface SearchGroupsInput extends S.Schema.Type<typeof SearchGroupsInput> {}
 
 /**
  * Search groups
@@ -95,7 +95,7 @@ export const GetGroupInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getGroup}. */
-export type GetGroupInput = typeof GetGroupInput.Type
+export interface GetGroupInput extends S.Schema.Type<typeof GetGroupInput> {}
 
 /**
  * Get group
@@ -133,7 +133,7 @@ export const UpdateGroupInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link updateGroup}. */
-export type UpdateGroupInput = typeof UpdateGroupInput.Type
+export interface UpdateGroupInput extends S.Schema.Type<typeof UpdateGroupInput> {}
 
 /**
  * Update group
@@ -168,7 +168,7 @@ export const DeleteGroupInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link deleteGroup}. */
-export type DeleteGroupInput = typeof DeleteGroupInput.Type
+export interface DeleteGroupInput extends S.Schema.Type<typeof DeleteGroupInput> {}
 
 /**
  * Delete group
@@ -212,7 +212,7 @@ export const SearchClientsForGroupInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchClientsForGroup}. */
-export type SearchClientsForGroupInput = typeof SearchClientsForGroupInput.Type
+export interface SearchClientsForGroupInput extends S.Schema.Type<typeof SearchClientsForGroupInput> {}
 
 /** The success body of {@link searchClientsForGroup}. */
 export const SearchClientsForGroupResponse = /*#__PURE__*/ S.Struct({
@@ -226,7 +226,7 @@ export const SearchClientsForGroupResponse = /*#__PURE__*/ S.Struct({
 })
 
 /** The success body of {@link searchClientsForGroup}. */
-export type SearchClientsForGroupResponse = typeof SearchClientsForGroupResponse.Type
+export interface SearchClientsForGroupResponse extends S.Schema.Type<typeof SearchClientsForGroupResponse> {}
 
 /**
  * Search group clients
@@ -265,7 +265,7 @@ export const AssignClientToGroupInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link assignClientToGroup}. */
-export type AssignClientToGroupInput = typeof AssignClientToGroupInput.Type
+export interface AssignClientToGroupInput extends S.Schema.Type<typeof AssignClientToGroupInput> {}
 
 /**
  * Assign a client to a group
@@ -303,7 +303,7 @@ export const UnassignClientFromGroupInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link unassignClientFromGroup}. */
-export type UnassignClientFromGroupInput = typeof UnassignClientFromGroupInput.Type
+export interface UnassignClientFromGroupInput extends S.Schema.Type<typeof UnassignClientFromGroupInput> {}
 
 /**
  * Unassign a client from a group
@@ -340,7 +340,7 @@ export const SearchMappingRulesForGroupInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchMappingRulesForGroup}. */
-export type SearchMappingRulesForGroupInput = typeof SearchMappingRulesForGroupInput.Type
+export interface SearchMappingRulesForGroupInput extends S.Schema.Type<typeof SearchMappingRulesForGroupInput> {}
 
 /** The success body of {@link searchMappingRulesForGroup}. */
 export const SearchMappingRulesForGroupResponse = /*#__PURE__*/ S.Struct({
@@ -351,7 +351,7 @@ export const SearchMappingRulesForGroupResponse = /*#__PURE__*/ S.Struct({
 })
 
 /** The success body of {@link searchMappingRulesForGroup}. */
-export type SearchMappingRulesForGroupResponse = typeof SearchMappingRulesForGroupResponse.Type
+export interface SearchMappingRulesForGroupResponse extends S.Schema.Type<typeof SearchMappingRulesForGroupResponse> {}
 
 /**
  * Search group mapping rules
@@ -390,7 +390,7 @@ export const AssignMappingRuleToGroupInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link assignMappingRuleToGroup}. */
-export type AssignMappingRuleToGroupInput = typeof AssignMappingRuleToGroupInput.Type
+export interface AssignMappingRuleToGroupInput extends S.Schema.Type<typeof AssignMappingRuleToGroupInput> {}
 
 /**
  * Assign a mapping rule to a group
@@ -427,7 +427,7 @@ export const UnassignMappingRuleFromGroupInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link unassignMappingRuleFromGroup}. */
-export type UnassignMappingRuleFromGroupInput = typeof UnassignMappingRuleFromGroupInput.Type
+export interface UnassignMappingRuleFromGroupInput extends S.Schema.Type<typeof UnassignMappingRuleFromGroupInput> {}
 
 /**
  * Unassign a mapping rule from a group
@@ -463,7 +463,7 @@ export const SearchRolesForGroupInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchRolesForGroup}. */
-export type SearchRolesForGroupInput = typeof SearchRolesForGroupInput.Type
+export interface SearchRolesForGroupInput extends S.Schema.Type<typeof SearchRolesForGroupInput> {}
 
 /** The success body of {@link searchRolesForGroup}. */
 export const SearchRolesForGroupResponse = /*#__PURE__*/ S.Struct({
@@ -474,7 +474,7 @@ export const SearchRolesForGroupResponse = /*#__PURE__*/ S.Struct({
 })
 
 /** The success body of {@link searchRolesForGroup}. */
-export type SearchRolesForGroupResponse = typeof SearchRolesForGroupResponse.Type
+export interface SearchRolesForGroupResponse extends S.Schema.Type<typeof SearchRolesForGroupResponse> {}
 
 /**
  * Search group roles
@@ -520,7 +520,7 @@ export const SearchUsersForGroupInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchUsersForGroup}. */
-export type SearchUsersForGroupInput = typeof SearchUsersForGroupInput.Type
+export interface SearchUsersForGroupInput extends S.Schema.Type<typeof SearchUsersForGroupInput> {}
 
 /** The success body of {@link searchUsersForGroup}. */
 export const SearchUsersForGroupResponse = /*#__PURE__*/ S.Struct({
@@ -534,7 +534,7 @@ export const SearchUsersForGroupResponse = /*#__PURE__*/ S.Struct({
 })
 
 /** The success body of {@link searchUsersForGroup}. */
-export type SearchUsersForGroupResponse = typeof SearchUsersForGroupResponse.Type
+export interface SearchUsersForGroupResponse extends S.Schema.Type<typeof SearchUsersForGroupResponse> {}
 
 /**
  * Search group users
@@ -573,7 +573,7 @@ export const AssignUserToGroupInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link assignUserToGroup}. */
-export type AssignUserToGroupInput = typeof AssignUserToGroupInput.Type
+export interface AssignUserToGroupInput extends S.Schema.Type<typeof AssignUserToGroupInput> {}
 
 /**
  * Assign a user to a group
@@ -611,7 +611,7 @@ export const UnassignUserFromGroupInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link unassignUserFromGroup}. */
-export type UnassignUserFromGroupInput = typeof UnassignUserFromGroupInput.Type
+export interface UnassignUserFromGroupInput extends S.Schema.Type<typeof UnassignUserFromGroupInput> {}
 
 /**
  * Unassign a user from a group

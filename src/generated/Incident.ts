@@ -24,7 +24,7 @@ export const SearchIncidentsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchIncidents}. */
-export type SearchIncidentsInput = typeof SearchIncidentsInput.Type
+export interface SearchIncidentsInput extends S.Schema.Type<typeof SearchIncidentsInput> {}
 
 /**
  * Search incidents
@@ -61,7 +61,7 @@ export const GetIncidentInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getIncident}. */
-export type GetIncidentInput = typeof GetIncidentInput.Type
+export interface GetIncidentInput extends S.Schema.Type<typeof GetIncidentInput> {}
 
 /**
  * Get incident
@@ -99,7 +99,7 @@ export const ResolveIncidentInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link resolveIncident}. */
-export type ResolveIncidentInput = typeof ResolveIncidentInput.Type
+export interface ResolveIncidentInput extends S.Schema.Type<typeof ResolveIncidentInput> {}
 
 /**
  * Resolve incident
@@ -134,7 +134,7 @@ export const GetProcessInstanceStatisticsByDefinitionInput = /*#__PURE__*/ S.Str
 })
 
 /** The input of {@link getProcessInstanceStatisticsByDefinition}. */
-export type GetProcessInstanceStatisticsByDefinitionInput = typeof GetProcessInstanceStatisticsByDefinitionInput.Type
+export interface GetProcessInstanceStatisticsByDefinitionInput extends S.Schema.Type<typeof GetProcessInstanceStatisticsByDefinitionInput> {}
 
 /**
  * Get process instance statistics by definition
@@ -172,7 +172,7 @@ export const GetProcessInstanceStatisticsByErrorInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getProcessInstanceStatisticsByError}. */
-export type GetProcessInstanceStatisticsByErrorInput = typeof GetProcessInstanceStatisticsByErrorInput.Type
+export interface GetProcessInstanceStatisticsByErrorInput extends S.Schema.Type<typeof GetProcessInstanceStatisticsByErrorInput> {}
 
 /**
  * Get process instance statistics by error

@@ -24,7 +24,7 @@ export const ActivateJobsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link activateJobs}. */
-export type ActivateJobsInput = typeof ActivateJobsInput.Type
+export interface ActivateJobsInput extends S.Schema.Type<typeof ActivateJobsInput> {}
 
 /**
  * Activate jobs
@@ -58,7 +58,7 @@ export const SearchJobsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchJobs}. */
-export type SearchJobsInput = typeof SearchJobsInput.Type
+export interface SearchJobsInput extends S.Schema.Type<typeof SearchJobsInput> {}
 
 /**
  * Search jobs
@@ -96,7 +96,7 @@ export const UpdateJobInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link updateJob}. */
-export type UpdateJobInput = typeof UpdateJobInput.Type
+export interface UpdateJobInput extends S.Schema.Type<typeof UpdateJobInput> {}
 
 /**
  * Update job
@@ -132,7 +132,7 @@ export const CompleteJobInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link completeJob}. */
-export type CompleteJobInput = typeof CompleteJobInput.Type
+export interface CompleteJobInput extends S.Schema.Type<typeof CompleteJobInput> {}
 
 /**
  * Complete job
@@ -168,7 +168,7 @@ export const ThrowJobErrorInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link throwJobError}. */
-export type ThrowJobErrorInput = typeof ThrowJobErrorInput.Type
+export interface ThrowJobErrorInput extends S.Schema.Type<typeof ThrowJobErrorInput> {}
 
 /**
  * Throw error for job
@@ -204,7 +204,7 @@ export const FailJobInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link failJob}. */
-export type FailJobInput = typeof FailJobInput.Type
+export interface FailJobInput extends S.Schema.Type<typeof FailJobInput> {}
 
 /**
  * Fail job
@@ -243,7 +243,7 @@ export const GetGlobalJobStatisticsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getGlobalJobStatistics}. */
-export type GetGlobalJobStatisticsInput = typeof GetGlobalJobStatisticsInput.Type
+export interface GetGlobalJobStatisticsInput extends S.Schema.Type<typeof GetGlobalJobStatisticsInput> {}
 
 /**
  * Global job statistics
@@ -279,7 +279,7 @@ export const GetJobTypeStatisticsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getJobTypeStatistics}. */
-export type GetJobTypeStatisticsInput = typeof GetJobTypeStatisticsInput.Type
+export interface GetJobTypeStatisticsInput extends S.Schema.Type<typeof GetJobTypeStatisticsInput> {}
 
 /**
  * Get job statistics by type
@@ -315,7 +315,7 @@ export const GetJobWorkerStatisticsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getJobWorkerStatistics}. */
-export type GetJobWorkerStatisticsInput = typeof GetJobWorkerStatisticsInput.Type
+export interface GetJobWorkerStatisticsInput extends S.Schema.Type<typeof GetJobWorkerStatisticsInput> {}
 
 /**
  * Get job statistics by worker
@@ -351,7 +351,7 @@ export const GetJobTimeSeriesStatisticsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getJobTimeSeriesStatistics}. */
-export type GetJobTimeSeriesStatisticsInput = typeof GetJobTimeSeriesStatisticsInput.Type
+export interface GetJobTimeSeriesStatisticsInput extends S.Schema.Type<typeof GetJobTimeSeriesStatisticsInput> {}
 
 /**
  * Get time-series metrics for a job type
@@ -389,7 +389,7 @@ export const GetJobErrorStatisticsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getJobErrorStatistics}. */
-export type GetJobErrorStatisticsInput = typeof GetJobErrorStatisticsInput.Type
+export interface GetJobErrorStatisticsInput extends S.Schema.Type<typeof GetJobErrorStatisticsInput> {}
 
 /**
  * Get error metrics for a job type

@@ -24,7 +24,7 @@ export const CreateMappingRuleInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link createMappingRule}. */
-export type CreateMappingRuleInput = typeof CreateMappingRuleInput.Type
+export interface CreateMappingRuleInput extends S.Schema.Type<typeof CreateMappingRuleInput> {}
 
 /** The success body of {@link createMappingRule}. */
 export const CreateMappingRuleResponse = Models.MappingRuleCreateUpdateResult
@@ -64,7 +64,7 @@ export const SearchMappingRuleInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchMappingRule}. */
-export type SearchMappingRuleInput = typeof SearchMappingRuleInput.Type
+export interface SearchMappingRuleInput extends S.Schema.Type<typeof SearchMappingRuleInput> {}
 
 /** The success body of {@link searchMappingRule}. */
 export const SearchMappingRuleResponse = /*#__PURE__*/ S.Struct({
@@ -75,7 +75,7 @@ export const SearchMappingRuleResponse = /*#__PURE__*/ S.Struct({
 })
 
 /** The success body of {@link searchMappingRule}. */
-export type SearchMappingRuleResponse = typeof SearchMappingRuleResponse.Type
+export interface SearchMappingRuleResponse extends S.Schema.Type<typeof SearchMappingRuleResponse> {}
 
 /**
  * Search mapping rules
@@ -112,7 +112,7 @@ export const GetMappingRuleInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getMappingRule}. */
-export type GetMappingRuleInput = typeof GetMappingRuleInput.Type
+export interface GetMappingRuleInput extends S.Schema.Type<typeof GetMappingRuleInput> {}
 
 /**
  * Get a mapping rule
@@ -155,7 +155,7 @@ export const UpdateMappingRuleInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link updateMappingRule}. */
-export type UpdateMappingRuleInput = typeof UpdateMappingRuleInput.Type
+export interface UpdateMappingRuleInput extends S.Schema.Type<typeof UpdateMappingRuleInput> {}
 
 /** The success body of {@link updateMappingRule}. */
 export const UpdateMappingRuleResponse = Models.MappingRuleCreateUpdateResult
@@ -196,7 +196,7 @@ export const DeleteMappingRuleInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link deleteMappingRule}. */
-export type DeleteMappingRuleInput = typeof DeleteMappingRuleInput.Type
+export interface DeleteMappingRuleInput extends S.Schema.Type<typeof DeleteMappingRuleInput> {}
 
 /**
  * Delete a mapping rule

@@ -24,7 +24,7 @@ export const CorrelateMessageInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link correlateMessage}. */
-export type CorrelateMessageInput = typeof CorrelateMessageInput.Type
+export interface CorrelateMessageInput extends S.Schema.Type<typeof CorrelateMessageInput> {}
 
 /**
  * Correlate message
@@ -61,7 +61,7 @@ export const PublishMessageInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link publishMessage}. */
-export type PublishMessageInput = typeof PublishMessageInput.Type
+export interface PublishMessageInput extends S.Schema.Type<typeof PublishMessageInput> {}
 
 /**
  * Publish message

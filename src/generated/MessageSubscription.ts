@@ -24,7 +24,7 @@ export const SearchCorrelatedMessageSubscriptionsInput = /*#__PURE__*/ S.Struct(
 })
 
 /** The input of {@link searchCorrelatedMessageSubscriptions}. */
-export type SearchCorrelatedMessageSubscriptionsInput = typeof SearchCorrelatedMessageSubscriptionsInput.Type
+export interface SearchCorrelatedMessageSubscriptionsInput extends S.Schema.Type<typeof SearchCorrelatedMessageSubscriptionsInput> {}
 
 /**
  * Search correlated message subscriptions
@@ -60,7 +60,7 @@ export const SearchMessageSubscriptionsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchMessageSubscriptions}. */
-export type SearchMessageSubscriptionsInput = typeof SearchMessageSubscriptionsInput.Type
+export interface SearchMessageSubscriptionsInput extends S.Schema.Type<typeof SearchMessageSubscriptionsInput> {}
 
 /**
  * Search message subscriptions

@@ -24,7 +24,7 @@ export const SearchProcessDefinitionsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchProcessDefinitions}. */
-export type SearchProcessDefinitionsInput = typeof SearchProcessDefinitionsInput.Type
+export interface SearchProcessDefinitionsInput extends S.Schema.Type<typeof SearchProcessDefinitionsInput> {}
 
 /**
  * Search process definitions
@@ -60,7 +60,7 @@ export const GetProcessDefinitionMessageSubscriptionStatisticsInput = /*#__PURE_
 })
 
 /** The input of {@link getProcessDefinitionMessageSubscriptionStatistics}. */
-export type GetProcessDefinitionMessageSubscriptionStatisticsInput = typeof GetProcessDefinitionMessageSubscriptionStatisticsInput.Type
+export interface GetProcessDefinitionMessageSubscriptionStatisticsInput extends S.Schema.Type<typeof GetProcessDefinitionMessageSubscriptionStatisticsInput> {}
 
 /**
  * Get message subscription statistics
@@ -96,7 +96,7 @@ export const GetProcessDefinitionInstanceStatisticsInput = /*#__PURE__*/ S.Struc
 })
 
 /** The input of {@link getProcessDefinitionInstanceStatistics}. */
-export type GetProcessDefinitionInstanceStatisticsInput = typeof GetProcessDefinitionInstanceStatisticsInput.Type
+export interface GetProcessDefinitionInstanceStatisticsInput extends S.Schema.Type<typeof GetProcessDefinitionInstanceStatisticsInput> {}
 
 /**
  * Get process instance statistics
@@ -133,7 +133,7 @@ export const GetProcessDefinitionInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getProcessDefinition}. */
-export type GetProcessDefinitionInput = typeof GetProcessDefinitionInput.Type
+export interface GetProcessDefinitionInput extends S.Schema.Type<typeof GetProcessDefinitionInput> {}
 
 /**
  * Get process definition
@@ -170,7 +170,7 @@ export const GetStartProcessFormInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getStartProcessForm}. */
-export type GetStartProcessFormInput = typeof GetStartProcessFormInput.Type
+export interface GetStartProcessFormInput extends S.Schema.Type<typeof GetStartProcessFormInput> {}
 
 /**
  * Get process start form
@@ -209,7 +209,7 @@ export const GetProcessDefinitionStatisticsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getProcessDefinitionStatistics}. */
-export type GetProcessDefinitionStatisticsInput = typeof GetProcessDefinitionStatisticsInput.Type
+export interface GetProcessDefinitionStatisticsInput extends S.Schema.Type<typeof GetProcessDefinitionStatisticsInput> {}
 
 /**
  * Get process definition statistics
@@ -246,7 +246,7 @@ export const GetProcessDefinitionXMLInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getProcessDefinitionXML}. */
-export type GetProcessDefinitionXMLInput = typeof GetProcessDefinitionXMLInput.Type
+export interface GetProcessDefinitionXMLInput extends S.Schema.Type<typeof GetProcessDefinitionXMLInput> {}
 
 /**
  * Get process definition XML
@@ -282,7 +282,7 @@ export const GetProcessDefinitionInstanceVersionStatisticsInput = /*#__PURE__*/ 
 })
 
 /** The input of {@link getProcessDefinitionInstanceVersionStatistics}. */
-export type GetProcessDefinitionInstanceVersionStatisticsInput = typeof GetProcessDefinitionInstanceVersionStatisticsInput.Type
+export interface GetProcessDefinitionInstanceVersionStatisticsInput extends S.Schema.Type<typeof GetProcessDefinitionInstanceVersionStatisticsInput> {}
 
 /**
  * Get process instance statistics by version

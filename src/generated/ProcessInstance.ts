@@ -61,7 +61,7 @@ export const CancelProcessInstancesBatchOperationInput = /*#__PURE__*/ S.Struct(
 })
 
 /** The input of {@link cancelProcessInstancesBatchOperation}. */
-export type CancelProcessInstancesBatchOperationInput = typeof CancelProcessInstancesBatchOperationInput.Type
+export interface CancelProcessInstancesBatchOperationInput extends S.Schema.Type<typeof CancelProcessInstancesBatchOperationInput> {}
 
 /**
  * Cancel process instances (batch)
@@ -98,7 +98,7 @@ export const DeleteProcessInstancesBatchOperationInput = /*#__PURE__*/ S.Struct(
 })
 
 /** The input of {@link deleteProcessInstancesBatchOperation}. */
-export type DeleteProcessInstancesBatchOperationInput = typeof DeleteProcessInstancesBatchOperationInput.Type
+export interface DeleteProcessInstancesBatchOperationInput extends S.Schema.Type<typeof DeleteProcessInstancesBatchOperationInput> {}
 
 /**
  * Delete process instances (batch)
@@ -134,7 +134,7 @@ export const ResolveIncidentsBatchOperationInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link resolveIncidentsBatchOperation}. */
-export type ResolveIncidentsBatchOperationInput = typeof ResolveIncidentsBatchOperationInput.Type
+export interface ResolveIncidentsBatchOperationInput extends S.Schema.Type<typeof ResolveIncidentsBatchOperationInput> {}
 
 /**
  * Resolve related incidents (batch)
@@ -171,7 +171,7 @@ export const MigrateProcessInstancesBatchOperationInput = /*#__PURE__*/ S.Struct
 })
 
 /** The input of {@link migrateProcessInstancesBatchOperation}. */
-export type MigrateProcessInstancesBatchOperationInput = typeof MigrateProcessInstancesBatchOperationInput.Type
+export interface MigrateProcessInstancesBatchOperationInput extends S.Schema.Type<typeof MigrateProcessInstancesBatchOperationInput> {}
 
 /**
  * Migrate process instances (batch)
@@ -208,7 +208,7 @@ export const ModifyProcessInstancesBatchOperationInput = /*#__PURE__*/ S.Struct(
 })
 
 /** The input of {@link modifyProcessInstancesBatchOperation}. */
-export type ModifyProcessInstancesBatchOperationInput = typeof ModifyProcessInstancesBatchOperationInput.Type
+export interface ModifyProcessInstancesBatchOperationInput extends S.Schema.Type<typeof ModifyProcessInstancesBatchOperationInput> {}
 
 /**
  * Modify process instances (batch)
@@ -247,7 +247,7 @@ export const SearchProcessInstancesInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchProcessInstances}. */
-export type SearchProcessInstancesInput = typeof SearchProcessInstancesInput.Type
+export interface SearchProcessInstancesInput extends S.Schema.Type<typeof SearchProcessInstancesInput> {}
 
 /**
  * Search process instances
@@ -284,7 +284,7 @@ export const GetProcessInstanceInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getProcessInstance}. */
-export type GetProcessInstanceInput = typeof GetProcessInstanceInput.Type
+export interface GetProcessInstanceInput extends S.Schema.Type<typeof GetProcessInstanceInput> {}
 
 /**
  * Get process instance
@@ -321,7 +321,7 @@ export const GetProcessInstanceCallHierarchyInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getProcessInstanceCallHierarchy}. */
-export type GetProcessInstanceCallHierarchyInput = typeof GetProcessInstanceCallHierarchyInput.Type
+export interface GetProcessInstanceCallHierarchyInput extends S.Schema.Type<typeof GetProcessInstanceCallHierarchyInput> {}
 
 /** The success body of {@link getProcessInstanceCallHierarchy}. */
 export const GetProcessInstanceCallHierarchyResponse = /*#__PURE__*/ S.Array(Models.ProcessInstanceCallHierarchyEntry)
@@ -369,7 +369,7 @@ export const CancelProcessInstanceInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link cancelProcessInstance}. */
-export type CancelProcessInstanceInput = typeof CancelProcessInstanceInput.Type
+export interface CancelProcessInstanceInput extends S.Schema.Type<typeof CancelProcessInstanceInput> {}
 
 /**
  * Cancel process instance
@@ -409,7 +409,7 @@ export const DeleteProcessInstanceInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link deleteProcessInstance}. */
-export type DeleteProcessInstanceInput = typeof DeleteProcessInstanceInput.Type
+export interface DeleteProcessInstanceInput extends S.Schema.Type<typeof DeleteProcessInstanceInput> {}
 
 /**
  * Delete process instance
@@ -444,7 +444,7 @@ export const ResolveProcessInstanceIncidentsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link resolveProcessInstanceIncidents}. */
-export type ResolveProcessInstanceIncidentsInput = typeof ResolveProcessInstanceIncidentsInput.Type
+export interface ResolveProcessInstanceIncidentsInput extends S.Schema.Type<typeof ResolveProcessInstanceIncidentsInput> {}
 
 /**
  * Resolve related incidents
@@ -480,7 +480,7 @@ export const SearchProcessInstanceIncidentsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchProcessInstanceIncidents}. */
-export type SearchProcessInstanceIncidentsInput = typeof SearchProcessInstanceIncidentsInput.Type
+export interface SearchProcessInstanceIncidentsInput extends S.Schema.Type<typeof SearchProcessInstanceIncidentsInput> {}
 
 /**
  * Search related incidents
@@ -523,7 +523,7 @@ export const MigrateProcessInstanceInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link migrateProcessInstance}. */
-export type MigrateProcessInstanceInput = typeof MigrateProcessInstanceInput.Type
+export interface MigrateProcessInstanceInput extends S.Schema.Type<typeof MigrateProcessInstanceInput> {}
 
 /**
  * Migrate process instance
@@ -565,7 +565,7 @@ export const ModifyProcessInstanceInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link modifyProcessInstance}. */
-export type ModifyProcessInstanceInput = typeof ModifyProcessInstanceInput.Type
+export interface ModifyProcessInstanceInput extends S.Schema.Type<typeof ModifyProcessInstanceInput> {}
 
 /**
  * Modify process instance
@@ -605,7 +605,7 @@ export const GetProcessInstanceSequenceFlowsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getProcessInstanceSequenceFlows}. */
-export type GetProcessInstanceSequenceFlowsInput = typeof GetProcessInstanceSequenceFlowsInput.Type
+export interface GetProcessInstanceSequenceFlowsInput extends S.Schema.Type<typeof GetProcessInstanceSequenceFlowsInput> {}
 
 /**
  * Get sequence flows
@@ -642,7 +642,7 @@ export const GetProcessInstanceStatisticsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getProcessInstanceStatistics}. */
-export type GetProcessInstanceStatisticsInput = typeof GetProcessInstanceStatisticsInput.Type
+export interface GetProcessInstanceStatisticsInput extends S.Schema.Type<typeof GetProcessInstanceStatisticsInput> {}
 
 /**
  * Get element instance statistics

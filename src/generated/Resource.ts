@@ -27,7 +27,7 @@ export const CreateDeploymentInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link createDeployment}. */
-export type CreateDeploymentInput = typeof CreateDeploymentInput.Type
+export interface CreateDeploymentInput extends S.Schema.Type<typeof CreateDeploymentInput> {}
 
 /**
  * Deploy resources
@@ -63,7 +63,7 @@ export const GetResourceInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getResource}. */
-export type GetResourceInput = typeof GetResourceInput.Type
+export interface GetResourceInput extends S.Schema.Type<typeof GetResourceInput> {}
 
 /**
  * Get resource
@@ -101,7 +101,7 @@ export const GetResourceContentInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getResourceContent}. */
-export type GetResourceContentInput = typeof GetResourceContentInput.Type
+export interface GetResourceContentInput extends S.Schema.Type<typeof GetResourceContentInput> {}
 
 /** The success body of {@link getResourceContent}. */
 export const GetResourceContentResponse = S.String
@@ -164,7 +164,7 @@ export const DeleteResourceInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link deleteResource}. */
-export type DeleteResourceInput = typeof DeleteResourceInput.Type
+export interface DeleteResourceInput extends S.Schema.Type<typeof DeleteResourceInput> {}
 
 /**
  * Delete resource

@@ -24,7 +24,7 @@ export const CreateRoleInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link createRole}. */
-export type CreateRoleInput = typeof CreateRoleInput.Type
+export interface CreateRoleInput extends S.Schema.Type<typeof CreateRoleInput> {}
 
 /**
  * Create role
@@ -58,7 +58,7 @@ export const SearchRolesInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchRoles}. */
-export type SearchRolesInput = typeof SearchRolesInput.Type
+export interface SearchRolesInput extends S.Schema.Type<typeof SearchRolesInput> {}
 
 /**
  * Search roles
@@ -95,7 +95,7 @@ export const GetRoleInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getRole}. */
-export type GetRoleInput = typeof GetRoleInput.Type
+export interface GetRoleInput extends S.Schema.Type<typeof GetRoleInput> {}
 
 /**
  * Get role
@@ -133,7 +133,7 @@ export const UpdateRoleInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link updateRole}. */
-export type UpdateRoleInput = typeof UpdateRoleInput.Type
+export interface UpdateRoleInput extends S.Schema.Type<typeof UpdateRoleInput> {}
 
 /**
  * Update role
@@ -168,7 +168,7 @@ export const DeleteRoleInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link deleteRole}. */
-export type DeleteRoleInput = typeof DeleteRoleInput.Type
+export interface DeleteRoleInput extends S.Schema.Type<typeof DeleteRoleInput> {}
 
 /**
  * Delete role
@@ -212,7 +212,7 @@ export const SearchClientsForRoleInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchClientsForRole}. */
-export type SearchClientsForRoleInput = typeof SearchClientsForRoleInput.Type
+export interface SearchClientsForRoleInput extends S.Schema.Type<typeof SearchClientsForRoleInput> {}
 
 /** The success body of {@link searchClientsForRole}. */
 export const SearchClientsForRoleResponse = /*#__PURE__*/ S.Struct({
@@ -226,7 +226,7 @@ export const SearchClientsForRoleResponse = /*#__PURE__*/ S.Struct({
 })
 
 /** The success body of {@link searchClientsForRole}. */
-export type SearchClientsForRoleResponse = typeof SearchClientsForRoleResponse.Type
+export interface SearchClientsForRoleResponse extends S.Schema.Type<typeof SearchClientsForRoleResponse> {}
 
 /**
  * Search role clients
@@ -265,7 +265,7 @@ export const AssignRoleToClientInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link assignRoleToClient}. */
-export type AssignRoleToClientInput = typeof AssignRoleToClientInput.Type
+export interface AssignRoleToClientInput extends S.Schema.Type<typeof AssignRoleToClientInput> {}
 
 /**
  * Assign a role to a client
@@ -302,7 +302,7 @@ export const UnassignRoleFromClientInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link unassignRoleFromClient}. */
-export type UnassignRoleFromClientInput = typeof UnassignRoleFromClientInput.Type
+export interface UnassignRoleFromClientInput extends S.Schema.Type<typeof UnassignRoleFromClientInput> {}
 
 /**
  * Unassign a role from a client
@@ -338,7 +338,7 @@ export const SearchGroupsForRoleInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchGroupsForRole}. */
-export type SearchGroupsForRoleInput = typeof SearchGroupsForRoleInput.Type
+export interface SearchGroupsForRoleInput extends S.Schema.Type<typeof SearchGroupsForRoleInput> {}
 
 /**
  * Search role groups
@@ -377,7 +377,7 @@ export const AssignRoleToGroupInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link assignRoleToGroup}. */
-export type AssignRoleToGroupInput = typeof AssignRoleToGroupInput.Type
+export interface AssignRoleToGroupInput extends S.Schema.Type<typeof AssignRoleToGroupInput> {}
 
 /**
  * Assign a role to a group
@@ -414,7 +414,7 @@ export const UnassignRoleFromGroupInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link unassignRoleFromGroup}. */
-export type UnassignRoleFromGroupInput = typeof UnassignRoleFromGroupInput.Type
+export interface UnassignRoleFromGroupInput extends S.Schema.Type<typeof UnassignRoleFromGroupInput> {}
 
 /**
  * Unassign a role from a group
@@ -450,7 +450,7 @@ export const SearchMappingRulesForRoleInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchMappingRulesForRole}. */
-export type SearchMappingRulesForRoleInput = typeof SearchMappingRulesForRoleInput.Type
+export interface SearchMappingRulesForRoleInput extends S.Schema.Type<typeof SearchMappingRulesForRoleInput> {}
 
 /** The success body of {@link searchMappingRulesForRole}. */
 export const SearchMappingRulesForRoleResponse = /*#__PURE__*/ S.Struct({
@@ -461,7 +461,7 @@ export const SearchMappingRulesForRoleResponse = /*#__PURE__*/ S.Struct({
 })
 
 /** The success body of {@link searchMappingRulesForRole}. */
-export type SearchMappingRulesForRoleResponse = typeof SearchMappingRulesForRoleResponse.Type
+export interface SearchMappingRulesForRoleResponse extends S.Schema.Type<typeof SearchMappingRulesForRoleResponse> {}
 
 /**
  * Search role mapping rules
@@ -500,7 +500,7 @@ export const AssignRoleToMappingRuleInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link assignRoleToMappingRule}. */
-export type AssignRoleToMappingRuleInput = typeof AssignRoleToMappingRuleInput.Type
+export interface AssignRoleToMappingRuleInput extends S.Schema.Type<typeof AssignRoleToMappingRuleInput> {}
 
 /**
  * Assign a role to a mapping rule
@@ -537,7 +537,7 @@ export const UnassignRoleFromMappingRuleInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link unassignRoleFromMappingRule}. */
-export type UnassignRoleFromMappingRuleInput = typeof UnassignRoleFromMappingRuleInput.Type
+export interface UnassignRoleFromMappingRuleInput extends S.Schema.Type<typeof UnassignRoleFromMappingRuleInput> {}
 
 /**
  * Unassign a role from a mapping rule
@@ -581,7 +581,7 @@ export const SearchUsersForRoleInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchUsersForRole}. */
-export type SearchUsersForRoleInput = typeof SearchUsersForRoleInput.Type
+export interface SearchUsersForRoleInput extends S.Schema.Type<typeof SearchUsersForRoleInput> {}
 
 /** The success body of {@link searchUsersForRole}. */
 export const SearchUsersForRoleResponse = /*#__PURE__*/ S.Struct({
@@ -595,7 +595,7 @@ export const SearchUsersForRoleResponse = /*#__PURE__*/ S.Struct({
 })
 
 /** The success body of {@link searchUsersForRole}. */
-export type SearchUsersForRoleResponse = typeof SearchUsersForRoleResponse.Type
+export interface SearchUsersForRoleResponse extends S.Schema.Type<typeof SearchUsersForRoleResponse> {}
 
 /**
  * Search role users
@@ -634,7 +634,7 @@ export const AssignRoleToUserInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link assignRoleToUser}. */
-export type AssignRoleToUserInput = typeof AssignRoleToUserInput.Type
+export interface AssignRoleToUserInput extends S.Schema.Type<typeof AssignRoleToUserInput> {}
 
 /**
  * Assign a role to a user
@@ -671,7 +671,7 @@ export const UnassignRoleFromUserInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link unassignRoleFromUser}. */
-export type UnassignRoleFromUserInput = typeof UnassignRoleFromUserInput.Type
+export interface UnassignRoleFromUserInput extends S.Schema.Type<typeof UnassignRoleFromUserInput> {}
 
 /**
  * Unassign a role from a user

@@ -24,7 +24,7 @@ export const CreateAdminUserInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link createAdminUser}. */
-export type CreateAdminUserInput = typeof CreateAdminUserInput.Type
+export interface CreateAdminUserInput extends S.Schema.Type<typeof CreateAdminUserInput> {}
 
 /**
  * Create admin user

@@ -24,7 +24,7 @@ export const BroadcastSignalInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link broadcastSignal}. */
-export type BroadcastSignalInput = typeof BroadcastSignalInput.Type
+export interface BroadcastSignalInput extends S.Schema.Type<typeof BroadcastSignalInput> {}
 
 /**
  * Broadcast signal

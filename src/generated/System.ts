@@ -31,7 +31,7 @@ export const GetUsageMetricsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getUsageMetrics}. */
-export type GetUsageMetricsInput = typeof GetUsageMetricsInput.Type
+export interface GetUsageMetricsInput extends S.Schema.Type<typeof GetUsageMetricsInput> {}
 
 /**
  * Get usage metrics

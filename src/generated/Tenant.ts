@@ -24,7 +24,7 @@ export const CreateTenantInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link createTenant}. */
-export type CreateTenantInput = typeof CreateTenantInput.Type
+export interface CreateTenantInput extends S.Schema.Type<typeof CreateTenantInput> {}
 
 /**
  * Create tenant
@@ -58,7 +58,7 @@ export const SearchTenantsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchTenants}. */
-export type SearchTenantsInput = typeof SearchTenantsInput.Type
+export interface SearchTenantsInput extends S.Schema.Type<typeof SearchTenantsInput> {}
 
 /**
  * Search tenants
@@ -95,7 +95,7 @@ export const GetTenantInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getTenant}. */
-export type GetTenantInput = typeof GetTenantInput.Type
+export interface GetTenantInput extends S.Schema.Type<typeof GetTenantInput> {}
 
 /**
  * Get tenant
@@ -133,7 +133,7 @@ export const UpdateTenantInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link updateTenant}. */
-export type UpdateTenantInput = typeof UpdateTenantInput.Type
+export interface UpdateTenantInput extends S.Schema.Type<typeof UpdateTenantInput> {}
 
 /**
  * Update tenant
@@ -168,7 +168,7 @@ export const DeleteTenantInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link deleteTenant}. */
-export type DeleteTenantInput = typeof DeleteTenantInput.Type
+export interface DeleteTenantInput extends S.Schema.Type<typeof DeleteTenantInput> {}
 
 /**
  * Delete tenant
@@ -212,7 +212,7 @@ export const SearchClientsForTenantInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchClientsForTenant}. */
-export type SearchClientsForTenantInput = typeof SearchClientsForTenantInput.Type
+export interface SearchClientsForTenantInput extends S.Schema.Type<typeof SearchClientsForTenantInput> {}
 
 /** The success body of {@link searchClientsForTenant}. */
 export const SearchClientsForTenantResponse = /*#__PURE__*/ S.Struct({
@@ -226,7 +226,7 @@ export const SearchClientsForTenantResponse = /*#__PURE__*/ S.Struct({
 })
 
 /** The success body of {@link searchClientsForTenant}. */
-export type SearchClientsForTenantResponse = typeof SearchClientsForTenantResponse.Type
+export interface SearchClientsForTenantResponse extends S.Schema.Type<typeof SearchClientsForTenantResponse> {}
 
 /**
  * Search clients for tenant
@@ -265,7 +265,7 @@ export const AssignClientToTenantInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link assignClientToTenant}. */
-export type AssignClientToTenantInput = typeof AssignClientToTenantInput.Type
+export interface AssignClientToTenantInput extends S.Schema.Type<typeof AssignClientToTenantInput> {}
 
 /**
  * Assign a client to a tenant
@@ -303,7 +303,7 @@ export const UnassignClientFromTenantInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link unassignClientFromTenant}. */
-export type UnassignClientFromTenantInput = typeof UnassignClientFromTenantInput.Type
+export interface UnassignClientFromTenantInput extends S.Schema.Type<typeof UnassignClientFromTenantInput> {}
 
 /**
  * Unassign a client from a tenant
@@ -340,7 +340,7 @@ export const SearchGroupIdsForTenantInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchGroupIdsForTenant}. */
-export type SearchGroupIdsForTenantInput = typeof SearchGroupIdsForTenantInput.Type
+export interface SearchGroupIdsForTenantInput extends S.Schema.Type<typeof SearchGroupIdsForTenantInput> {}
 
 /**
  * Search groups for tenant
@@ -379,7 +379,7 @@ export const AssignGroupToTenantInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link assignGroupToTenant}. */
-export type AssignGroupToTenantInput = typeof AssignGroupToTenantInput.Type
+export interface AssignGroupToTenantInput extends S.Schema.Type<typeof AssignGroupToTenantInput> {}
 
 /**
  * Assign a group to a tenant
@@ -417,7 +417,7 @@ export const UnassignGroupFromTenantInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link unassignGroupFromTenant}. */
-export type UnassignGroupFromTenantInput = typeof UnassignGroupFromTenantInput.Type
+export interface UnassignGroupFromTenantInput extends S.Schema.Type<typeof UnassignGroupFromTenantInput> {}
 
 /**
  * Unassign a group from a tenant
@@ -454,7 +454,7 @@ export const SearchMappingRulesForTenantInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchMappingRulesForTenant}. */
-export type SearchMappingRulesForTenantInput = typeof SearchMappingRulesForTenantInput.Type
+export interface SearchMappingRulesForTenantInput extends S.Schema.Type<typeof SearchMappingRulesForTenantInput> {}
 
 /** The success body of {@link searchMappingRulesForTenant}. */
 export const SearchMappingRulesForTenantResponse = /*#__PURE__*/ S.Struct({
@@ -465,7 +465,7 @@ export const SearchMappingRulesForTenantResponse = /*#__PURE__*/ S.Struct({
 })
 
 /** The success body of {@link searchMappingRulesForTenant}. */
-export type SearchMappingRulesForTenantResponse = typeof SearchMappingRulesForTenantResponse.Type
+export interface SearchMappingRulesForTenantResponse extends S.Schema.Type<typeof SearchMappingRulesForTenantResponse> {}
 
 /**
  * Search mapping rules for tenant
@@ -504,7 +504,7 @@ export const AssignMappingRuleToTenantInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link assignMappingRuleToTenant}. */
-export type AssignMappingRuleToTenantInput = typeof AssignMappingRuleToTenantInput.Type
+export interface AssignMappingRuleToTenantInput extends S.Schema.Type<typeof AssignMappingRuleToTenantInput> {}
 
 /**
  * Assign a mapping rule to a tenant
@@ -541,7 +541,7 @@ export const UnassignMappingRuleFromTenantInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link unassignMappingRuleFromTenant}. */
-export type UnassignMappingRuleFromTenantInput = typeof UnassignMappingRuleFromTenantInput.Type
+export interface UnassignMappingRuleFromTenantInput extends S.Schema.Type<typeof UnassignMappingRuleFromTenantInput> {}
 
 /**
  * Unassign a mapping rule from a tenant
@@ -577,7 +577,7 @@ export const SearchRolesForTenantInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchRolesForTenant}. */
-export type SearchRolesForTenantInput = typeof SearchRolesForTenantInput.Type
+export interface SearchRolesForTenantInput extends S.Schema.Type<typeof SearchRolesForTenantInput> {}
 
 /** The success body of {@link searchRolesForTenant}. */
 export const SearchRolesForTenantResponse = /*#__PURE__*/ S.Struct({
@@ -588,7 +588,7 @@ export const SearchRolesForTenantResponse = /*#__PURE__*/ S.Struct({
 })
 
 /** The success body of {@link searchRolesForTenant}. */
-export type SearchRolesForTenantResponse = typeof SearchRolesForTenantResponse.Type
+export interface SearchRolesForTenantResponse extends S.Schema.Type<typeof SearchRolesForTenantResponse> {}
 
 /**
  * Search roles for tenant
@@ -627,7 +627,7 @@ export const AssignRoleToTenantInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link assignRoleToTenant}. */
-export type AssignRoleToTenantInput = typeof AssignRoleToTenantInput.Type
+export interface AssignRoleToTenantInput extends S.Schema.Type<typeof AssignRoleToTenantInput> {}
 
 /**
  * Assign a role to a tenant
@@ -665,7 +665,7 @@ export const UnassignRoleFromTenantInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link unassignRoleFromTenant}. */
-export type UnassignRoleFromTenantInput = typeof UnassignRoleFromTenantInput.Type
+export interface UnassignRoleFromTenantInput extends S.Schema.Type<typeof UnassignRoleFromTenantInput> {}
 
 /**
  * Unassign a role from a tenant
@@ -711,7 +711,7 @@ export const SearchUsersForTenantInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchUsersForTenant}. */
-export type SearchUsersForTenantInput = typeof SearchUsersForTenantInput.Type
+export interface SearchUsersForTenantInput extends S.Schema.Type<typeof SearchUsersForTenantInput> {}
 
 /** The success body of {@link searchUsersForTenant}. */
 export const SearchUsersForTenantResponse = /*#__PURE__*/ S.Struct({
@@ -725,7 +725,7 @@ export const SearchUsersForTenantResponse = /*#__PURE__*/ S.Struct({
 })
 
 /** The success body of {@link searchUsersForTenant}. */
-export type SearchUsersForTenantResponse = typeof SearchUsersForTenantResponse.Type
+export interface SearchUsersForTenantResponse extends S.Schema.Type<typeof SearchUsersForTenantResponse> {}
 
 /**
  * Search users for tenant
@@ -764,7 +764,7 @@ export const AssignUserToTenantInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link assignUserToTenant}. */
-export type AssignUserToTenantInput = typeof AssignUserToTenantInput.Type
+export interface AssignUserToTenantInput extends S.Schema.Type<typeof AssignUserToTenantInput> {}
 
 /**
  * Assign a user to a tenant
@@ -801,7 +801,7 @@ export const UnassignUserFromTenantInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link unassignUserFromTenant}. */
-export type UnassignUserFromTenantInput = typeof UnassignUserFromTenantInput.Type
+export interface UnassignUserFromTenantInput extends S.Schema.Type<typeof UnassignUserFromTenantInput> {}
 
 /**
  * Unassign a user from a tenant

@@ -24,7 +24,7 @@ export const CreateUserInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link createUser}. */
-export type CreateUserInput = typeof CreateUserInput.Type
+export interface CreateUserInput extends S.Schema.Type<typeof CreateUserInput> {}
 
 /**
  * Create user
@@ -58,7 +58,7 @@ export const SearchUsersInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchUsers}. */
-export type SearchUsersInput = typeof SearchUsersInput.Type
+export interface SearchUsersInput extends S.Schema.Type<typeof SearchUsersInput> {}
 
 /** The success body of {@link searchUsers}. */
 export const SearchUsersResponse = /*#__PURE__*/ S.Struct({
@@ -76,7 +76,7 @@ export const SearchUsersResponse = /*#__PURE__*/ S.Struct({
 })
 
 /** The success body of {@link searchUsers}. */
-export type SearchUsersResponse = typeof SearchUsersResponse.Type
+export interface SearchUsersResponse extends S.Schema.Type<typeof SearchUsersResponse> {}
 
 /**
  * Search users
@@ -113,7 +113,7 @@ export const GetUserInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getUser}. */
-export type GetUserInput = typeof GetUserInput.Type
+export interface GetUserInput extends S.Schema.Type<typeof GetUserInput> {}
 
 /** The success body of {@link getUser}. */
 export const GetUserResponse = /*#__PURE__*/ S.Struct({
@@ -126,7 +126,7 @@ export const GetUserResponse = /*#__PURE__*/ S.Struct({
 })
 
 /** The success body of {@link getUser}. */
-export type GetUserResponse = typeof GetUserResponse.Type
+export interface GetUserResponse extends S.Schema.Type<typeof GetUserResponse> {}
 
 /**
  * Get user
@@ -164,7 +164,7 @@ export const UpdateUserInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link updateUser}. */
-export type UpdateUserInput = typeof UpdateUserInput.Type
+export interface UpdateUserInput extends S.Schema.Type<typeof UpdateUserInput> {}
 
 /** The success body of {@link updateUser}. */
 export const UpdateUserResponse = /*#__PURE__*/ S.Struct({
@@ -177,7 +177,7 @@ export const UpdateUserResponse = /*#__PURE__*/ S.Struct({
 })
 
 /** The success body of {@link updateUser}. */
-export type UpdateUserResponse = typeof UpdateUserResponse.Type
+export interface UpdateUserResponse extends S.Schema.Type<typeof UpdateUserResponse> {}
 
 /**
  * Update user
@@ -212,7 +212,7 @@ export const DeleteUserInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link deleteUser}. */
-export type DeleteUserInput = typeof DeleteUserInput.Type
+export interface DeleteUserInput extends S.Schema.Type<typeof DeleteUserInput> {}
 
 /**
  * Delete user

@@ -24,7 +24,7 @@ export const SearchUserTasksInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchUserTasks}. */
-export type SearchUserTasksInput = typeof SearchUserTasksInput.Type
+export interface SearchUserTasksInput extends S.Schema.Type<typeof SearchUserTasksInput> {}
 
 /**
  * Search user tasks
@@ -61,7 +61,7 @@ export const GetUserTaskInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getUserTask}. */
-export type GetUserTaskInput = typeof GetUserTaskInput.Type
+export interface GetUserTaskInput extends S.Schema.Type<typeof GetUserTaskInput> {}
 
 /**
  * Get user task
@@ -99,7 +99,7 @@ export const UpdateUserTaskInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link updateUserTask}. */
-export type UpdateUserTaskInput = typeof UpdateUserTaskInput.Type
+export interface UpdateUserTaskInput extends S.Schema.Type<typeof UpdateUserTaskInput> {}
 
 /**
  * Update user task
@@ -134,7 +134,7 @@ export const UnassignUserTaskInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link unassignUserTask}. */
-export type UnassignUserTaskInput = typeof UnassignUserTaskInput.Type
+export interface UnassignUserTaskInput extends S.Schema.Type<typeof UnassignUserTaskInput> {}
 
 /**
  * Unassign user task
@@ -170,7 +170,7 @@ export const AssignUserTaskInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link assignUserTask}. */
-export type AssignUserTaskInput = typeof AssignUserTaskInput.Type
+export interface AssignUserTaskInput extends S.Schema.Type<typeof AssignUserTaskInput> {}
 
 /**
  * Assign user task
@@ -206,7 +206,7 @@ export const SearchUserTaskAuditLogsInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchUserTaskAuditLogs}. */
-export type SearchUserTaskAuditLogsInput = typeof SearchUserTaskAuditLogsInput.Type
+export interface SearchUserTaskAuditLogsInput extends S.Schema.Type<typeof SearchUserTaskAuditLogsInput> {}
 
 /**
  * Search user task audit logs
@@ -244,7 +244,7 @@ export const CompleteUserTaskInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link completeUserTask}. */
-export type CompleteUserTaskInput = typeof CompleteUserTaskInput.Type
+export interface CompleteUserTaskInput extends S.Schema.Type<typeof CompleteUserTaskInput> {}
 
 /**
  * Complete user task
@@ -292,7 +292,7 @@ export const SearchUserTaskEffectiveVariablesInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchUserTaskEffectiveVariables}. */
-export type SearchUserTaskEffectiveVariablesInput = typeof SearchUserTaskEffectiveVariablesInput.Type
+export interface SearchUserTaskEffectiveVariablesInput extends S.Schema.Type<typeof SearchUserTaskEffectiveVariablesInput> {}
 
 /**
  * Search user task effective variables
@@ -334,7 +334,7 @@ export const GetUserTaskFormInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getUserTaskForm}. */
-export type GetUserTaskFormInput = typeof GetUserTaskFormInput.Type
+export interface GetUserTaskFormInput extends S.Schema.Type<typeof GetUserTaskFormInput> {}
 
 /**
  * Get user task form
@@ -385,7 +385,7 @@ export const SearchUserTaskVariablesInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchUserTaskVariables}. */
-export type SearchUserTaskVariablesInput = typeof SearchUserTaskVariablesInput.Type
+export interface SearchUserTaskVariablesInput extends S.Schema.Type<typeof SearchUserTaskVariablesInput> {}
 
 /**
  * Search user task variables

@@ -36,7 +36,7 @@ export const SearchVariablesInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link searchVariables}. */
-export type SearchVariablesInput = typeof SearchVariablesInput.Type
+export interface SearchVariablesInput extends S.Schema.Type<typeof SearchVariablesInput> {}
 
 /**
  * Search variables
@@ -81,7 +81,7 @@ export const GetVariableInput = /*#__PURE__*/ S.Struct({
 })
 
 /** The input of {@link getVariable}. */
-export type GetVariableInput = typeof GetVariableInput.Type
+export interface GetVariableInput extends S.Schema.Type<typeof GetVariableInput> {}
 
 /**
  * Get variable

@@ -141,7 +141,7 @@ export const AuditLogResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogResult" }))
 
 /** Audit log item. */
-export type AuditLogResult = typeof AuditLogResult.Type
+export interface AuditLogResult extends S.Schema.Type<typeof AuditLogResult> {}
 
 /** The order in which to sort the related field. */
 export const SortOrderEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("ASC", "DESC")).pipe(/*#__PURE__*/ S.annotations({ identifier: "SortOrderEnum" }))
@@ -158,7 +158,7 @@ export const AuditLogSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Str
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogSearchQuerySortRequest" }))
 
 /** AuditLogSearchQuerySortRequest */
-export type AuditLogSearchQuerySortRequest = typeof AuditLogSearchQuerySortRequest.Type
+export interface AuditLogSearchQuerySortRequest extends S.Schema.Type<typeof AuditLogSearchQuerySortRequest> {}
 
 /** LimitPagination */
 export const LimitPagination = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -167,7 +167,7 @@ export const LimitPagination = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "LimitPagination" }))
 
 /** LimitPagination */
-export type LimitPagination = typeof LimitPagination.Type
+export interface LimitPagination extends S.Schema.Type<typeof LimitPagination> {}
 
 /** OffsetPagination */
 export const OffsetPagination = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -178,7 +178,7 @@ export const OffsetPagination = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "OffsetPagination" }))
 
 /** OffsetPagination */
-export type OffsetPagination = typeof OffsetPagination.Type
+export interface OffsetPagination extends S.Schema.Type<typeof OffsetPagination> {}
 
 /** CursorForwardPagination */
 export const CursorForwardPagination = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -189,7 +189,7 @@ export const CursorForwardPagination = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "CursorForwardPagination" }))
 
 /** CursorForwardPagination */
-export type CursorForwardPagination = typeof CursorForwardPagination.Type
+export interface CursorForwardPagination extends S.Schema.Type<typeof CursorForwardPagination> {}
 
 /** CursorBackwardPagination */
 export const CursorBackwardPagination = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -200,7 +200,7 @@ export const CursorBackwardPagination = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "CursorBackwardPagination" }))
 
 /** CursorBackwardPagination */
-export type CursorBackwardPagination = typeof CursorBackwardPagination.Type
+export interface CursorBackwardPagination extends S.Schema.Type<typeof CursorBackwardPagination> {}
 
 /** Pagination criteria. Can use offset-based pagination (from/limit) OR cursor-based pagination (after/before + limit), but not both. */
 export const SearchQueryPageRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -220,7 +220,7 @@ export const SearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "SearchQueryRequest" }))
 
 /** SearchQueryRequest */
-export type SearchQueryRequest = typeof SearchQueryRequest.Type
+export interface SearchQueryRequest extends S.Schema.Type<typeof SearchQueryRequest> {}
 
 /** Matches the value exactly. */
 export const AuditLogKeyExactMatch = /*#__PURE__*/ Keys.AuditLogKey.pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogKeyExactMatch" }))
@@ -243,7 +243,7 @@ export const AdvancedAuditLogKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedAuditLogKeyFilter" }))
 
 /** Advanced AuditLogKey filter. */
-export type AdvancedAuditLogKeyFilter = typeof AdvancedAuditLogKeyFilter.Type
+export interface AdvancedAuditLogKeyFilter extends S.Schema.Type<typeof AdvancedAuditLogKeyFilter> {}
 
 /** AuditLogKey property with full advanced search capabilities. */
 export const AuditLogKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -275,7 +275,7 @@ export const AdvancedProcessDefinitionKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ S
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedProcessDefinitionKeyFilter" }))
 
 /** Advanced ProcessDefinitionKey filter. */
-export type AdvancedProcessDefinitionKeyFilter = typeof AdvancedProcessDefinitionKeyFilter.Type
+export interface AdvancedProcessDefinitionKeyFilter extends S.Schema.Type<typeof AdvancedProcessDefinitionKeyFilter> {}
 
 /** ProcessDefinitionKey property with full advanced search capabilities. */
 export const ProcessDefinitionKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -307,7 +307,7 @@ export const AdvancedProcessInstanceKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ S.S
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedProcessInstanceKeyFilter" }))
 
 /** Advanced ProcessInstanceKey filter. */
-export type AdvancedProcessInstanceKeyFilter = typeof AdvancedProcessInstanceKeyFilter.Type
+export interface AdvancedProcessInstanceKeyFilter extends S.Schema.Type<typeof AdvancedProcessInstanceKeyFilter> {}
 
 /** ProcessInstanceKey property with full advanced search capabilities. */
 export const ProcessInstanceKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -339,7 +339,7 @@ export const AdvancedElementInstanceKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ S.S
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedElementInstanceKeyFilter" }))
 
 /** Advanced ElementInstanceKey filter. */
-export type AdvancedElementInstanceKeyFilter = typeof AdvancedElementInstanceKeyFilter.Type
+export interface AdvancedElementInstanceKeyFilter extends S.Schema.Type<typeof AdvancedElementInstanceKeyFilter> {}
 
 /** ElementInstanceKey property with full advanced search capabilities. */
 export const ElementInstanceKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -404,7 +404,7 @@ export const AdvancedOperationTypeFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedOperationTypeFilter" }))
 
 /** Advanced AuditLogOperationTypeEnum filter. */
-export type AdvancedOperationTypeFilter = typeof AdvancedOperationTypeFilter.Type
+export interface AdvancedOperationTypeFilter extends S.Schema.Type<typeof AdvancedOperationTypeFilter> {}
 
 /** AuditLogOperationTypeEnum property with full advanced search capabilities. */
 export const OperationTypeFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -445,7 +445,7 @@ export const AdvancedResultFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedResultFilter" }))
 
 /** Advanced AuditLogResultEnum filter. */
-export type AdvancedResultFilter = typeof AdvancedResultFilter.Type
+export interface AdvancedResultFilter extends S.Schema.Type<typeof AdvancedResultFilter> {}
 
 /** AuditLogResultEnum property with full advanced search capabilities. */
 export const AuditLogResultFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -477,7 +477,7 @@ export const AdvancedDateTimeFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedDateTimeFilter" }))
 
 /** Advanced date-time filter. */
-export type AdvancedDateTimeFilter = typeof AdvancedDateTimeFilter.Type
+export interface AdvancedDateTimeFilter extends S.Schema.Type<typeof AdvancedDateTimeFilter> {}
 
 /** Date-time property with full advanced search capabilities. */
 export const DateTimeFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -503,7 +503,7 @@ export const BasicStringFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "BasicStringFilter" }))
 
 /** Basic advanced string filter. */
-export type BasicStringFilter = typeof BasicStringFilter.Type
+export interface BasicStringFilter extends S.Schema.Type<typeof BasicStringFilter> {}
 
 /** Advanced string filter. */
 export const AdvancedStringFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -531,7 +531,7 @@ export const AdvancedStringFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedStringFilter" }))
 
 /** Advanced string filter. */
-export type AdvancedStringFilter = typeof AdvancedStringFilter.Type
+export interface AdvancedStringFilter extends S.Schema.Type<typeof AdvancedStringFilter> {}
 
 /** String property with full advanced search capabilities. */
 export const StringFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -572,7 +572,7 @@ export const AdvancedActorTypeFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedActorTypeFilter" }))
 
 /** Advanced AuditLogActorTypeEnum filter. */
-export type AdvancedActorTypeFilter = typeof AdvancedActorTypeFilter.Type
+export interface AdvancedActorTypeFilter extends S.Schema.Type<typeof AdvancedActorTypeFilter> {}
 
 /** AuditLogActorTypeEnum property with full advanced search capabilities. */
 export const AuditLogActorTypeFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -604,7 +604,7 @@ export const AdvancedAuditLogEntityKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ S.St
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedAuditLogEntityKeyFilter" }))
 
 /** Advanced entityKey filter. */
-export type AdvancedAuditLogEntityKeyFilter = typeof AdvancedAuditLogEntityKeyFilter.Type
+export interface AdvancedAuditLogEntityKeyFilter extends S.Schema.Type<typeof AdvancedAuditLogEntityKeyFilter> {}
 
 /** EntityKey property with full advanced search capabilities. */
 export const AuditLogEntityKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -645,7 +645,7 @@ export const AdvancedEntityTypeFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedEntityTypeFilter" }))
 
 /** Advanced AuditLogEntityTypeEnum filter. */
-export type AdvancedEntityTypeFilter = typeof AdvancedEntityTypeFilter.Type
+export interface AdvancedEntityTypeFilter extends S.Schema.Type<typeof AdvancedEntityTypeFilter> {}
 
 /** AuditLogEntityTypeEnum property with full advanced search capabilities. */
 export const EntityTypeFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -686,7 +686,7 @@ export const AdvancedCategoryFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedCategoryFilter" }))
 
 /** Advanced AuditLogCategoryEnum filter. */
-export type AdvancedCategoryFilter = typeof AdvancedCategoryFilter.Type
+export interface AdvancedCategoryFilter extends S.Schema.Type<typeof AdvancedCategoryFilter> {}
 
 /** AuditLogCategoryEnum property with full advanced search capabilities. */
 export const CategoryFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -718,7 +718,7 @@ export const AdvancedDeploymentKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedDeploymentKeyFilter" }))
 
 /** Advanced DeploymentKey filter. */
-export type AdvancedDeploymentKeyFilter = typeof AdvancedDeploymentKeyFilter.Type
+export interface AdvancedDeploymentKeyFilter extends S.Schema.Type<typeof AdvancedDeploymentKeyFilter> {}
 
 /** DeploymentKey property with full advanced search capabilities. */
 export const DeploymentKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -750,7 +750,7 @@ export const AdvancedFormKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedFormKeyFilter" }))
 
 /** Advanced FormKey filter. */
-export type AdvancedFormKeyFilter = typeof AdvancedFormKeyFilter.Type
+export interface AdvancedFormKeyFilter extends S.Schema.Type<typeof AdvancedFormKeyFilter> {}
 
 /** FormKey property with full advanced search capabilities. */
 export const FormKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -782,7 +782,7 @@ export const AdvancedResourceKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedResourceKeyFilter" }))
 
 /** Advanced ResourceKey filter. */
-export type AdvancedResourceKeyFilter = typeof AdvancedResourceKeyFilter.Type
+export interface AdvancedResourceKeyFilter extends S.Schema.Type<typeof AdvancedResourceKeyFilter> {}
 
 /** ResourceKey property with full advanced search capabilities. */
 export const ResourceKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -823,7 +823,7 @@ export const AdvancedBatchOperationTypeFilter = /*#__PURE__*/ (/*#__PURE__*/ S.S
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedBatchOperationTypeFilter" }))
 
 /** Advanced BatchOperationTypeEnum filter. */
-export type AdvancedBatchOperationTypeFilter = typeof AdvancedBatchOperationTypeFilter.Type
+export interface AdvancedBatchOperationTypeFilter extends S.Schema.Type<typeof AdvancedBatchOperationTypeFilter> {}
 
 /** BatchOperationTypeEnum property with full advanced search capabilities. */
 export const BatchOperationTypeFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -855,7 +855,7 @@ export const AdvancedJobKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedJobKeyFilter" }))
 
 /** Advanced JobKey filter. */
-export type AdvancedJobKeyFilter = typeof AdvancedJobKeyFilter.Type
+export interface AdvancedJobKeyFilter extends S.Schema.Type<typeof AdvancedJobKeyFilter> {}
 
 /** JobKey property with full advanced search capabilities. */
 export const JobKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -896,7 +896,7 @@ export const AdvancedDecisionRequirementsKeyFilter = /*#__PURE__*/ (/*#__PURE__*
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedDecisionRequirementsKeyFilter" }))
 
 /** Advanced DecisionRequirementsKey filter. */
-export type AdvancedDecisionRequirementsKeyFilter = typeof AdvancedDecisionRequirementsKeyFilter.Type
+export interface AdvancedDecisionRequirementsKeyFilter extends S.Schema.Type<typeof AdvancedDecisionRequirementsKeyFilter> {}
 
 /** DecisionRequirementsKey property with full advanced search capabilities. */
 export const DecisionRequirementsKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -928,7 +928,7 @@ export const AdvancedDecisionDefinitionKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ 
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedDecisionDefinitionKeyFilter" }))
 
 /** Advanced DecisionDefinitionKey filter. */
-export type AdvancedDecisionDefinitionKeyFilter = typeof AdvancedDecisionDefinitionKeyFilter.Type
+export interface AdvancedDecisionDefinitionKeyFilter extends S.Schema.Type<typeof AdvancedDecisionDefinitionKeyFilter> {}
 
 /** DecisionDefinitionKey property with full advanced search capabilities. */
 export const DecisionDefinitionKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -960,7 +960,7 @@ export const AdvancedDecisionEvaluationKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ 
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedDecisionEvaluationKeyFilter" }))
 
 /** Advanced DecisionEvaluationKey filter. */
-export type AdvancedDecisionEvaluationKeyFilter = typeof AdvancedDecisionEvaluationKeyFilter.Type
+export interface AdvancedDecisionEvaluationKeyFilter extends S.Schema.Type<typeof AdvancedDecisionEvaluationKeyFilter> {}
 
 /** DecisionEvaluationKey property with full advanced search capabilities. */
 export const DecisionEvaluationKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -1034,7 +1034,7 @@ export const AuditLogFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogFilter" }))
 
 /** Audit log filter request */
-export type AuditLogFilter = typeof AuditLogFilter.Type
+export interface AuditLogFilter extends S.Schema.Type<typeof AuditLogFilter> {}
 
 /** Audit log search request. */
 export const AuditLogSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -1047,7 +1047,7 @@ export const AuditLogSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct(
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogSearchQueryRequest" }))
 
 /** Audit log search request. */
-export type AuditLogSearchQueryRequest = typeof AuditLogSearchQueryRequest.Type
+export interface AuditLogSearchQueryRequest extends S.Schema.Type<typeof AuditLogSearchQueryRequest> {}
 
 /** Pagination information about the search results. */
 export const SearchQueryPageResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -1062,7 +1062,7 @@ export const SearchQueryPageResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "SearchQueryPageResponse" }))
 
 /** Pagination information about the search results. */
-export type SearchQueryPageResponse = typeof SearchQueryPageResponse.Type
+export interface SearchQueryPageResponse extends S.Schema.Type<typeof SearchQueryPageResponse> {}
 
 /** SearchQueryResponse */
 export const SearchQueryResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -1071,7 +1071,7 @@ export const SearchQueryResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "SearchQueryResponse" }))
 
 /** SearchQueryResponse */
-export type SearchQueryResponse = typeof SearchQueryResponse.Type
+export interface SearchQueryResponse extends S.Schema.Type<typeof SearchQueryResponse> {}
 
 /** Audit log search response. */
 export const AuditLogSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -1082,7 +1082,7 @@ export const AuditLogSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuditLogSearchQueryResult" }))
 
 /** Audit log search response. */
-export type AuditLogSearchQueryResult = typeof AuditLogSearchQueryResult.Type
+export interface AuditLogSearchQueryResult extends S.Schema.Type<typeof AuditLogSearchQueryResult> {}
 
 /** Tenant search response item. */
 export const TenantResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -1095,7 +1095,7 @@ export const TenantResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantResult" }))
 
 /** Tenant search response item. */
-export type TenantResult = typeof TenantResult.Type
+export interface TenantResult extends S.Schema.Type<typeof TenantResult> {}
 
 /** CamundaUserResult */
 export const CamundaUserResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -1122,7 +1122,7 @@ export const CamundaUserResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "CamundaUserResult" }))
 
 /** CamundaUserResult */
-export type CamundaUserResult = typeof CamundaUserResult.Type
+export interface CamundaUserResult extends S.Schema.Type<typeof CamundaUserResult> {}
 
 /** The type of the owner of permissions. */
 export const OwnerTypeEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("USER", "CLIENT", "ROLE", "GROUP", "MAPPING_RULE", "UNSPECIFIED")).pipe(/*#__PURE__*/ S.annotations({ identifier: "OwnerTypeEnum" }))
@@ -1157,7 +1157,7 @@ export const AuthorizationIdBasedRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuthorizationIdBasedRequest" }))
 
 /** AuthorizationIdBasedRequest */
-export type AuthorizationIdBasedRequest = typeof AuthorizationIdBasedRequest.Type
+export interface AuthorizationIdBasedRequest extends S.Schema.Type<typeof AuthorizationIdBasedRequest> {}
 
 /** AuthorizationPropertyBasedRequest */
 export const AuthorizationPropertyBasedRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -1174,7 +1174,7 @@ export const AuthorizationPropertyBasedRequest = /*#__PURE__*/ (/*#__PURE__*/ S.
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuthorizationPropertyBasedRequest" }))
 
 /** AuthorizationPropertyBasedRequest */
-export type AuthorizationPropertyBasedRequest = typeof AuthorizationPropertyBasedRequest.Type
+export interface AuthorizationPropertyBasedRequest extends S.Schema.Type<typeof AuthorizationPropertyBasedRequest> {}
 
 /**
  * Defines an authorization request.
@@ -1200,7 +1200,7 @@ export const AuthorizationSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ 
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuthorizationSearchQuerySortRequest" }))
 
 /** AuthorizationSearchQuerySortRequest */
-export type AuthorizationSearchQuerySortRequest = typeof AuthorizationSearchQuerySortRequest.Type
+export interface AuthorizationSearchQuerySortRequest extends S.Schema.Type<typeof AuthorizationSearchQuerySortRequest> {}
 
 /** Authorization search filter. */
 export const AuthorizationFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -1217,7 +1217,7 @@ export const AuthorizationFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuthorizationFilter" }))
 
 /** Authorization search filter. */
-export type AuthorizationFilter = typeof AuthorizationFilter.Type
+export interface AuthorizationFilter extends S.Schema.Type<typeof AuthorizationFilter> {}
 
 /** AuthorizationSearchQuery */
 export const AuthorizationSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -1230,7 +1230,7 @@ export const AuthorizationSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuthorizationSearchQuery" }))
 
 /** AuthorizationSearchQuery */
-export type AuthorizationSearchQuery = typeof AuthorizationSearchQuery.Type
+export interface AuthorizationSearchQuery extends S.Schema.Type<typeof AuthorizationSearchQuery> {}
 
 /** AuthorizationResult */
 export const AuthorizationResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -1251,7 +1251,7 @@ export const AuthorizationResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuthorizationResult" }))
 
 /** AuthorizationResult */
-export type AuthorizationResult = typeof AuthorizationResult.Type
+export interface AuthorizationResult extends S.Schema.Type<typeof AuthorizationResult> {}
 
 /** AuthorizationSearchResult */
 export const AuthorizationSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -1262,7 +1262,7 @@ export const AuthorizationSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuthorizationSearchResult" }))
 
 /** AuthorizationSearchResult */
-export type AuthorizationSearchResult = typeof AuthorizationSearchResult.Type
+export interface AuthorizationSearchResult extends S.Schema.Type<typeof AuthorizationSearchResult> {}
 
 /** AuthorizationCreateResult */
 export const AuthorizationCreateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -1271,7 +1271,7 @@ export const AuthorizationCreateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AuthorizationCreateResult" }))
 
 /** AuthorizationCreateResult */
-export type AuthorizationCreateResult = typeof AuthorizationCreateResult.Type
+export interface AuthorizationCreateResult extends S.Schema.Type<typeof AuthorizationCreateResult> {}
 
 /** The created batch operation. */
 export const BatchOperationCreatedResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -1282,7 +1282,7 @@ export const BatchOperationCreatedResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationCreatedResult" }))
 
 /** The created batch operation. */
-export type BatchOperationCreatedResult = typeof BatchOperationCreatedResult.Type
+export interface BatchOperationCreatedResult extends S.Schema.Type<typeof BatchOperationCreatedResult> {}
 
 /** BatchOperationSearchQuerySortRequest */
 export const BatchOperationSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -1293,7 +1293,7 @@ export const BatchOperationSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationSearchQuerySortRequest" }))
 
 /** BatchOperationSearchQuerySortRequest */
-export type BatchOperationSearchQuerySortRequest = typeof BatchOperationSearchQuerySortRequest.Type
+export interface BatchOperationSearchQuerySortRequest extends S.Schema.Type<typeof BatchOperationSearchQuerySortRequest> {}
 
 /** The batch operation state. */
 export const BatchOperationStateEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("ACTIVE", "CANCELED", "COMPLETED", "CREATED", "FAILED", "PARTIALLY_COMPLETED", "SUSPENDED")).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationStateEnum" }))
@@ -1331,7 +1331,7 @@ export const AdvancedBatchOperationStateFilter = /*#__PURE__*/ (/*#__PURE__*/ S.
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedBatchOperationStateFilter" }))
 
 /** Advanced BatchOperationStateEnum filter. */
-export type AdvancedBatchOperationStateFilter = typeof AdvancedBatchOperationStateFilter.Type
+export interface AdvancedBatchOperationStateFilter extends S.Schema.Type<typeof AdvancedBatchOperationStateFilter> {}
 
 /** BatchOperationStateEnum property with full advanced search capabilities. */
 export const BatchOperationStateFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -1357,7 +1357,7 @@ export const BatchOperationFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationFilter" }))
 
 /** Batch operation filter request. */
-export type BatchOperationFilter = typeof BatchOperationFilter.Type
+export interface BatchOperationFilter extends S.Schema.Type<typeof BatchOperationFilter> {}
 
 /** Batch operation search request. */
 export const BatchOperationSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -1370,7 +1370,7 @@ export const BatchOperationSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationSearchQuery" }))
 
 /** Batch operation search request. */
-export type BatchOperationSearchQuery = typeof BatchOperationSearchQuery.Type
+export interface BatchOperationSearchQuery extends S.Schema.Type<typeof BatchOperationSearchQuery> {}
 
 /** BatchOperationError */
 export const BatchOperationError = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -1383,7 +1383,7 @@ export const BatchOperationError = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationError" }))
 
 /** BatchOperationError */
-export type BatchOperationError = typeof BatchOperationError.Type
+export interface BatchOperationError extends S.Schema.Type<typeof BatchOperationError> {}
 
 /** BatchOperationResponse */
 export const BatchOperationResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -1422,7 +1422,7 @@ export const BatchOperationResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationResponse" }))
 
 /** BatchOperationResponse */
-export type BatchOperationResponse = typeof BatchOperationResponse.Type
+export interface BatchOperationResponse extends S.Schema.Type<typeof BatchOperationResponse> {}
 
 /** The batch operation search query result. */
 export const BatchOperationSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -1433,7 +1433,7 @@ export const BatchOperationSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.St
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationSearchQueryResult" }))
 
 /** The batch operation search query result. */
-export type BatchOperationSearchQueryResult = typeof BatchOperationSearchQueryResult.Type
+export interface BatchOperationSearchQueryResult extends S.Schema.Type<typeof BatchOperationSearchQueryResult> {}
 
 /** BatchOperationItemSearchQuerySortRequest */
 export const BatchOperationItemSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -1444,7 +1444,7 @@ export const BatchOperationItemSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationItemSearchQuerySortRequest" }))
 
 /** BatchOperationItemSearchQuerySortRequest */
-export type BatchOperationItemSearchQuerySortRequest = typeof BatchOperationItemSearchQuerySortRequest.Type
+export interface BatchOperationItemSearchQuerySortRequest extends S.Schema.Type<typeof BatchOperationItemSearchQuerySortRequest> {}
 
 /** The batch operation item state. */
 export const BatchOperationItemStateEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("ACTIVE", "COMPLETED", "CANCELED", "FAILED")).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationItemStateEnum" }))
@@ -1482,7 +1482,7 @@ export const AdvancedBatchOperationItemStateFilter = /*#__PURE__*/ (/*#__PURE__*
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedBatchOperationItemStateFilter" }))
 
 /** Advanced BatchOperationItemStateEnum filter. */
-export type AdvancedBatchOperationItemStateFilter = typeof AdvancedBatchOperationItemStateFilter.Type
+export interface AdvancedBatchOperationItemStateFilter extends S.Schema.Type<typeof AdvancedBatchOperationItemStateFilter> {}
 
 /** BatchOperationItemStateEnum property with full advanced search capabilities. */
 export const BatchOperationItemStateFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -1508,7 +1508,7 @@ export const BatchOperationItemFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationItemFilter" }))
 
 /** Batch operation item filter request. */
-export type BatchOperationItemFilter = typeof BatchOperationItemFilter.Type
+export interface BatchOperationItemFilter extends S.Schema.Type<typeof BatchOperationItemFilter> {}
 
 /** Batch operation item search request. */
 export const BatchOperationItemSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -1521,7 +1521,7 @@ export const BatchOperationItemSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Stru
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationItemSearchQuery" }))
 
 /** Batch operation item search request. */
-export type BatchOperationItemSearchQuery = typeof BatchOperationItemSearchQuery.Type
+export interface BatchOperationItemSearchQuery extends S.Schema.Type<typeof BatchOperationItemSearchQuery> {}
 
 /** BatchOperationItemResponse */
 export const BatchOperationItemResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -1551,7 +1551,7 @@ export const BatchOperationItemResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct(
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationItemResponse" }))
 
 /** BatchOperationItemResponse */
-export type BatchOperationItemResponse = typeof BatchOperationItemResponse.Type
+export interface BatchOperationItemResponse extends S.Schema.Type<typeof BatchOperationItemResponse> {}
 
 /** BatchOperationItemSearchQueryResult */
 export const BatchOperationItemSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -1562,7 +1562,7 @@ export const BatchOperationItemSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ 
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "BatchOperationItemSearchQueryResult" }))
 
 /** BatchOperationItemSearchQueryResult */
-export type BatchOperationItemSearchQueryResult = typeof BatchOperationItemSearchQueryResult.Type
+export interface BatchOperationItemSearchQueryResult extends S.Schema.Type<typeof BatchOperationItemSearchQueryResult> {}
 
 /** Matches the value exactly. */
 export const DecisionEvaluationInstanceKeyExactMatch = /*#__PURE__*/ Keys.DecisionEvaluationInstanceKey.pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionEvaluationInstanceKeyExactMatch" }))
@@ -1585,7 +1585,7 @@ export const AdvancedDecisionEvaluationInstanceKeyFilter = /*#__PURE__*/ (/*#__P
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedDecisionEvaluationInstanceKeyFilter" }))
 
 /** Advanced DecisionEvaluationInstanceKey filter. */
-export type AdvancedDecisionEvaluationInstanceKeyFilter = typeof AdvancedDecisionEvaluationInstanceKeyFilter.Type
+export interface AdvancedDecisionEvaluationInstanceKeyFilter extends S.Schema.Type<typeof AdvancedDecisionEvaluationInstanceKeyFilter> {}
 
 /** DecisionEvaluationInstanceKey property with full advanced search capabilities. */
 export const DecisionEvaluationInstanceKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -1634,7 +1634,7 @@ export const AdvancedDecisionInstanceStateFilter = /*#__PURE__*/ (/*#__PURE__*/ 
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedDecisionInstanceStateFilter" }))
 
 /** Advanced DecisionInstanceStateEnum filter. */
-export type AdvancedDecisionInstanceStateFilter = typeof AdvancedDecisionInstanceStateFilter.Type
+export interface AdvancedDecisionInstanceStateFilter extends S.Schema.Type<typeof AdvancedDecisionInstanceStateFilter> {}
 
 /** DecisionInstanceStateEnum property with full advanced search capabilities. */
 export const DecisionInstanceStateFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -1688,7 +1688,7 @@ export const DecisionInstanceFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionInstanceFilter" }))
 
 /** Decision instance search filter. */
-export type DecisionInstanceFilter = typeof DecisionInstanceFilter.Type
+export interface DecisionInstanceFilter extends S.Schema.Type<typeof DecisionInstanceFilter> {}
 
 /**
  * A reference key chosen by the user that will be part of all records resulting from this operation.
@@ -1714,7 +1714,7 @@ export const DecisionInstanceDeletionBatchOperationRequest = /*#__PURE__*/ (/*#_
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionInstanceDeletionBatchOperationRequest" }))
 
 /** The decision instance filter that defines which decision instances should be deleted. */
-export type DecisionInstanceDeletionBatchOperationRequest = typeof DecisionInstanceDeletionBatchOperationRequest.Type
+export interface DecisionInstanceDeletionBatchOperationRequest extends S.Schema.Type<typeof DecisionInstanceDeletionBatchOperationRequest> {}
 
 /** Process instance states */
 export const ProcessInstanceStateEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("ACTIVE", "COMPLETED", "TERMINATED")).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceStateEnum" }))
@@ -1752,7 +1752,7 @@ export const AdvancedProcessInstanceStateFilter = /*#__PURE__*/ (/*#__PURE__*/ S
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedProcessInstanceStateFilter" }))
 
 /** Advanced ProcessInstanceStateEnum filter. */
-export type AdvancedProcessInstanceStateFilter = typeof AdvancedProcessInstanceStateFilter.Type
+export interface AdvancedProcessInstanceStateFilter extends S.Schema.Type<typeof AdvancedProcessInstanceStateFilter> {}
 
 /** ProcessInstanceStateEnum property with full advanced search capabilities. */
 export const ProcessInstanceStateFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -1777,7 +1777,7 @@ export const VariableValueFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Struct
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "VariableValueFilterProperty" }))
 
 /** VariableValueFilterProperty */
-export type VariableValueFilterProperty = typeof VariableValueFilterProperty.Type
+export interface VariableValueFilterProperty extends S.Schema.Type<typeof VariableValueFilterProperty> {}
 
 /** Element states */
 export const ElementInstanceStateEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("ACTIVE", "COMPLETED", "TERMINATED")).pipe(/*#__PURE__*/ S.annotations({ identifier: "ElementInstanceStateEnum" }))
@@ -1815,7 +1815,7 @@ export const AdvancedElementInstanceStateFilter = /*#__PURE__*/ (/*#__PURE__*/ S
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedElementInstanceStateFilter" }))
 
 /** Advanced ElementInstanceStateEnum filter. */
-export type AdvancedElementInstanceStateFilter = typeof AdvancedElementInstanceStateFilter.Type
+export interface AdvancedElementInstanceStateFilter extends S.Schema.Type<typeof AdvancedElementInstanceStateFilter> {}
 
 /** ElementInstanceStateEnum property with full advanced search capabilities. */
 export const ElementInstanceStateFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -1847,7 +1847,7 @@ export const AdvancedIntegerFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedIntegerFilter" }))
 
 /** Advanced integer (int32) filter. */
-export type AdvancedIntegerFilter = typeof AdvancedIntegerFilter.Type
+export interface AdvancedIntegerFilter extends S.Schema.Type<typeof AdvancedIntegerFilter> {}
 
 /** Integer property with advanced search capabilities. */
 export const IntegerFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -1910,7 +1910,7 @@ export const BaseProcessInstanceFilterFields = /*#__PURE__*/ (/*#__PURE__*/ S.St
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "BaseProcessInstanceFilterFields" }))
 
 /** Base process instance search filter. */
-export type BaseProcessInstanceFilterFields = typeof BaseProcessInstanceFilterFields.Type
+export interface BaseProcessInstanceFilterFields extends S.Schema.Type<typeof BaseProcessInstanceFilterFields> {}
 
 /** Process instance search filter. */
 export const ProcessInstanceFilterFields = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -1968,7 +1968,7 @@ export const ProcessInstanceFilterFields = /*#__PURE__*/ (/*#__PURE__*/ S.Struct
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceFilterFields" }))
 
 /** Process instance search filter. */
-export type ProcessInstanceFilterFields = typeof ProcessInstanceFilterFields.Type
+export interface ProcessInstanceFilterFields extends S.Schema.Type<typeof ProcessInstanceFilterFields> {}
 
 /** Process instance search filter. */
 export const ProcessInstanceFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2059,7 +2059,7 @@ export const ProcessInstanceFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceFilter" }))
 
 /** Process instance search filter. */
-export type ProcessInstanceFilter = typeof ProcessInstanceFilter.Type
+export interface ProcessInstanceFilter extends S.Schema.Type<typeof ProcessInstanceFilter> {}
 
 /** The process instance filter that defines which process instances should be canceled. */
 export const ProcessInstanceCancellationBatchOperationRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2073,7 +2073,7 @@ export const ProcessInstanceCancellationBatchOperationRequest = /*#__PURE__*/ (/
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceCancellationBatchOperationRequest" }))
 
 /** The process instance filter that defines which process instances should be canceled. */
-export type ProcessInstanceCancellationBatchOperationRequest = typeof ProcessInstanceCancellationBatchOperationRequest.Type
+export interface ProcessInstanceCancellationBatchOperationRequest extends S.Schema.Type<typeof ProcessInstanceCancellationBatchOperationRequest> {}
 
 /** The process instance filter that defines which process instances should have their incidents resolved. */
 export const ProcessInstanceIncidentResolutionBatchOperationRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2087,7 +2087,7 @@ export const ProcessInstanceIncidentResolutionBatchOperationRequest = /*#__PURE_
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceIncidentResolutionBatchOperationRequest" }))
 
 /** The process instance filter that defines which process instances should have their incidents resolved. */
-export type ProcessInstanceIncidentResolutionBatchOperationRequest = typeof ProcessInstanceIncidentResolutionBatchOperationRequest.Type
+export interface ProcessInstanceIncidentResolutionBatchOperationRequest extends S.Schema.Type<typeof ProcessInstanceIncidentResolutionBatchOperationRequest> {}
 
 /** The process instance filter that defines which process instances should be deleted. */
 export const ProcessInstanceDeletionBatchOperationRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2101,7 +2101,7 @@ export const ProcessInstanceDeletionBatchOperationRequest = /*#__PURE__*/ (/*#__
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceDeletionBatchOperationRequest" }))
 
 /** The process instance filter that defines which process instances should be deleted. */
-export type ProcessInstanceDeletionBatchOperationRequest = typeof ProcessInstanceDeletionBatchOperationRequest.Type
+export interface ProcessInstanceDeletionBatchOperationRequest extends S.Schema.Type<typeof ProcessInstanceDeletionBatchOperationRequest> {}
 
 /** The mapping instructions describe how to map elements from the source process definition to the target process definition. */
 export const MigrateProcessInstanceMappingInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2112,7 +2112,7 @@ export const MigrateProcessInstanceMappingInstruction = /*#__PURE__*/ (/*#__PURE
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "MigrateProcessInstanceMappingInstruction" }))
 
 /** The mapping instructions describe how to map elements from the source process definition to the target process definition. */
-export type MigrateProcessInstanceMappingInstruction = typeof MigrateProcessInstanceMappingInstruction.Type
+export interface MigrateProcessInstanceMappingInstruction extends S.Schema.Type<typeof MigrateProcessInstanceMappingInstruction> {}
 
 /** The migration instructions describe how to migrate a process instance from one process definition to another. */
 export const ProcessInstanceMigrationBatchOperationPlan = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2123,7 +2123,7 @@ export const ProcessInstanceMigrationBatchOperationPlan = /*#__PURE__*/ (/*#__PU
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceMigrationBatchOperationPlan" }))
 
 /** The migration instructions describe how to migrate a process instance from one process definition to another. */
-export type ProcessInstanceMigrationBatchOperationPlan = typeof ProcessInstanceMigrationBatchOperationPlan.Type
+export interface ProcessInstanceMigrationBatchOperationPlan extends S.Schema.Type<typeof ProcessInstanceMigrationBatchOperationPlan> {}
 
 /** ProcessInstanceMigrationBatchOperationRequest */
 export const ProcessInstanceMigrationBatchOperationRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2139,7 +2139,7 @@ export const ProcessInstanceMigrationBatchOperationRequest = /*#__PURE__*/ (/*#_
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceMigrationBatchOperationRequest" }))
 
 /** ProcessInstanceMigrationBatchOperationRequest */
-export type ProcessInstanceMigrationBatchOperationRequest = typeof ProcessInstanceMigrationBatchOperationRequest.Type
+export interface ProcessInstanceMigrationBatchOperationRequest extends S.Schema.Type<typeof ProcessInstanceMigrationBatchOperationRequest> {}
 
 /**
  * Instructions describing a move operation. This instruction will terminate all active
@@ -2160,7 +2160,7 @@ export const ProcessInstanceModificationMoveBatchOperationInstruction = /*#__PUR
  * terminated one at `targetElementId`. The new element instances are created in the parent
  * scope of the source element instances.
  */
-export type ProcessInstanceModificationMoveBatchOperationInstruction = typeof ProcessInstanceModificationMoveBatchOperationInstruction.Type
+export interface ProcessInstanceModificationMoveBatchOperationInstruction extends S.Schema.Type<typeof ProcessInstanceModificationMoveBatchOperationInstruction> {}
 
 /**
  * The process instance filter to define on which process instances tokens should be moved,
@@ -2182,7 +2182,7 @@ export const ProcessInstanceModificationBatchOperationRequest = /*#__PURE__*/ (/
  * The process instance filter to define on which process instances tokens should be moved,
  * and new element instances should be activated or terminated.
  */
-export type ProcessInstanceModificationBatchOperationRequest = typeof ProcessInstanceModificationBatchOperationRequest.Type
+export interface ProcessInstanceModificationBatchOperationRequest extends S.Schema.Type<typeof ProcessInstanceModificationBatchOperationRequest> {}
 
 /** ClockPinRequest */
 export const ClockPinRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2191,7 +2191,7 @@ export const ClockPinRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClockPinRequest" }))
 
 /** ClockPinRequest */
-export type ClockPinRequest = typeof ClockPinRequest.Type
+export interface ClockPinRequest extends S.Schema.Type<typeof ClockPinRequest> {}
 
 /** The scope of a cluster variable. */
 export const ClusterVariableScopeEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("GLOBAL", "TENANT")).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClusterVariableScopeEnum" }))
@@ -2208,7 +2208,7 @@ export const CreateClusterVariableRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struc
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "CreateClusterVariableRequest" }))
 
 /** CreateClusterVariableRequest */
-export type CreateClusterVariableRequest = typeof CreateClusterVariableRequest.Type
+export interface CreateClusterVariableRequest extends S.Schema.Type<typeof CreateClusterVariableRequest> {}
 
 /** UpdateClusterVariableRequest */
 export const UpdateClusterVariableRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2217,7 +2217,7 @@ export const UpdateClusterVariableRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struc
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UpdateClusterVariableRequest" }))
 
 /** UpdateClusterVariableRequest */
-export type UpdateClusterVariableRequest = typeof UpdateClusterVariableRequest.Type
+export interface UpdateClusterVariableRequest extends S.Schema.Type<typeof UpdateClusterVariableRequest> {}
 
 /** Cluster variable response item. */
 export const ClusterVariableResultBase = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2230,7 +2230,7 @@ export const ClusterVariableResultBase = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClusterVariableResultBase" }))
 
 /** Cluster variable response item. */
-export type ClusterVariableResultBase = typeof ClusterVariableResultBase.Type
+export interface ClusterVariableResultBase extends S.Schema.Type<typeof ClusterVariableResultBase> {}
 
 /** ClusterVariableResult */
 export const ClusterVariableResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2245,7 +2245,7 @@ export const ClusterVariableResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClusterVariableResult" }))
 
 /** ClusterVariableResult */
-export type ClusterVariableResult = typeof ClusterVariableResult.Type
+export interface ClusterVariableResult extends S.Schema.Type<typeof ClusterVariableResult> {}
 
 /** Cluster variable search response item. */
 export const ClusterVariableSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2262,7 +2262,7 @@ export const ClusterVariableSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClusterVariableSearchResult" }))
 
 /** Cluster variable search response item. */
-export type ClusterVariableSearchResult = typeof ClusterVariableSearchResult.Type
+export interface ClusterVariableSearchResult extends S.Schema.Type<typeof ClusterVariableSearchResult> {}
 
 /** ClusterVariableSearchQuerySortRequest */
 export const ClusterVariableSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2273,7 +2273,7 @@ export const ClusterVariableSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClusterVariableSearchQuerySortRequest" }))
 
 /** ClusterVariableSearchQuerySortRequest */
-export type ClusterVariableSearchQuerySortRequest = typeof ClusterVariableSearchQuerySortRequest.Type
+export interface ClusterVariableSearchQuerySortRequest extends S.Schema.Type<typeof ClusterVariableSearchQuerySortRequest> {}
 
 /** Matches the value exactly. */
 export const ClusterVariableScopeExactMatch = /*#__PURE__*/ ClusterVariableScopeEnum.pipe(/*#__PURE__*/ S.annotations({ identifier: "ClusterVariableScopeExactMatch" }))
@@ -2305,7 +2305,7 @@ export const AdvancedClusterVariableScopeFilter = /*#__PURE__*/ (/*#__PURE__*/ S
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedClusterVariableScopeFilter" }))
 
 /** Advanced ClusterVariableScopeEnum filter. */
-export type AdvancedClusterVariableScopeFilter = typeof AdvancedClusterVariableScopeFilter.Type
+export interface AdvancedClusterVariableScopeFilter extends S.Schema.Type<typeof AdvancedClusterVariableScopeFilter> {}
 
 /** ClusterVariableScopeEnum property with full advanced search capabilities. */
 export const ClusterVariableScopeFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -2331,7 +2331,7 @@ export const ClusterVariableSearchQueryFilterRequest = /*#__PURE__*/ (/*#__PURE_
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClusterVariableSearchQueryFilterRequest" }))
 
 /** Cluster variable filter request. */
-export type ClusterVariableSearchQueryFilterRequest = typeof ClusterVariableSearchQueryFilterRequest.Type
+export interface ClusterVariableSearchQueryFilterRequest extends S.Schema.Type<typeof ClusterVariableSearchQueryFilterRequest> {}
 
 /** Cluster variable search query request. */
 export const ClusterVariableSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2344,7 +2344,7 @@ export const ClusterVariableSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClusterVariableSearchQueryRequest" }))
 
 /** Cluster variable search query request. */
-export type ClusterVariableSearchQueryRequest = typeof ClusterVariableSearchQueryRequest.Type
+export interface ClusterVariableSearchQueryRequest extends S.Schema.Type<typeof ClusterVariableSearchQueryRequest> {}
 
 /** Cluster variable search query response. */
 export const ClusterVariableSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2355,7 +2355,7 @@ export const ClusterVariableSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.S
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ClusterVariableSearchQueryResult" }))
 
 /** Cluster variable search query response. */
-export type ClusterVariableSearchQueryResult = typeof ClusterVariableSearchQueryResult.Type
+export interface ClusterVariableSearchQueryResult extends S.Schema.Type<typeof ClusterVariableSearchQueryResult> {}
 
 /** Provides information on a partition within a broker node. */
 export const Partition = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2368,7 +2368,7 @@ export const Partition = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "Partition" }))
 
 /** Provides information on a partition within a broker node. */
-export type Partition = typeof Partition.Type
+export interface Partition extends S.Schema.Type<typeof Partition> {}
 
 /** Provides information on a broker node. */
 export const BrokerInfo = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2385,7 +2385,7 @@ export const BrokerInfo = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "BrokerInfo" }))
 
 /** Provides information on a broker node. */
-export type BrokerInfo = typeof BrokerInfo.Type
+export interface BrokerInfo extends S.Schema.Type<typeof BrokerInfo> {}
 
 /** The response of a topology request. */
 export const TopologyResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2406,7 +2406,7 @@ export const TopologyResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "TopologyResponse" }))
 
 /** The response of a topology request. */
-export type TopologyResponse = typeof TopologyResponse.Type
+export interface TopologyResponse extends S.Schema.Type<typeof TopologyResponse> {}
 
 /** ConditionalEvaluationInstruction */
 export const ConditionalEvaluationInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2422,7 +2422,7 @@ export const ConditionalEvaluationInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.S
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ConditionalEvaluationInstruction" }))
 
 /** ConditionalEvaluationInstruction */
-export type ConditionalEvaluationInstruction = typeof ConditionalEvaluationInstruction.Type
+export interface ConditionalEvaluationInstruction extends S.Schema.Type<typeof ConditionalEvaluationInstruction> {}
 
 /** ProcessInstanceReference */
 export const ProcessInstanceReference = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2433,7 +2433,7 @@ export const ProcessInstanceReference = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceReference" }))
 
 /** ProcessInstanceReference */
-export type ProcessInstanceReference = typeof ProcessInstanceReference.Type
+export interface ProcessInstanceReference extends S.Schema.Type<typeof ProcessInstanceReference> {}
 
 /** EvaluateConditionalResult */
 export const EvaluateConditionalResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2446,7 +2446,7 @@ export const EvaluateConditionalResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "EvaluateConditionalResult" }))
 
 /** EvaluateConditionalResult */
-export type EvaluateConditionalResult = typeof EvaluateConditionalResult.Type
+export interface EvaluateConditionalResult extends S.Schema.Type<typeof EvaluateConditionalResult> {}
 
 /** DecisionDefinitionSearchQuerySortRequest */
 export const DecisionDefinitionSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2457,7 +2457,7 @@ export const DecisionDefinitionSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionDefinitionSearchQuerySortRequest" }))
 
 /** DecisionDefinitionSearchQuerySortRequest */
-export type DecisionDefinitionSearchQuerySortRequest = typeof DecisionDefinitionSearchQuerySortRequest.Type
+export interface DecisionDefinitionSearchQuerySortRequest extends S.Schema.Type<typeof DecisionDefinitionSearchQuerySortRequest> {}
 
 /** Decision definition search filter. */
 export const DecisionDefinitionFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2488,7 +2488,7 @@ export const DecisionDefinitionFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionDefinitionFilter" }))
 
 /** Decision definition search filter. */
-export type DecisionDefinitionFilter = typeof DecisionDefinitionFilter.Type
+export interface DecisionDefinitionFilter extends S.Schema.Type<typeof DecisionDefinitionFilter> {}
 
 /** DecisionDefinitionSearchQuery */
 export const DecisionDefinitionSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2501,7 +2501,7 @@ export const DecisionDefinitionSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Stru
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionDefinitionSearchQuery" }))
 
 /** DecisionDefinitionSearchQuery */
-export type DecisionDefinitionSearchQuery = typeof DecisionDefinitionSearchQuery.Type
+export interface DecisionDefinitionSearchQuery extends S.Schema.Type<typeof DecisionDefinitionSearchQuery> {}
 
 /** DecisionDefinitionResult */
 export const DecisionDefinitionResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2526,7 +2526,7 @@ export const DecisionDefinitionResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionDefinitionResult" }))
 
 /** DecisionDefinitionResult */
-export type DecisionDefinitionResult = typeof DecisionDefinitionResult.Type
+export interface DecisionDefinitionResult extends S.Schema.Type<typeof DecisionDefinitionResult> {}
 
 /** DecisionDefinitionSearchQueryResult */
 export const DecisionDefinitionSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2537,7 +2537,7 @@ export const DecisionDefinitionSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ 
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionDefinitionSearchQueryResult" }))
 
 /** DecisionDefinitionSearchQueryResult */
-export type DecisionDefinitionSearchQueryResult = typeof DecisionDefinitionSearchQueryResult.Type
+export interface DecisionDefinitionSearchQueryResult extends S.Schema.Type<typeof DecisionDefinitionSearchQueryResult> {}
 
 /** DecisionEvaluationById */
 export const DecisionEvaluationById = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2554,7 +2554,7 @@ export const DecisionEvaluationById = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionEvaluationById" }))
 
 /** DecisionEvaluationById */
-export type DecisionEvaluationById = typeof DecisionEvaluationById.Type
+export interface DecisionEvaluationById extends S.Schema.Type<typeof DecisionEvaluationById> {}
 
 /** DecisionEvaluationByKey */
 export const DecisionEvaluationByKey = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2567,7 +2567,7 @@ export const DecisionEvaluationByKey = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionEvaluationByKey" }))
 
 /** DecisionEvaluationByKey */
-export type DecisionEvaluationByKey = typeof DecisionEvaluationByKey.Type
+export interface DecisionEvaluationByKey extends S.Schema.Type<typeof DecisionEvaluationByKey> {}
 
 /** DecisionEvaluationInstruction */
 export const DecisionEvaluationInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -2593,7 +2593,7 @@ export const EvaluatedDecisionOutputItem = /*#__PURE__*/ (/*#__PURE__*/ S.Struct
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "EvaluatedDecisionOutputItem" }))
 
 /** The evaluated decision outputs. */
-export type EvaluatedDecisionOutputItem = typeof EvaluatedDecisionOutputItem.Type
+export interface EvaluatedDecisionOutputItem extends S.Schema.Type<typeof EvaluatedDecisionOutputItem> {}
 
 /** A decision rule that matched within this decision evaluation. */
 export const MatchedDecisionRuleItem = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2606,7 +2606,7 @@ export const MatchedDecisionRuleItem = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "MatchedDecisionRuleItem" }))
 
 /** A decision rule that matched within this decision evaluation. */
-export type MatchedDecisionRuleItem = typeof MatchedDecisionRuleItem.Type
+export interface MatchedDecisionRuleItem extends S.Schema.Type<typeof MatchedDecisionRuleItem> {}
 
 /** A decision input that was evaluated within this decision evaluation. */
 export const EvaluatedDecisionInputItem = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2619,7 +2619,7 @@ export const EvaluatedDecisionInputItem = /*#__PURE__*/ (/*#__PURE__*/ S.Struct(
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "EvaluatedDecisionInputItem" }))
 
 /** A decision input that was evaluated within this decision evaluation. */
-export type EvaluatedDecisionInputItem = typeof EvaluatedDecisionInputItem.Type
+export interface EvaluatedDecisionInputItem extends S.Schema.Type<typeof EvaluatedDecisionInputItem> {}
 
 /** A decision that was evaluated. */
 export const EvaluatedDecisionResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2646,7 +2646,7 @@ export const EvaluatedDecisionResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "EvaluatedDecisionResult" }))
 
 /** A decision that was evaluated. */
-export type EvaluatedDecisionResult = typeof EvaluatedDecisionResult.Type
+export interface EvaluatedDecisionResult extends S.Schema.Type<typeof EvaluatedDecisionResult> {}
 
 /** EvaluateDecisionResult */
 export const EvaluateDecisionResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2679,7 +2679,7 @@ export const EvaluateDecisionResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "EvaluateDecisionResult" }))
 
 /** EvaluateDecisionResult */
-export type EvaluateDecisionResult = typeof EvaluateDecisionResult.Type
+export interface EvaluateDecisionResult extends S.Schema.Type<typeof EvaluateDecisionResult> {}
 
 /** DecisionInstanceSearchQuerySortRequest */
 export const DecisionInstanceSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2690,7 +2690,7 @@ export const DecisionInstanceSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionInstanceSearchQuerySortRequest" }))
 
 /** DecisionInstanceSearchQuerySortRequest */
-export type DecisionInstanceSearchQuerySortRequest = typeof DecisionInstanceSearchQuerySortRequest.Type
+export interface DecisionInstanceSearchQuerySortRequest extends S.Schema.Type<typeof DecisionInstanceSearchQuerySortRequest> {}
 
 /** DecisionInstanceSearchQuery */
 export const DecisionInstanceSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2703,7 +2703,7 @@ export const DecisionInstanceSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionInstanceSearchQuery" }))
 
 /** DecisionInstanceSearchQuery */
-export type DecisionInstanceSearchQuery = typeof DecisionInstanceSearchQuery.Type
+export interface DecisionInstanceSearchQuery extends S.Schema.Type<typeof DecisionInstanceSearchQuery> {}
 
 /** DeleteDecisionInstanceRequest */
 export const DeleteDecisionInstanceRequest = /*#__PURE__*/ (/*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Struct({
@@ -2764,7 +2764,7 @@ export const DecisionInstanceResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionInstanceResult" }))
 
 /** DecisionInstanceResult */
-export type DecisionInstanceResult = typeof DecisionInstanceResult.Type
+export interface DecisionInstanceResult extends S.Schema.Type<typeof DecisionInstanceResult> {}
 
 /** DecisionInstanceSearchQueryResult */
 export const DecisionInstanceSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2775,7 +2775,7 @@ export const DecisionInstanceSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionInstanceSearchQueryResult" }))
 
 /** DecisionInstanceSearchQueryResult */
-export type DecisionInstanceSearchQueryResult = typeof DecisionInstanceSearchQueryResult.Type
+export interface DecisionInstanceSearchQueryResult extends S.Schema.Type<typeof DecisionInstanceSearchQueryResult> {}
 
 /** DecisionInstanceGetQueryResult */
 export const DecisionInstanceGetQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2828,7 +2828,7 @@ export const DecisionInstanceGetQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Str
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionInstanceGetQueryResult" }))
 
 /** DecisionInstanceGetQueryResult */
-export type DecisionInstanceGetQueryResult = typeof DecisionInstanceGetQueryResult.Type
+export interface DecisionInstanceGetQueryResult extends S.Schema.Type<typeof DecisionInstanceGetQueryResult> {}
 
 /** DecisionRequirementsSearchQuerySortRequest */
 export const DecisionRequirementsSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2839,7 +2839,7 @@ export const DecisionRequirementsSearchQuerySortRequest = /*#__PURE__*/ (/*#__PU
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionRequirementsSearchQuerySortRequest" }))
 
 /** DecisionRequirementsSearchQuerySortRequest */
-export type DecisionRequirementsSearchQuerySortRequest = typeof DecisionRequirementsSearchQuerySortRequest.Type
+export interface DecisionRequirementsSearchQuerySortRequest extends S.Schema.Type<typeof DecisionRequirementsSearchQuerySortRequest> {}
 
 /** Decision requirements search filter. */
 export const DecisionRequirementsFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2858,7 +2858,7 @@ export const DecisionRequirementsFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct(
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionRequirementsFilter" }))
 
 /** Decision requirements search filter. */
-export type DecisionRequirementsFilter = typeof DecisionRequirementsFilter.Type
+export interface DecisionRequirementsFilter extends S.Schema.Type<typeof DecisionRequirementsFilter> {}
 
 /** DecisionRequirementsSearchQuery */
 export const DecisionRequirementsSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2871,7 +2871,7 @@ export const DecisionRequirementsSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.St
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionRequirementsSearchQuery" }))
 
 /** DecisionRequirementsSearchQuery */
-export type DecisionRequirementsSearchQuery = typeof DecisionRequirementsSearchQuery.Type
+export interface DecisionRequirementsSearchQuery extends S.Schema.Type<typeof DecisionRequirementsSearchQuery> {}
 
 /** DecisionRequirementsResult */
 export const DecisionRequirementsResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2890,7 +2890,7 @@ export const DecisionRequirementsResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct(
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionRequirementsResult" }))
 
 /** DecisionRequirementsResult */
-export type DecisionRequirementsResult = typeof DecisionRequirementsResult.Type
+export interface DecisionRequirementsResult extends S.Schema.Type<typeof DecisionRequirementsResult> {}
 
 /** DecisionRequirementsSearchQueryResult */
 export const DecisionRequirementsSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2901,7 +2901,7 @@ export const DecisionRequirementsSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DecisionRequirementsSearchQueryResult" }))
 
 /** DecisionRequirementsSearchQueryResult */
-export type DecisionRequirementsSearchQueryResult = typeof DecisionRequirementsSearchQueryResult.Type
+export interface DecisionRequirementsSearchQueryResult extends S.Schema.Type<typeof DecisionRequirementsSearchQueryResult> {}
 
 /** A deployed process. */
 export const DeploymentProcessResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2921,7 +2921,7 @@ export const DeploymentProcessResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeploymentProcessResult" }))
 
 /** A deployed process. */
-export type DeploymentProcessResult = typeof DeploymentProcessResult.Type
+export interface DeploymentProcessResult extends S.Schema.Type<typeof DeploymentProcessResult> {}
 
 /** A deployed decision. */
 export const DeploymentDecisionResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2945,7 +2945,7 @@ export const DeploymentDecisionResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeploymentDecisionResult" }))
 
 /** A deployed decision. */
-export type DeploymentDecisionResult = typeof DeploymentDecisionResult.Type
+export interface DeploymentDecisionResult extends S.Schema.Type<typeof DeploymentDecisionResult> {}
 
 /** Deployed decision requirements. */
 export const DeploymentDecisionRequirementsResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2964,7 +2964,7 @@ export const DeploymentDecisionRequirementsResult = /*#__PURE__*/ (/*#__PURE__*/
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeploymentDecisionRequirementsResult" }))
 
 /** Deployed decision requirements. */
-export type DeploymentDecisionRequirementsResult = typeof DeploymentDecisionRequirementsResult.Type
+export interface DeploymentDecisionRequirementsResult extends S.Schema.Type<typeof DeploymentDecisionRequirementsResult> {}
 
 /** A deployed form. */
 export const DeploymentFormResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -2984,7 +2984,7 @@ export const DeploymentFormResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeploymentFormResult" }))
 
 /** A deployed form. */
-export type DeploymentFormResult = typeof DeploymentFormResult.Type
+export interface DeploymentFormResult extends S.Schema.Type<typeof DeploymentFormResult> {}
 
 /** A deployed Resource. */
 export const DeploymentResourceResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3001,7 +3001,7 @@ export const DeploymentResourceResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeploymentResourceResult" }))
 
 /** A deployed Resource. */
-export type DeploymentResourceResult = typeof DeploymentResourceResult.Type
+export interface DeploymentResourceResult extends S.Schema.Type<typeof DeploymentResourceResult> {}
 
 /** DeploymentMetadataResult */
 export const DeploymentMetadataResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3018,7 +3018,7 @@ export const DeploymentMetadataResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeploymentMetadataResult" }))
 
 /** DeploymentMetadataResult */
-export type DeploymentMetadataResult = typeof DeploymentMetadataResult.Type
+export interface DeploymentMetadataResult extends S.Schema.Type<typeof DeploymentMetadataResult> {}
 
 /** DeploymentResult */
 export const DeploymentResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3031,7 +3031,7 @@ export const DeploymentResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeploymentResult" }))
 
 /** DeploymentResult */
-export type DeploymentResult = typeof DeploymentResult.Type
+export interface DeploymentResult extends S.Schema.Type<typeof DeploymentResult> {}
 
 /** DeleteResourceRequest */
 export const DeleteResourceRequest = /*#__PURE__*/ (/*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Struct({
@@ -3070,7 +3070,7 @@ export const DeleteResourceResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DeleteResourceResponse" }))
 
 /** DeleteResourceResponse */
-export type DeleteResourceResponse = typeof DeleteResourceResponse.Type
+export interface DeleteResourceResponse extends S.Schema.Type<typeof DeleteResourceResponse> {}
 
 /** ResourceResult */
 export const ResourceResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3089,7 +3089,7 @@ export const ResourceResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ResourceResult" }))
 
 /** ResourceResult */
-export type ResourceResult = typeof ResourceResult.Type
+export interface ResourceResult extends S.Schema.Type<typeof ResourceResult> {}
 
 /** Information about the document that is returned in responses. */
 export const DocumentMetadataResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3110,7 +3110,7 @@ export const DocumentMetadataResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DocumentMetadataResponse" }))
 
 /** Information about the document that is returned in responses. */
-export type DocumentMetadataResponse = typeof DocumentMetadataResponse.Type
+export interface DocumentMetadataResponse extends S.Schema.Type<typeof DocumentMetadataResponse> {}
 
 /** DocumentReference */
 export const DocumentReference = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3127,7 +3127,7 @@ export const DocumentReference = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DocumentReference" }))
 
 /** DocumentReference */
-export type DocumentReference = typeof DocumentReference.Type
+export interface DocumentReference extends S.Schema.Type<typeof DocumentReference> {}
 
 /** DocumentCreationFailureDetail */
 export const DocumentCreationFailureDetail = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3142,7 +3142,7 @@ export const DocumentCreationFailureDetail = /*#__PURE__*/ (/*#__PURE__*/ S.Stru
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DocumentCreationFailureDetail" }))
 
 /** DocumentCreationFailureDetail */
-export type DocumentCreationFailureDetail = typeof DocumentCreationFailureDetail.Type
+export interface DocumentCreationFailureDetail extends S.Schema.Type<typeof DocumentCreationFailureDetail> {}
 
 /** DocumentCreationBatchResponse */
 export const DocumentCreationBatchResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3153,7 +3153,7 @@ export const DocumentCreationBatchResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Stru
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DocumentCreationBatchResponse" }))
 
 /** DocumentCreationBatchResponse */
-export type DocumentCreationBatchResponse = typeof DocumentCreationBatchResponse.Type
+export interface DocumentCreationBatchResponse extends S.Schema.Type<typeof DocumentCreationBatchResponse> {}
 
 /** Information about the document. */
 export const DocumentMetadata = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3174,7 +3174,7 @@ export const DocumentMetadata = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DocumentMetadata" }))
 
 /** Information about the document. */
-export type DocumentMetadata = typeof DocumentMetadata.Type
+export interface DocumentMetadata extends S.Schema.Type<typeof DocumentMetadata> {}
 
 /** DocumentLinkRequest */
 export const DocumentLinkRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3183,7 +3183,7 @@ export const DocumentLinkRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DocumentLinkRequest" }))
 
 /** DocumentLinkRequest */
-export type DocumentLinkRequest = typeof DocumentLinkRequest.Type
+export interface DocumentLinkRequest extends S.Schema.Type<typeof DocumentLinkRequest> {}
 
 /** DocumentLink */
 export const DocumentLink = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3194,7 +3194,7 @@ export const DocumentLink = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DocumentLink" }))
 
 /** DocumentLink */
-export type DocumentLink = typeof DocumentLink.Type
+export interface DocumentLink extends S.Schema.Type<typeof DocumentLink> {}
 
 /** ElementInstanceSearchQuerySortRequest */
 export const ElementInstanceSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3205,7 +3205,7 @@ export const ElementInstanceSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ElementInstanceSearchQuerySortRequest" }))
 
 /** ElementInstanceSearchQuerySortRequest */
-export type ElementInstanceSearchQuerySortRequest = typeof ElementInstanceSearchQuerySortRequest.Type
+export interface ElementInstanceSearchQuerySortRequest extends S.Schema.Type<typeof ElementInstanceSearchQuerySortRequest> {}
 
 /** Element instance filter. */
 export const ElementInstanceFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3243,7 +3243,7 @@ export const ElementInstanceFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ElementInstanceFilter" }))
 
 /** Element instance filter. */
-export type ElementInstanceFilter = typeof ElementInstanceFilter.Type
+export interface ElementInstanceFilter extends S.Schema.Type<typeof ElementInstanceFilter> {}
 
 /** Element instance search request. */
 export const ElementInstanceSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3256,7 +3256,7 @@ export const ElementInstanceSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct(
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ElementInstanceSearchQuery" }))
 
 /** Element instance search request. */
-export type ElementInstanceSearchQuery = typeof ElementInstanceSearchQuery.Type
+export interface ElementInstanceSearchQuery extends S.Schema.Type<typeof ElementInstanceSearchQuery> {}
 
 /** ElementInstanceResult */
 export const ElementInstanceResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3295,7 +3295,7 @@ export const ElementInstanceResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ElementInstanceResult" }))
 
 /** ElementInstanceResult */
-export type ElementInstanceResult = typeof ElementInstanceResult.Type
+export interface ElementInstanceResult extends S.Schema.Type<typeof ElementInstanceResult> {}
 
 /** ElementInstanceSearchQueryResult */
 export const ElementInstanceSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3306,7 +3306,7 @@ export const ElementInstanceSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.S
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ElementInstanceSearchQueryResult" }))
 
 /** ElementInstanceSearchQueryResult */
-export type ElementInstanceSearchQueryResult = typeof ElementInstanceSearchQueryResult.Type
+export interface ElementInstanceSearchQueryResult extends S.Schema.Type<typeof ElementInstanceSearchQueryResult> {}
 
 /** AdHocSubProcessActivateActivityReference */
 export const AdHocSubProcessActivateActivityReference = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3317,7 +3317,7 @@ export const AdHocSubProcessActivateActivityReference = /*#__PURE__*/ (/*#__PURE
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdHocSubProcessActivateActivityReference" }))
 
 /** AdHocSubProcessActivateActivityReference */
-export type AdHocSubProcessActivateActivityReference = typeof AdHocSubProcessActivateActivityReference.Type
+export interface AdHocSubProcessActivateActivityReference extends S.Schema.Type<typeof AdHocSubProcessActivateActivityReference> {}
 
 /** AdHocSubProcessActivateActivitiesInstruction */
 export const AdHocSubProcessActivateActivitiesInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3328,7 +3328,7 @@ export const AdHocSubProcessActivateActivitiesInstruction = /*#__PURE__*/ (/*#__
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdHocSubProcessActivateActivitiesInstruction" }))
 
 /** AdHocSubProcessActivateActivitiesInstruction */
-export type AdHocSubProcessActivateActivitiesInstruction = typeof AdHocSubProcessActivateActivitiesInstruction.Type
+export interface AdHocSubProcessActivateActivitiesInstruction extends S.Schema.Type<typeof AdHocSubProcessActivateActivitiesInstruction> {}
 
 /** ExpressionEvaluationRequest */
 export const ExpressionEvaluationRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3341,7 +3341,7 @@ export const ExpressionEvaluationRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ExpressionEvaluationRequest" }))
 
 /** ExpressionEvaluationRequest */
-export type ExpressionEvaluationRequest = typeof ExpressionEvaluationRequest.Type
+export interface ExpressionEvaluationRequest extends S.Schema.Type<typeof ExpressionEvaluationRequest> {}
 
 /** ExpressionEvaluationWarningItem */
 export const ExpressionEvaluationWarningItem = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3350,7 +3350,7 @@ export const ExpressionEvaluationWarningItem = /*#__PURE__*/ (/*#__PURE__*/ S.St
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ExpressionEvaluationWarningItem" }))
 
 /** ExpressionEvaluationWarningItem */
-export type ExpressionEvaluationWarningItem = typeof ExpressionEvaluationWarningItem.Type
+export interface ExpressionEvaluationWarningItem extends S.Schema.Type<typeof ExpressionEvaluationWarningItem> {}
 
 /** ExpressionEvaluationResult */
 export const ExpressionEvaluationResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3363,7 +3363,7 @@ export const ExpressionEvaluationResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct(
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ExpressionEvaluationResult" }))
 
 /** ExpressionEvaluationResult */
-export type ExpressionEvaluationResult = typeof ExpressionEvaluationResult.Type
+export interface ExpressionEvaluationResult extends S.Schema.Type<typeof ExpressionEvaluationResult> {}
 
 /** FormResult */
 export const FormResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3380,7 +3380,7 @@ export const FormResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "FormResult" }))
 
 /** FormResult */
-export type FormResult = typeof FormResult.Type
+export interface FormResult extends S.Schema.Type<typeof FormResult> {}
 
 /** How the global listener was defined. */
 export const GlobalListenerSourceEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("CONFIGURATION", "API")).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalListenerSourceEnum" }))
@@ -3407,7 +3407,7 @@ export const GlobalListenerBase = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalListenerBase" }))
 
 /** GlobalListenerBase */
-export type GlobalListenerBase = typeof GlobalListenerBase.Type
+export interface GlobalListenerBase extends S.Schema.Type<typeof GlobalListenerBase> {}
 
 /** List of user task event types that trigger the listener. */
 export const GlobalTaskListenerEventTypes = /*#__PURE__*/ (/*#__PURE__*/ S.Array(GlobalTaskListenerEventTypeEnum)).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalTaskListenerEventTypes" }))
@@ -3430,7 +3430,7 @@ export const GlobalTaskListenerBase = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalTaskListenerBase" }))
 
 /** GlobalTaskListenerBase */
-export type GlobalTaskListenerBase = typeof GlobalTaskListenerBase.Type
+export interface GlobalTaskListenerBase extends S.Schema.Type<typeof GlobalTaskListenerBase> {}
 
 /** CreateGlobalTaskListenerRequest */
 export const CreateGlobalTaskListenerRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3449,7 +3449,7 @@ export const CreateGlobalTaskListenerRequest = /*#__PURE__*/ (/*#__PURE__*/ S.St
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "CreateGlobalTaskListenerRequest" }))
 
 /** CreateGlobalTaskListenerRequest */
-export type CreateGlobalTaskListenerRequest = typeof CreateGlobalTaskListenerRequest.Type
+export interface CreateGlobalTaskListenerRequest extends S.Schema.Type<typeof CreateGlobalTaskListenerRequest> {}
 
 /** UpdateGlobalTaskListenerRequest */
 export const UpdateGlobalTaskListenerRequest = /*#__PURE__*/ GlobalTaskListenerBase.pipe(/*#__PURE__*/ S.annotations({ identifier: "UpdateGlobalTaskListenerRequest" }))
@@ -3476,7 +3476,7 @@ export const GlobalTaskListenerResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalTaskListenerResult" }))
 
 /** GlobalTaskListenerResult */
-export type GlobalTaskListenerResult = typeof GlobalTaskListenerResult.Type
+export interface GlobalTaskListenerResult extends S.Schema.Type<typeof GlobalTaskListenerResult> {}
 
 /** GlobalTaskListenerSearchQuerySortRequest */
 export const GlobalTaskListenerSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3487,7 +3487,7 @@ export const GlobalTaskListenerSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalTaskListenerSearchQuerySortRequest" }))
 
 /** GlobalTaskListenerSearchQuerySortRequest */
-export type GlobalTaskListenerSearchQuerySortRequest = typeof GlobalTaskListenerSearchQuerySortRequest.Type
+export interface GlobalTaskListenerSearchQuerySortRequest extends S.Schema.Type<typeof GlobalTaskListenerSearchQuerySortRequest> {}
 
 /** Matches the value exactly. */
 export const GlobalTaskListenerEventTypeExactMatch = /*#__PURE__*/ GlobalTaskListenerEventTypeEnum.pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalTaskListenerEventTypeExactMatch" }))
@@ -3519,7 +3519,7 @@ export const AdvancedGlobalTaskListenerEventTypeFilter = /*#__PURE__*/ (/*#__PUR
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedGlobalTaskListenerEventTypeFilter" }))
 
 /** Advanced global listener event type filter. */
-export type AdvancedGlobalTaskListenerEventTypeFilter = typeof AdvancedGlobalTaskListenerEventTypeFilter.Type
+export interface AdvancedGlobalTaskListenerEventTypeFilter extends S.Schema.Type<typeof AdvancedGlobalTaskListenerEventTypeFilter> {}
 
 /** Global listener event type property with full advanced search capabilities. */
 export const GlobalTaskListenerEventTypeFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -3560,7 +3560,7 @@ export const AdvancedGlobalListenerSourceFilter = /*#__PURE__*/ (/*#__PURE__*/ S
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedGlobalListenerSourceFilter" }))
 
 /** Advanced global listener source filter. */
-export type AdvancedGlobalListenerSourceFilter = typeof AdvancedGlobalListenerSourceFilter.Type
+export interface AdvancedGlobalListenerSourceFilter extends S.Schema.Type<typeof AdvancedGlobalListenerSourceFilter> {}
 
 /** Global listener source property with full advanced search capabilities. */
 export const GlobalListenerSourceFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -3590,7 +3590,7 @@ export const GlobalTaskListenerSearchQueryFilterRequest = /*#__PURE__*/ (/*#__PU
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalTaskListenerSearchQueryFilterRequest" }))
 
 /** Global listener filter request. */
-export type GlobalTaskListenerSearchQueryFilterRequest = typeof GlobalTaskListenerSearchQueryFilterRequest.Type
+export interface GlobalTaskListenerSearchQueryFilterRequest extends S.Schema.Type<typeof GlobalTaskListenerSearchQueryFilterRequest> {}
 
 /** Global listener search query request. */
 export const GlobalTaskListenerSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3603,7 +3603,7 @@ export const GlobalTaskListenerSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalTaskListenerSearchQueryRequest" }))
 
 /** Global listener search query request. */
-export type GlobalTaskListenerSearchQueryRequest = typeof GlobalTaskListenerSearchQueryRequest.Type
+export interface GlobalTaskListenerSearchQueryRequest extends S.Schema.Type<typeof GlobalTaskListenerSearchQueryRequest> {}
 
 /** Global listener search query response. */
 export const GlobalTaskListenerSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3614,7 +3614,7 @@ export const GlobalTaskListenerSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ 
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalTaskListenerSearchQueryResult" }))
 
 /** Global listener search query response. */
-export type GlobalTaskListenerSearchQueryResult = typeof GlobalTaskListenerSearchQueryResult.Type
+export interface GlobalTaskListenerSearchQueryResult extends S.Schema.Type<typeof GlobalTaskListenerSearchQueryResult> {}
 
 /** GroupCreateRequest */
 export const GroupCreateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3627,7 +3627,7 @@ export const GroupCreateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupCreateRequest" }))
 
 /** GroupCreateRequest */
-export type GroupCreateRequest = typeof GroupCreateRequest.Type
+export interface GroupCreateRequest extends S.Schema.Type<typeof GroupCreateRequest> {}
 
 /** GroupCreateResult */
 export const GroupCreateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3640,7 +3640,7 @@ export const GroupCreateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupCreateResult" }))
 
 /** GroupCreateResult */
-export type GroupCreateResult = typeof GroupCreateResult.Type
+export interface GroupCreateResult extends S.Schema.Type<typeof GroupCreateResult> {}
 
 /** GroupUpdateRequest */
 export const GroupUpdateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3651,7 +3651,7 @@ export const GroupUpdateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupUpdateRequest" }))
 
 /** GroupUpdateRequest */
-export type GroupUpdateRequest = typeof GroupUpdateRequest.Type
+export interface GroupUpdateRequest extends S.Schema.Type<typeof GroupUpdateRequest> {}
 
 /** GroupUpdateResult */
 export const GroupUpdateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3664,7 +3664,7 @@ export const GroupUpdateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupUpdateResult" }))
 
 /** GroupUpdateResult */
-export type GroupUpdateResult = typeof GroupUpdateResult.Type
+export interface GroupUpdateResult extends S.Schema.Type<typeof GroupUpdateResult> {}
 
 /** Group search response item. */
 export const GroupResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3677,7 +3677,7 @@ export const GroupResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupResult" }))
 
 /** Group search response item. */
-export type GroupResult = typeof GroupResult.Type
+export interface GroupResult extends S.Schema.Type<typeof GroupResult> {}
 
 /** GroupSearchQuerySortRequest */
 export const GroupSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3688,7 +3688,7 @@ export const GroupSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupSearchQuerySortRequest" }))
 
 /** GroupSearchQuerySortRequest */
-export type GroupSearchQuerySortRequest = typeof GroupSearchQuerySortRequest.Type
+export interface GroupSearchQuerySortRequest extends S.Schema.Type<typeof GroupSearchQuerySortRequest> {}
 
 /** Group filter request */
 export const GroupFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3699,7 +3699,7 @@ export const GroupFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupFilter" }))
 
 /** Group filter request */
-export type GroupFilter = typeof GroupFilter.Type
+export interface GroupFilter extends S.Schema.Type<typeof GroupFilter> {}
 
 /** Group search request. */
 export const GroupSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3712,7 +3712,7 @@ export const GroupSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupSearchQueryRequest" }))
 
 /** Group search request. */
-export type GroupSearchQueryRequest = typeof GroupSearchQueryRequest.Type
+export interface GroupSearchQueryRequest extends S.Schema.Type<typeof GroupSearchQueryRequest> {}
 
 /** Group search response. */
 export const GroupSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3723,7 +3723,7 @@ export const GroupSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupSearchQueryResult" }))
 
 /** Group search response. */
-export type GroupSearchQueryResult = typeof GroupSearchQueryResult.Type
+export interface GroupSearchQueryResult extends S.Schema.Type<typeof GroupSearchQueryResult> {}
 
 /** GroupUserResult */
 export const GroupUserResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3732,7 +3732,7 @@ export const GroupUserResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupUserResult" }))
 
 /** GroupUserResult */
-export type GroupUserResult = typeof GroupUserResult.Type
+export interface GroupUserResult extends S.Schema.Type<typeof GroupUserResult> {}
 
 /** GroupUserSearchResult */
 export const GroupUserSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3743,7 +3743,7 @@ export const GroupUserSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupUserSearchResult" }))
 
 /** GroupUserSearchResult */
-export type GroupUserSearchResult = typeof GroupUserSearchResult.Type
+export interface GroupUserSearchResult extends S.Schema.Type<typeof GroupUserSearchResult> {}
 
 /** GroupUserSearchQuerySortRequest */
 export const GroupUserSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3754,7 +3754,7 @@ export const GroupUserSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.St
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupUserSearchQuerySortRequest" }))
 
 /** GroupUserSearchQuerySortRequest */
-export type GroupUserSearchQuerySortRequest = typeof GroupUserSearchQuerySortRequest.Type
+export interface GroupUserSearchQuerySortRequest extends S.Schema.Type<typeof GroupUserSearchQuerySortRequest> {}
 
 /** GroupUserSearchQueryRequest */
 export const GroupUserSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3765,7 +3765,7 @@ export const GroupUserSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupUserSearchQueryRequest" }))
 
 /** GroupUserSearchQueryRequest */
-export type GroupUserSearchQueryRequest = typeof GroupUserSearchQueryRequest.Type
+export interface GroupUserSearchQueryRequest extends S.Schema.Type<typeof GroupUserSearchQueryRequest> {}
 
 /** GroupClientResult */
 export const GroupClientResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3774,7 +3774,7 @@ export const GroupClientResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupClientResult" }))
 
 /** GroupClientResult */
-export type GroupClientResult = typeof GroupClientResult.Type
+export interface GroupClientResult extends S.Schema.Type<typeof GroupClientResult> {}
 
 /** GroupClientSearchResult */
 export const GroupClientSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3785,7 +3785,7 @@ export const GroupClientSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupClientSearchResult" }))
 
 /** GroupClientSearchResult */
-export type GroupClientSearchResult = typeof GroupClientSearchResult.Type
+export interface GroupClientSearchResult extends S.Schema.Type<typeof GroupClientSearchResult> {}
 
 /** GroupClientSearchQuerySortRequest */
 export const GroupClientSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3796,7 +3796,7 @@ export const GroupClientSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupClientSearchQuerySortRequest" }))
 
 /** GroupClientSearchQuerySortRequest */
-export type GroupClientSearchQuerySortRequest = typeof GroupClientSearchQuerySortRequest.Type
+export interface GroupClientSearchQuerySortRequest extends S.Schema.Type<typeof GroupClientSearchQuerySortRequest> {}
 
 /** GroupClientSearchQueryRequest */
 export const GroupClientSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3807,7 +3807,7 @@ export const GroupClientSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Stru
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupClientSearchQueryRequest" }))
 
 /** GroupClientSearchQueryRequest */
-export type GroupClientSearchQueryRequest = typeof GroupClientSearchQueryRequest.Type
+export interface GroupClientSearchQueryRequest extends S.Schema.Type<typeof GroupClientSearchQueryRequest> {}
 
 /** MappingRuleResult */
 export const MappingRuleResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3822,7 +3822,7 @@ export const MappingRuleResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "MappingRuleResult" }))
 
 /** MappingRuleResult */
-export type MappingRuleResult = typeof MappingRuleResult.Type
+export interface MappingRuleResult extends S.Schema.Type<typeof MappingRuleResult> {}
 
 /** GroupMappingRuleSearchResult */
 export const GroupMappingRuleSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3833,7 +3833,7 @@ export const GroupMappingRuleSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struc
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupMappingRuleSearchResult" }))
 
 /** GroupMappingRuleSearchResult */
-export type GroupMappingRuleSearchResult = typeof GroupMappingRuleSearchResult.Type
+export interface GroupMappingRuleSearchResult extends S.Schema.Type<typeof GroupMappingRuleSearchResult> {}
 
 /** Role search response item. */
 export const RoleResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3846,7 +3846,7 @@ export const RoleResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleResult" }))
 
 /** Role search response item. */
-export type RoleResult = typeof RoleResult.Type
+export interface RoleResult extends S.Schema.Type<typeof RoleResult> {}
 
 /** GroupRoleSearchResult */
 export const GroupRoleSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3857,7 +3857,7 @@ export const GroupRoleSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "GroupRoleSearchResult" }))
 
 /** GroupRoleSearchResult */
-export type GroupRoleSearchResult = typeof GroupRoleSearchResult.Type
+export interface GroupRoleSearchResult extends S.Schema.Type<typeof GroupRoleSearchResult> {}
 
 /** IncidentSearchQuerySortRequest */
 export const IncidentSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -3868,7 +3868,7 @@ export const IncidentSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Str
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentSearchQuerySortRequest" }))
 
 /** IncidentSearchQuerySortRequest */
-export type IncidentSearchQuerySortRequest = typeof IncidentSearchQuerySortRequest.Type
+export interface IncidentSearchQuerySortRequest extends S.Schema.Type<typeof IncidentSearchQuerySortRequest> {}
 
 /** Incident error type with a defined set of values. */
 export const IncidentErrorTypeEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("AD_HOC_SUB_PROCESS_NO_RETRIES", "CALLED_DECISION_ERROR", "CALLED_ELEMENT_ERROR", "CONDITION_ERROR", "DECISION_EVALUATION_ERROR", "EXECUTION_LISTENER_NO_RETRIES", "EXTRACT_VALUE_ERROR", "FORM_NOT_FOUND", "IO_MAPPING_ERROR", "JOB_NO_RETRIES", "MESSAGE_SIZE_EXCEEDED", "RESOURCE_NOT_FOUND", "TASK_LISTENER_NO_RETRIES", "UNHANDLED_ERROR_EVENT", "UNKNOWN", "UNSPECIFIED")).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentErrorTypeEnum" }))
@@ -3908,7 +3908,7 @@ export const AdvancedIncidentErrorTypeFilter = /*#__PURE__*/ (/*#__PURE__*/ S.St
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedIncidentErrorTypeFilter" }))
 
 /** Advanced IncidentErrorTypeEnum filter */
-export type AdvancedIncidentErrorTypeFilter = typeof AdvancedIncidentErrorTypeFilter.Type
+export interface AdvancedIncidentErrorTypeFilter extends S.Schema.Type<typeof AdvancedIncidentErrorTypeFilter> {}
 
 /** IncidentErrorTypeEnum with full advanced search capabilities. */
 export const IncidentErrorTypeFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -3957,7 +3957,7 @@ export const AdvancedIncidentStateFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedIncidentStateFilter" }))
 
 /** Advanced IncidentStateEnum filter */
-export type AdvancedIncidentStateFilter = typeof AdvancedIncidentStateFilter.Type
+export interface AdvancedIncidentStateFilter extends S.Schema.Type<typeof AdvancedIncidentStateFilter> {}
 
 /** IncidentStateEnum with full advanced search capabilities. */
 export const IncidentStateFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -3997,7 +3997,7 @@ export const IncidentFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentFilter" }))
 
 /** Incident search filter. */
-export type IncidentFilter = typeof IncidentFilter.Type
+export interface IncidentFilter extends S.Schema.Type<typeof IncidentFilter> {}
 
 /** IncidentSearchQuery */
 export const IncidentSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4010,7 +4010,7 @@ export const IncidentSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentSearchQuery" }))
 
 /** IncidentSearchQuery */
-export type IncidentSearchQuery = typeof IncidentSearchQuery.Type
+export interface IncidentSearchQuery extends S.Schema.Type<typeof IncidentSearchQuery> {}
 
 /** IncidentResult */
 export const IncidentResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4047,7 +4047,7 @@ export const IncidentResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentResult" }))
 
 /** IncidentResult */
-export type IncidentResult = typeof IncidentResult.Type
+export interface IncidentResult extends S.Schema.Type<typeof IncidentResult> {}
 
 /** IncidentSearchQueryResult */
 export const IncidentSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4058,7 +4058,7 @@ export const IncidentSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentSearchQueryResult" }))
 
 /** IncidentSearchQueryResult */
-export type IncidentSearchQueryResult = typeof IncidentSearchQueryResult.Type
+export interface IncidentSearchQueryResult extends S.Schema.Type<typeof IncidentSearchQueryResult> {}
 
 /** IncidentResolutionRequest */
 export const IncidentResolutionRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4070,7 +4070,7 @@ export const IncidentResolutionRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentResolutionRequest" }))
 
 /** IncidentResolutionRequest */
-export type IncidentResolutionRequest = typeof IncidentResolutionRequest.Type
+export interface IncidentResolutionRequest extends S.Schema.Type<typeof IncidentResolutionRequest> {}
 
 /** IncidentProcessInstanceStatisticsByErrorQuerySortRequest */
 export const IncidentProcessInstanceStatisticsByErrorQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4081,7 +4081,7 @@ export const IncidentProcessInstanceStatisticsByErrorQuerySortRequest = /*#__PUR
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentProcessInstanceStatisticsByErrorQuerySortRequest" }))
 
 /** IncidentProcessInstanceStatisticsByErrorQuerySortRequest */
-export type IncidentProcessInstanceStatisticsByErrorQuerySortRequest = typeof IncidentProcessInstanceStatisticsByErrorQuerySortRequest.Type
+export interface IncidentProcessInstanceStatisticsByErrorQuerySortRequest extends S.Schema.Type<typeof IncidentProcessInstanceStatisticsByErrorQuerySortRequest> {}
 
 /** IncidentProcessInstanceStatisticsByErrorQuery */
 export const IncidentProcessInstanceStatisticsByErrorQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4092,7 +4092,7 @@ export const IncidentProcessInstanceStatisticsByErrorQuery = /*#__PURE__*/ (/*#_
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentProcessInstanceStatisticsByErrorQuery" }))
 
 /** IncidentProcessInstanceStatisticsByErrorQuery */
-export type IncidentProcessInstanceStatisticsByErrorQuery = typeof IncidentProcessInstanceStatisticsByErrorQuery.Type
+export interface IncidentProcessInstanceStatisticsByErrorQuery extends S.Schema.Type<typeof IncidentProcessInstanceStatisticsByErrorQuery> {}
 
 /** IncidentProcessInstanceStatisticsByErrorResult */
 export const IncidentProcessInstanceStatisticsByErrorResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4105,7 +4105,7 @@ export const IncidentProcessInstanceStatisticsByErrorResult = /*#__PURE__*/ (/*#
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentProcessInstanceStatisticsByErrorResult" }))
 
 /** IncidentProcessInstanceStatisticsByErrorResult */
-export type IncidentProcessInstanceStatisticsByErrorResult = typeof IncidentProcessInstanceStatisticsByErrorResult.Type
+export interface IncidentProcessInstanceStatisticsByErrorResult extends S.Schema.Type<typeof IncidentProcessInstanceStatisticsByErrorResult> {}
 
 /** IncidentProcessInstanceStatisticsByErrorQueryResult */
 export const IncidentProcessInstanceStatisticsByErrorQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4116,7 +4116,7 @@ export const IncidentProcessInstanceStatisticsByErrorQueryResult = /*#__PURE__*/
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentProcessInstanceStatisticsByErrorQueryResult" }))
 
 /** IncidentProcessInstanceStatisticsByErrorQueryResult */
-export type IncidentProcessInstanceStatisticsByErrorQueryResult = typeof IncidentProcessInstanceStatisticsByErrorQueryResult.Type
+export interface IncidentProcessInstanceStatisticsByErrorQueryResult extends S.Schema.Type<typeof IncidentProcessInstanceStatisticsByErrorQueryResult> {}
 
 /** Filter for the incident process instance statistics by definition query. */
 export const IncidentProcessInstanceStatisticsByDefinitionFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4125,7 +4125,7 @@ export const IncidentProcessInstanceStatisticsByDefinitionFilter = /*#__PURE__*/
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentProcessInstanceStatisticsByDefinitionFilter" }))
 
 /** Filter for the incident process instance statistics by definition query. */
-export type IncidentProcessInstanceStatisticsByDefinitionFilter = typeof IncidentProcessInstanceStatisticsByDefinitionFilter.Type
+export interface IncidentProcessInstanceStatisticsByDefinitionFilter extends S.Schema.Type<typeof IncidentProcessInstanceStatisticsByDefinitionFilter> {}
 
 /** IncidentProcessInstanceStatisticsByDefinitionQuerySortRequest */
 export const IncidentProcessInstanceStatisticsByDefinitionQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4136,7 +4136,7 @@ export const IncidentProcessInstanceStatisticsByDefinitionQuerySortRequest = /*#
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentProcessInstanceStatisticsByDefinitionQuerySortRequest" }))
 
 /** IncidentProcessInstanceStatisticsByDefinitionQuerySortRequest */
-export type IncidentProcessInstanceStatisticsByDefinitionQuerySortRequest = typeof IncidentProcessInstanceStatisticsByDefinitionQuerySortRequest.Type
+export interface IncidentProcessInstanceStatisticsByDefinitionQuerySortRequest extends S.Schema.Type<typeof IncidentProcessInstanceStatisticsByDefinitionQuerySortRequest> {}
 
 /** IncidentProcessInstanceStatisticsByDefinitionQuery */
 export const IncidentProcessInstanceStatisticsByDefinitionQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4149,7 +4149,7 @@ export const IncidentProcessInstanceStatisticsByDefinitionQuery = /*#__PURE__*/ 
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentProcessInstanceStatisticsByDefinitionQuery" }))
 
 /** IncidentProcessInstanceStatisticsByDefinitionQuery */
-export type IncidentProcessInstanceStatisticsByDefinitionQuery = typeof IncidentProcessInstanceStatisticsByDefinitionQuery.Type
+export interface IncidentProcessInstanceStatisticsByDefinitionQuery extends S.Schema.Type<typeof IncidentProcessInstanceStatisticsByDefinitionQuery> {}
 
 /** IncidentProcessInstanceStatisticsByDefinitionResult */
 export const IncidentProcessInstanceStatisticsByDefinitionResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4171,7 +4171,7 @@ export const IncidentProcessInstanceStatisticsByDefinitionResult = /*#__PURE__*/
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentProcessInstanceStatisticsByDefinitionResult" }))
 
 /** IncidentProcessInstanceStatisticsByDefinitionResult */
-export type IncidentProcessInstanceStatisticsByDefinitionResult = typeof IncidentProcessInstanceStatisticsByDefinitionResult.Type
+export interface IncidentProcessInstanceStatisticsByDefinitionResult extends S.Schema.Type<typeof IncidentProcessInstanceStatisticsByDefinitionResult> {}
 
 /** IncidentProcessInstanceStatisticsByDefinitionQueryResult */
 export const IncidentProcessInstanceStatisticsByDefinitionQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4185,7 +4185,7 @@ export const IncidentProcessInstanceStatisticsByDefinitionQueryResult = /*#__PUR
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "IncidentProcessInstanceStatisticsByDefinitionQueryResult" }))
 
 /** IncidentProcessInstanceStatisticsByDefinitionQueryResult */
-export type IncidentProcessInstanceStatisticsByDefinitionQueryResult = typeof IncidentProcessInstanceStatisticsByDefinitionQueryResult.Type
+export interface IncidentProcessInstanceStatisticsByDefinitionQueryResult extends S.Schema.Type<typeof IncidentProcessInstanceStatisticsByDefinitionQueryResult> {}
 
 /** Metric for a single job status. */
 export const StatusMetric = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4196,7 +4196,7 @@ export const StatusMetric = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "StatusMetric" }))
 
 /** Metric for a single job status. */
-export type StatusMetric = typeof StatusMetric.Type
+export interface StatusMetric extends S.Schema.Type<typeof StatusMetric> {}
 
 /** Global job statistics query result. */
 export const GlobalJobStatisticsQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4211,7 +4211,7 @@ export const GlobalJobStatisticsQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Str
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "GlobalJobStatisticsQueryResult" }))
 
 /** Global job statistics query result. */
-export type GlobalJobStatisticsQueryResult = typeof GlobalJobStatisticsQueryResult.Type
+export interface GlobalJobStatisticsQueryResult extends S.Schema.Type<typeof GlobalJobStatisticsQueryResult> {}
 
 /** Job type statistics search filter. */
 export const JobTypeStatisticsFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4227,7 +4227,7 @@ export const JobTypeStatisticsFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobTypeStatisticsFilter" }))
 
 /** Job type statistics search filter. */
-export type JobTypeStatisticsFilter = typeof JobTypeStatisticsFilter.Type
+export interface JobTypeStatisticsFilter extends S.Schema.Type<typeof JobTypeStatisticsFilter> {}
 
 /** Job type statistics query. */
 export const JobTypeStatisticsQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4238,7 +4238,7 @@ export const JobTypeStatisticsQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobTypeStatisticsQuery" }))
 
 /** Job type statistics query. */
-export type JobTypeStatisticsQuery = typeof JobTypeStatisticsQuery.Type
+export interface JobTypeStatisticsQuery extends S.Schema.Type<typeof JobTypeStatisticsQuery> {}
 
 /** Statistics for a single job type. */
 export const JobTypeStatisticsItem = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4255,7 +4255,7 @@ export const JobTypeStatisticsItem = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobTypeStatisticsItem" }))
 
 /** Statistics for a single job type. */
-export type JobTypeStatisticsItem = typeof JobTypeStatisticsItem.Type
+export interface JobTypeStatisticsItem extends S.Schema.Type<typeof JobTypeStatisticsItem> {}
 
 /** Job type statistics query result. */
 export const JobTypeStatisticsQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4266,7 +4266,7 @@ export const JobTypeStatisticsQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struc
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobTypeStatisticsQueryResult" }))
 
 /** Job type statistics query result. */
-export type JobTypeStatisticsQueryResult = typeof JobTypeStatisticsQueryResult.Type
+export interface JobTypeStatisticsQueryResult extends S.Schema.Type<typeof JobTypeStatisticsQueryResult> {}
 
 /** Job worker statistics search filter. */
 export const JobWorkerStatisticsFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4279,7 +4279,7 @@ export const JobWorkerStatisticsFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobWorkerStatisticsFilter" }))
 
 /** Job worker statistics search filter. */
-export type JobWorkerStatisticsFilter = typeof JobWorkerStatisticsFilter.Type
+export interface JobWorkerStatisticsFilter extends S.Schema.Type<typeof JobWorkerStatisticsFilter> {}
 
 /** Job worker statistics query. */
 export const JobWorkerStatisticsQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4290,7 +4290,7 @@ export const JobWorkerStatisticsQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobWorkerStatisticsQuery" }))
 
 /** Job worker statistics query. */
-export type JobWorkerStatisticsQuery = typeof JobWorkerStatisticsQuery.Type
+export interface JobWorkerStatisticsQuery extends S.Schema.Type<typeof JobWorkerStatisticsQuery> {}
 
 /** Statistics for a single worker within a job type. */
 export const JobWorkerStatisticsItem = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4305,7 +4305,7 @@ export const JobWorkerStatisticsItem = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobWorkerStatisticsItem" }))
 
 /** Statistics for a single worker within a job type. */
-export type JobWorkerStatisticsItem = typeof JobWorkerStatisticsItem.Type
+export interface JobWorkerStatisticsItem extends S.Schema.Type<typeof JobWorkerStatisticsItem> {}
 
 /** Job worker statistics query result. */
 export const JobWorkerStatisticsQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4316,7 +4316,7 @@ export const JobWorkerStatisticsQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Str
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobWorkerStatisticsQueryResult" }))
 
 /** Job worker statistics query result. */
-export type JobWorkerStatisticsQueryResult = typeof JobWorkerStatisticsQueryResult.Type
+export interface JobWorkerStatisticsQueryResult extends S.Schema.Type<typeof JobWorkerStatisticsQueryResult> {}
 
 /** Job time-series statistics search filter. */
 export const JobTimeSeriesStatisticsFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4334,7 +4334,7 @@ export const JobTimeSeriesStatisticsFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Stru
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobTimeSeriesStatisticsFilter" }))
 
 /** Job time-series statistics search filter. */
-export type JobTimeSeriesStatisticsFilter = typeof JobTimeSeriesStatisticsFilter.Type
+export interface JobTimeSeriesStatisticsFilter extends S.Schema.Type<typeof JobTimeSeriesStatisticsFilter> {}
 
 /** Job time-series statistics query. */
 export const JobTimeSeriesStatisticsQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4345,7 +4345,7 @@ export const JobTimeSeriesStatisticsQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struc
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobTimeSeriesStatisticsQuery" }))
 
 /** Job time-series statistics query. */
-export type JobTimeSeriesStatisticsQuery = typeof JobTimeSeriesStatisticsQuery.Type
+export interface JobTimeSeriesStatisticsQuery extends S.Schema.Type<typeof JobTimeSeriesStatisticsQuery> {}
 
 /** Aggregated job metrics for a single time bucket. */
 export const JobTimeSeriesStatisticsItem = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4360,7 +4360,7 @@ export const JobTimeSeriesStatisticsItem = /*#__PURE__*/ (/*#__PURE__*/ S.Struct
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobTimeSeriesStatisticsItem" }))
 
 /** Aggregated job metrics for a single time bucket. */
-export type JobTimeSeriesStatisticsItem = typeof JobTimeSeriesStatisticsItem.Type
+export interface JobTimeSeriesStatisticsItem extends S.Schema.Type<typeof JobTimeSeriesStatisticsItem> {}
 
 /** Job time-series statistics query result. */
 export const JobTimeSeriesStatisticsQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4371,7 +4371,7 @@ export const JobTimeSeriesStatisticsQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobTimeSeriesStatisticsQueryResult" }))
 
 /** Job time-series statistics query result. */
-export type JobTimeSeriesStatisticsQueryResult = typeof JobTimeSeriesStatisticsQueryResult.Type
+export interface JobTimeSeriesStatisticsQueryResult extends S.Schema.Type<typeof JobTimeSeriesStatisticsQueryResult> {}
 
 /** Job error statistics search filter. */
 export const JobErrorStatisticsFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4388,7 +4388,7 @@ export const JobErrorStatisticsFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobErrorStatisticsFilter" }))
 
 /** Job error statistics search filter. */
-export type JobErrorStatisticsFilter = typeof JobErrorStatisticsFilter.Type
+export interface JobErrorStatisticsFilter extends S.Schema.Type<typeof JobErrorStatisticsFilter> {}
 
 /** Job error statistics query. */
 export const JobErrorStatisticsQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4399,7 +4399,7 @@ export const JobErrorStatisticsQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobErrorStatisticsQuery" }))
 
 /** Job error statistics query. */
-export type JobErrorStatisticsQuery = typeof JobErrorStatisticsQuery.Type
+export interface JobErrorStatisticsQuery extends S.Schema.Type<typeof JobErrorStatisticsQuery> {}
 
 /** Aggregated error metrics for a single error type and message combination. */
 export const JobErrorStatisticsItem = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4412,7 +4412,7 @@ export const JobErrorStatisticsItem = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobErrorStatisticsItem" }))
 
 /** Aggregated error metrics for a single error type and message combination. */
-export type JobErrorStatisticsItem = typeof JobErrorStatisticsItem.Type
+export interface JobErrorStatisticsItem extends S.Schema.Type<typeof JobErrorStatisticsItem> {}
 
 /** Job error statistics query result. */
 export const JobErrorStatisticsQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4423,7 +4423,7 @@ export const JobErrorStatisticsQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Stru
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobErrorStatisticsQueryResult" }))
 
 /** Job error statistics query result. */
-export type JobErrorStatisticsQueryResult = typeof JobErrorStatisticsQueryResult.Type
+export interface JobErrorStatisticsQueryResult extends S.Schema.Type<typeof JobErrorStatisticsQueryResult> {}
 
 /** The tenant filtering strategy for job activation. Determines whether to use tenant IDs provided in the request or tenant IDs assigned to the authenticated principal. */
 export const TenantFilterEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("PROVIDED", "ASSIGNED")).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantFilterEnum" }))
@@ -4452,7 +4452,7 @@ export const JobActivationRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobActivationRequest" }))
 
 /** JobActivationRequest */
-export type JobActivationRequest = typeof JobActivationRequest.Type
+export interface JobActivationRequest extends S.Schema.Type<typeof JobActivationRequest> {}
 
 /** The job kind. */
 export const JobKindEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("BPMN_ELEMENT", "EXECUTION_LISTENER", "TASK_LISTENER", "AD_HOC_SUB_PROCESS")).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobKindEnum" }))
@@ -4491,7 +4491,7 @@ export const UserTaskProperties = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskProperties" }))
 
 /** Contains properties of a user task. */
-export type UserTaskProperties = typeof UserTaskProperties.Type
+export interface UserTaskProperties extends S.Schema.Type<typeof UserTaskProperties> {}
 
 /** ActivatedJobResult */
 export const ActivatedJobResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4543,7 +4543,7 @@ export const ActivatedJobResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ActivatedJobResult" }))
 
 /** ActivatedJobResult */
-export type ActivatedJobResult = typeof ActivatedJobResult.Type
+export interface ActivatedJobResult extends S.Schema.Type<typeof ActivatedJobResult> {}
 
 /** The list of activated jobs */
 export const JobActivationResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4552,7 +4552,7 @@ export const JobActivationResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobActivationResult" }))
 
 /** The list of activated jobs */
-export type JobActivationResult = typeof JobActivationResult.Type
+export interface JobActivationResult extends S.Schema.Type<typeof JobActivationResult> {}
 
 /** JobSearchQuerySortRequest */
 export const JobSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4563,7 +4563,7 @@ export const JobSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobSearchQuerySortRequest" }))
 
 /** JobSearchQuerySortRequest */
-export type JobSearchQuerySortRequest = typeof JobSearchQuerySortRequest.Type
+export interface JobSearchQuerySortRequest extends S.Schema.Type<typeof JobSearchQuerySortRequest> {}
 
 /** Matches the value exactly. */
 export const JobKindExactMatch = /*#__PURE__*/ JobKindEnum.pipe(/*#__PURE__*/ S.annotations({ identifier: "JobKindExactMatch" }))
@@ -4595,7 +4595,7 @@ export const AdvancedJobKindFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedJobKindFilter" }))
 
 /** Advanced JobKindEnum filter. */
-export type AdvancedJobKindFilter = typeof AdvancedJobKindFilter.Type
+export interface AdvancedJobKindFilter extends S.Schema.Type<typeof AdvancedJobKindFilter> {}
 
 /** JobKindEnum property with full advanced search capabilities. */
 export const JobKindFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -4636,7 +4636,7 @@ export const AdvancedJobListenerEventTypeFilter = /*#__PURE__*/ (/*#__PURE__*/ S
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedJobListenerEventTypeFilter" }))
 
 /** Advanced JobListenerEventTypeEnum filter. */
-export type AdvancedJobListenerEventTypeFilter = typeof AdvancedJobListenerEventTypeFilter.Type
+export interface AdvancedJobListenerEventTypeFilter extends S.Schema.Type<typeof AdvancedJobListenerEventTypeFilter> {}
 
 /** JobListenerEventTypeEnum property with full advanced search capabilities. */
 export const JobListenerEventTypeFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -4683,7 +4683,7 @@ export const AdvancedJobStateFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedJobStateFilter" }))
 
 /** Advanced JobStateEnum filter. */
-export type AdvancedJobStateFilter = typeof AdvancedJobStateFilter.Type
+export interface AdvancedJobStateFilter extends S.Schema.Type<typeof AdvancedJobStateFilter> {}
 
 /** JobStateEnum property with full advanced search capabilities. */
 export const JobStateFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -4743,7 +4743,7 @@ export const JobFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobFilter" }))
 
 /** Job search filter. */
-export type JobFilter = typeof JobFilter.Type
+export interface JobFilter extends S.Schema.Type<typeof JobFilter> {}
 
 /** Job search request. */
 export const JobSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4756,7 +4756,7 @@ export const JobSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobSearchQuery" }))
 
 /** Job search request. */
-export type JobSearchQuery = typeof JobSearchQuery.Type
+export interface JobSearchQuery extends S.Schema.Type<typeof JobSearchQuery> {}
 
 /** JobSearchResult */
 export const JobSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4818,7 +4818,7 @@ export const JobSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobSearchResult" }))
 
 /** JobSearchResult */
-export type JobSearchResult = typeof JobSearchResult.Type
+export interface JobSearchResult extends S.Schema.Type<typeof JobSearchResult> {}
 
 /** Job search response. */
 export const JobSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4829,7 +4829,7 @@ export const JobSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobSearchQueryResult" }))
 
 /** Job search response. */
-export type JobSearchQueryResult = typeof JobSearchQueryResult.Type
+export interface JobSearchQueryResult extends S.Schema.Type<typeof JobSearchQueryResult> {}
 
 /** JobFailRequest */
 export const JobFailRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4844,7 +4844,7 @@ export const JobFailRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobFailRequest" }))
 
 /** JobFailRequest */
-export type JobFailRequest = typeof JobFailRequest.Type
+export interface JobFailRequest extends S.Schema.Type<typeof JobFailRequest> {}
 
 /** JobErrorRequest */
 export const JobErrorRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -4857,7 +4857,7 @@ export const JobErrorRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobErrorRequest" }))
 
 /** JobErrorRequest */
-export type JobErrorRequest = typeof JobErrorRequest.Type
+export interface JobErrorRequest extends S.Schema.Type<typeof JobErrorRequest> {}
 
 /**
  * JSON object with attributes that were corrected by the worker.
@@ -4944,7 +4944,7 @@ export const JobResultActivateElement = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobResultActivateElement" }))
 
 /** Instruction to activate a single BPMN element within an ad‑hoc sub‑process, optionally providing variables scoped to that element. */
-export type JobResultActivateElement = typeof JobResultActivateElement.Type
+export interface JobResultActivateElement extends S.Schema.Type<typeof JobResultActivateElement> {}
 
 /** Job result details for an ad‑hoc sub‑process, including elements to activate and flags indicating completion or cancellation behavior. */
 export const JobResultAdHocSubProcess = /*#__PURE__*/ (/*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Struct({
@@ -5009,7 +5009,7 @@ export const JobCompletionRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobCompletionRequest" }))
 
 /** JobCompletionRequest */
-export type JobCompletionRequest = typeof JobCompletionRequest.Type
+export interface JobCompletionRequest extends S.Schema.Type<typeof JobCompletionRequest> {}
 
 /** JSON object with changed job attribute values. The job cannot be completed or failed with this endpoint, use the complete job or fail job endpoints instead. */
 export const JobChangeset = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5020,7 +5020,7 @@ export const JobChangeset = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobChangeset" }))
 
 /** JSON object with changed job attribute values. The job cannot be completed or failed with this endpoint, use the complete job or fail job endpoints instead. */
-export type JobChangeset = typeof JobChangeset.Type
+export interface JobChangeset extends S.Schema.Type<typeof JobChangeset> {}
 
 /** JobUpdateRequest */
 export const JobUpdateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5034,7 +5034,7 @@ export const JobUpdateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobUpdateRequest" }))
 
 /** JobUpdateRequest */
-export type JobUpdateRequest = typeof JobUpdateRequest.Type
+export interface JobUpdateRequest extends S.Schema.Type<typeof JobUpdateRequest> {}
 
 /** Matches the value exactly. */
 export const ScopeKeyExactMatch = /*#__PURE__*/ Keys.ScopeKey.pipe(/*#__PURE__*/ S.annotations({ identifier: "ScopeKeyExactMatch" }))
@@ -5057,7 +5057,7 @@ export const AdvancedScopeKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedScopeKeyFilter" }))
 
 /** Advanced ScopeKey filter. */
-export type AdvancedScopeKeyFilter = typeof AdvancedScopeKeyFilter.Type
+export interface AdvancedScopeKeyFilter extends S.Schema.Type<typeof AdvancedScopeKeyFilter> {}
 
 /**
  * ScopeKey property with full advanced search capabilities. Filter by the key of the
@@ -5095,7 +5095,7 @@ export const AdvancedVariableKeyFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedVariableKeyFilter" }))
 
 /** Advanced VariableKey filter. */
-export type AdvancedVariableKeyFilter = typeof AdvancedVariableKeyFilter.Type
+export interface AdvancedVariableKeyFilter extends S.Schema.Type<typeof AdvancedVariableKeyFilter> {}
 
 /** VariableKey property with full advanced search capabilities. */
 export const VariableKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -5119,7 +5119,7 @@ export const LicenseResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "LicenseResponse" }))
 
 /** The response of a license request. */
-export type LicenseResponse = typeof LicenseResponse.Type
+export interface LicenseResponse extends S.Schema.Type<typeof LicenseResponse> {}
 
 /** MappingRuleCreateUpdateRequest */
 export const MappingRuleCreateUpdateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5132,7 +5132,7 @@ export const MappingRuleCreateUpdateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Str
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "MappingRuleCreateUpdateRequest" }))
 
 /** MappingRuleCreateUpdateRequest */
-export type MappingRuleCreateUpdateRequest = typeof MappingRuleCreateUpdateRequest.Type
+export interface MappingRuleCreateUpdateRequest extends S.Schema.Type<typeof MappingRuleCreateUpdateRequest> {}
 
 /** MappingRuleCreateRequest */
 export const MappingRuleCreateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5147,7 +5147,7 @@ export const MappingRuleCreateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "MappingRuleCreateRequest" }))
 
 /** MappingRuleCreateRequest */
-export type MappingRuleCreateRequest = typeof MappingRuleCreateRequest.Type
+export interface MappingRuleCreateRequest extends S.Schema.Type<typeof MappingRuleCreateRequest> {}
 
 /** MappingRuleUpdateRequest */
 export const MappingRuleUpdateRequest = /*#__PURE__*/ MappingRuleCreateUpdateRequest.pipe(/*#__PURE__*/ S.annotations({ identifier: "MappingRuleUpdateRequest" }))
@@ -5168,7 +5168,7 @@ export const MappingRuleCreateUpdateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Stru
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "MappingRuleCreateUpdateResult" }))
 
 /** MappingRuleCreateUpdateResult */
-export type MappingRuleCreateUpdateResult = typeof MappingRuleCreateUpdateResult.Type
+export interface MappingRuleCreateUpdateResult extends S.Schema.Type<typeof MappingRuleCreateUpdateResult> {}
 
 /** MappingRuleCreateResult */
 export const MappingRuleCreateResult = /*#__PURE__*/ MappingRuleCreateUpdateResult.pipe(/*#__PURE__*/ S.annotations({ identifier: "MappingRuleCreateResult" }))
@@ -5191,7 +5191,7 @@ export const MappingRuleSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struc
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "MappingRuleSearchQueryResult" }))
 
 /** MappingRuleSearchQueryResult */
-export type MappingRuleSearchQueryResult = typeof MappingRuleSearchQueryResult.Type
+export interface MappingRuleSearchQueryResult extends S.Schema.Type<typeof MappingRuleSearchQueryResult> {}
 
 /** MappingRuleSearchQuerySortRequest */
 export const MappingRuleSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5202,7 +5202,7 @@ export const MappingRuleSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "MappingRuleSearchQuerySortRequest" }))
 
 /** MappingRuleSearchQuerySortRequest */
-export type MappingRuleSearchQuerySortRequest = typeof MappingRuleSearchQuerySortRequest.Type
+export interface MappingRuleSearchQuerySortRequest extends S.Schema.Type<typeof MappingRuleSearchQuerySortRequest> {}
 
 /** Mapping rule search filter. */
 export const MappingRuleFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5217,7 +5217,7 @@ export const MappingRuleFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "MappingRuleFilter" }))
 
 /** Mapping rule search filter. */
-export type MappingRuleFilter = typeof MappingRuleFilter.Type
+export interface MappingRuleFilter extends S.Schema.Type<typeof MappingRuleFilter> {}
 
 /** MappingRuleSearchQueryRequest */
 export const MappingRuleSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5230,7 +5230,7 @@ export const MappingRuleSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Stru
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "MappingRuleSearchQueryRequest" }))
 
 /** MappingRuleSearchQueryRequest */
-export type MappingRuleSearchQueryRequest = typeof MappingRuleSearchQueryRequest.Type
+export interface MappingRuleSearchQueryRequest extends S.Schema.Type<typeof MappingRuleSearchQueryRequest> {}
 
 /** MessageCorrelationRequest */
 export const MessageCorrelationRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5245,7 +5245,7 @@ export const MessageCorrelationRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageCorrelationRequest" }))
 
 /** MessageCorrelationRequest */
-export type MessageCorrelationRequest = typeof MessageCorrelationRequest.Type
+export interface MessageCorrelationRequest extends S.Schema.Type<typeof MessageCorrelationRequest> {}
 
 /**
  * The message key of the correlated message, as well as the first process instance key it
@@ -5264,7 +5264,7 @@ export const MessageCorrelationResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
  * The message key of the correlated message, as well as the first process instance key it
  * correlated with.
  */
-export type MessageCorrelationResult = typeof MessageCorrelationResult.Type
+export interface MessageCorrelationResult extends S.Schema.Type<typeof MessageCorrelationResult> {}
 
 /** MessagePublicationRequest */
 export const MessagePublicationRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5286,7 +5286,7 @@ export const MessagePublicationRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessagePublicationRequest" }))
 
 /** MessagePublicationRequest */
-export type MessagePublicationRequest = typeof MessagePublicationRequest.Type
+export interface MessagePublicationRequest extends S.Schema.Type<typeof MessagePublicationRequest> {}
 
 /** The message key of the published message. */
 export const MessagePublicationResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5297,7 +5297,7 @@ export const MessagePublicationResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessagePublicationResult" }))
 
 /** The message key of the published message. */
-export type MessagePublicationResult = typeof MessagePublicationResult.Type
+export interface MessagePublicationResult extends S.Schema.Type<typeof MessagePublicationResult> {}
 
 /** The state of message subscription. */
 export const MessageSubscriptionStateEnum = /*#__PURE__*/ (/*#__PURE__*/ S.Literal("CORRELATED", "CREATED", "DELETED", "MIGRATED")).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageSubscriptionStateEnum" }))
@@ -5338,7 +5338,7 @@ export const MessageSubscriptionResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageSubscriptionResult" }))
 
 /** MessageSubscriptionResult */
-export type MessageSubscriptionResult = typeof MessageSubscriptionResult.Type
+export interface MessageSubscriptionResult extends S.Schema.Type<typeof MessageSubscriptionResult> {}
 
 /** MessageSubscriptionSearchQueryResult */
 export const MessageSubscriptionSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5349,7 +5349,7 @@ export const MessageSubscriptionSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageSubscriptionSearchQueryResult" }))
 
 /** MessageSubscriptionSearchQueryResult */
-export type MessageSubscriptionSearchQueryResult = typeof MessageSubscriptionSearchQueryResult.Type
+export interface MessageSubscriptionSearchQueryResult extends S.Schema.Type<typeof MessageSubscriptionSearchQueryResult> {}
 
 /** MessageSubscriptionSearchQuerySortRequest */
 export const MessageSubscriptionSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5360,7 +5360,7 @@ export const MessageSubscriptionSearchQuerySortRequest = /*#__PURE__*/ (/*#__PUR
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageSubscriptionSearchQuerySortRequest" }))
 
 /** MessageSubscriptionSearchQuerySortRequest */
-export type MessageSubscriptionSearchQuerySortRequest = typeof MessageSubscriptionSearchQuerySortRequest.Type
+export interface MessageSubscriptionSearchQuerySortRequest extends S.Schema.Type<typeof MessageSubscriptionSearchQuerySortRequest> {}
 
 /** Matches the value exactly. */
 export const MessageSubscriptionKeyExactMatch = /*#__PURE__*/ Keys.MessageSubscriptionKey.pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageSubscriptionKeyExactMatch" }))
@@ -5383,7 +5383,7 @@ export const AdvancedMessageSubscriptionKeyFilter = /*#__PURE__*/ (/*#__PURE__*/
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedMessageSubscriptionKeyFilter" }))
 
 /** Advanced MessageSubscriptionKey filter. */
-export type AdvancedMessageSubscriptionKeyFilter = typeof AdvancedMessageSubscriptionKeyFilter.Type
+export interface AdvancedMessageSubscriptionKeyFilter extends S.Schema.Type<typeof AdvancedMessageSubscriptionKeyFilter> {}
 
 /** MessageSubscriptionKey property with full advanced search capabilities. */
 export const MessageSubscriptionKeyFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -5424,7 +5424,7 @@ export const AdvancedMessageSubscriptionStateFilter = /*#__PURE__*/ (/*#__PURE__
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedMessageSubscriptionStateFilter" }))
 
 /** Advanced MessageSubscriptionStateEnum filter */
-export type AdvancedMessageSubscriptionStateFilter = typeof AdvancedMessageSubscriptionStateFilter.Type
+export interface AdvancedMessageSubscriptionStateFilter extends S.Schema.Type<typeof AdvancedMessageSubscriptionStateFilter> {}
 
 /** MessageSubscriptionStateEnum with full advanced search capabilities. */
 export const MessageSubscriptionStateFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -5462,7 +5462,7 @@ export const MessageSubscriptionFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageSubscriptionFilter" }))
 
 /** Message subscription search filter. */
-export type MessageSubscriptionFilter = typeof MessageSubscriptionFilter.Type
+export interface MessageSubscriptionFilter extends S.Schema.Type<typeof MessageSubscriptionFilter> {}
 
 /** MessageSubscriptionSearchQuery */
 export const MessageSubscriptionSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5475,7 +5475,7 @@ export const MessageSubscriptionSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Str
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "MessageSubscriptionSearchQuery" }))
 
 /** MessageSubscriptionSearchQuery */
-export type MessageSubscriptionSearchQuery = typeof MessageSubscriptionSearchQuery.Type
+export interface MessageSubscriptionSearchQuery extends S.Schema.Type<typeof MessageSubscriptionSearchQuery> {}
 
 /** CorrelatedMessageSubscriptionResult */
 export const CorrelatedMessageSubscriptionResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5515,7 +5515,7 @@ export const CorrelatedMessageSubscriptionResult = /*#__PURE__*/ (/*#__PURE__*/ 
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "CorrelatedMessageSubscriptionResult" }))
 
 /** CorrelatedMessageSubscriptionResult */
-export type CorrelatedMessageSubscriptionResult = typeof CorrelatedMessageSubscriptionResult.Type
+export interface CorrelatedMessageSubscriptionResult extends S.Schema.Type<typeof CorrelatedMessageSubscriptionResult> {}
 
 /** CorrelatedMessageSubscriptionSearchQueryResult */
 export const CorrelatedMessageSubscriptionSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5526,7 +5526,7 @@ export const CorrelatedMessageSubscriptionSearchQueryResult = /*#__PURE__*/ (/*#
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "CorrelatedMessageSubscriptionSearchQueryResult" }))
 
 /** CorrelatedMessageSubscriptionSearchQueryResult */
-export type CorrelatedMessageSubscriptionSearchQueryResult = typeof CorrelatedMessageSubscriptionSearchQueryResult.Type
+export interface CorrelatedMessageSubscriptionSearchQueryResult extends S.Schema.Type<typeof CorrelatedMessageSubscriptionSearchQueryResult> {}
 
 /** CorrelatedMessageSubscriptionSearchQuerySortRequest */
 export const CorrelatedMessageSubscriptionSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5537,7 +5537,7 @@ export const CorrelatedMessageSubscriptionSearchQuerySortRequest = /*#__PURE__*/
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "CorrelatedMessageSubscriptionSearchQuerySortRequest" }))
 
 /** CorrelatedMessageSubscriptionSearchQuerySortRequest */
-export type CorrelatedMessageSubscriptionSearchQuerySortRequest = typeof CorrelatedMessageSubscriptionSearchQuerySortRequest.Type
+export interface CorrelatedMessageSubscriptionSearchQuerySortRequest extends S.Schema.Type<typeof CorrelatedMessageSubscriptionSearchQuerySortRequest> {}
 
 /** Correlated message subscriptions search filter. */
 export const CorrelatedMessageSubscriptionFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5568,7 +5568,7 @@ export const CorrelatedMessageSubscriptionFilter = /*#__PURE__*/ (/*#__PURE__*/ 
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "CorrelatedMessageSubscriptionFilter" }))
 
 /** Correlated message subscriptions search filter. */
-export type CorrelatedMessageSubscriptionFilter = typeof CorrelatedMessageSubscriptionFilter.Type
+export interface CorrelatedMessageSubscriptionFilter extends S.Schema.Type<typeof CorrelatedMessageSubscriptionFilter> {}
 
 /** CorrelatedMessageSubscriptionSearchQuery */
 export const CorrelatedMessageSubscriptionSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5581,7 +5581,7 @@ export const CorrelatedMessageSubscriptionSearchQuery = /*#__PURE__*/ (/*#__PURE
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "CorrelatedMessageSubscriptionSearchQuery" }))
 
 /** CorrelatedMessageSubscriptionSearchQuery */
-export type CorrelatedMessageSubscriptionSearchQuery = typeof CorrelatedMessageSubscriptionSearchQuery.Type
+export interface CorrelatedMessageSubscriptionSearchQuery extends S.Schema.Type<typeof CorrelatedMessageSubscriptionSearchQuery> {}
 
 /** A Problem detail object as described in [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457). There may be additional properties specific to the problem type. */
 export const ProblemDetail = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5598,7 +5598,7 @@ export const ProblemDetail = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProblemDetail" }))
 
 /** A Problem detail object as described in [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457). There may be additional properties specific to the problem type. */
-export type ProblemDetail = typeof ProblemDetail.Type
+export interface ProblemDetail extends S.Schema.Type<typeof ProblemDetail> {}
 
 /** ProcessDefinitionSearchQuerySortRequest */
 export const ProcessDefinitionSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5609,7 +5609,7 @@ export const ProcessDefinitionSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE_
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionSearchQuerySortRequest" }))
 
 /** ProcessDefinitionSearchQuerySortRequest */
-export type ProcessDefinitionSearchQuerySortRequest = typeof ProcessDefinitionSearchQuerySortRequest.Type
+export interface ProcessDefinitionSearchQuerySortRequest extends S.Schema.Type<typeof ProcessDefinitionSearchQuerySortRequest> {}
 
 /** Process definition search filter. */
 export const ProcessDefinitionFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5647,7 +5647,7 @@ export const ProcessDefinitionFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionFilter" }))
 
 /** Process definition search filter. */
-export type ProcessDefinitionFilter = typeof ProcessDefinitionFilter.Type
+export interface ProcessDefinitionFilter extends S.Schema.Type<typeof ProcessDefinitionFilter> {}
 
 /** ProcessDefinitionSearchQuery */
 export const ProcessDefinitionSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5660,7 +5660,7 @@ export const ProcessDefinitionSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struc
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionSearchQuery" }))
 
 /** ProcessDefinitionSearchQuery */
-export type ProcessDefinitionSearchQuery = typeof ProcessDefinitionSearchQuery.Type
+export interface ProcessDefinitionSearchQuery extends S.Schema.Type<typeof ProcessDefinitionSearchQuery> {}
 
 /** ProcessDefinitionResult */
 export const ProcessDefinitionResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5685,7 +5685,7 @@ export const ProcessDefinitionResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionResult" }))
 
 /** ProcessDefinitionResult */
-export type ProcessDefinitionResult = typeof ProcessDefinitionResult.Type
+export interface ProcessDefinitionResult extends S.Schema.Type<typeof ProcessDefinitionResult> {}
 
 /** ProcessDefinitionSearchQueryResult */
 export const ProcessDefinitionSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5696,7 +5696,7 @@ export const ProcessDefinitionSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionSearchQueryResult" }))
 
 /** ProcessDefinitionSearchQueryResult */
-export type ProcessDefinitionSearchQueryResult = typeof ProcessDefinitionSearchQueryResult.Type
+export interface ProcessDefinitionSearchQueryResult extends S.Schema.Type<typeof ProcessDefinitionSearchQueryResult> {}
 
 /** Process definition statistics search filter. */
 export const ProcessDefinitionStatisticsFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5777,7 +5777,7 @@ export const ProcessDefinitionStatisticsFilter = /*#__PURE__*/ (/*#__PURE__*/ S.
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionStatisticsFilter" }))
 
 /** Process definition statistics search filter. */
-export type ProcessDefinitionStatisticsFilter = typeof ProcessDefinitionStatisticsFilter.Type
+export interface ProcessDefinitionStatisticsFilter extends S.Schema.Type<typeof ProcessDefinitionStatisticsFilter> {}
 
 /** Process definition element statistics request. */
 export const ProcessDefinitionElementStatisticsQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5786,7 +5786,7 @@ export const ProcessDefinitionElementStatisticsQuery = /*#__PURE__*/ (/*#__PURE_
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionElementStatisticsQuery" }))
 
 /** Process definition element statistics request. */
-export type ProcessDefinitionElementStatisticsQuery = typeof ProcessDefinitionElementStatisticsQuery.Type
+export interface ProcessDefinitionElementStatisticsQuery extends S.Schema.Type<typeof ProcessDefinitionElementStatisticsQuery> {}
 
 /** Process element statistics response. */
 export const ProcessElementStatisticsResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5803,7 +5803,7 @@ export const ProcessElementStatisticsResult = /*#__PURE__*/ (/*#__PURE__*/ S.Str
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessElementStatisticsResult" }))
 
 /** Process element statistics response. */
-export type ProcessElementStatisticsResult = typeof ProcessElementStatisticsResult.Type
+export interface ProcessElementStatisticsResult extends S.Schema.Type<typeof ProcessElementStatisticsResult> {}
 
 /** Process definition element statistics query response. */
 export const ProcessDefinitionElementStatisticsQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5812,7 +5812,7 @@ export const ProcessDefinitionElementStatisticsQueryResult = /*#__PURE__*/ (/*#_
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionElementStatisticsQueryResult" }))
 
 /** Process definition element statistics query response. */
-export type ProcessDefinitionElementStatisticsQueryResult = typeof ProcessDefinitionElementStatisticsQueryResult.Type
+export interface ProcessDefinitionElementStatisticsQueryResult extends S.Schema.Type<typeof ProcessDefinitionElementStatisticsQueryResult> {}
 
 /** ProcessDefinitionMessageSubscriptionStatisticsQuery */
 export const ProcessDefinitionMessageSubscriptionStatisticsQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5823,7 +5823,7 @@ export const ProcessDefinitionMessageSubscriptionStatisticsQuery = /*#__PURE__*/
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionMessageSubscriptionStatisticsQuery" }))
 
 /** ProcessDefinitionMessageSubscriptionStatisticsQuery */
-export type ProcessDefinitionMessageSubscriptionStatisticsQuery = typeof ProcessDefinitionMessageSubscriptionStatisticsQuery.Type
+export interface ProcessDefinitionMessageSubscriptionStatisticsQuery extends S.Schema.Type<typeof ProcessDefinitionMessageSubscriptionStatisticsQuery> {}
 
 /** ProcessDefinitionMessageSubscriptionStatisticsResult */
 export const ProcessDefinitionMessageSubscriptionStatisticsResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5840,7 +5840,7 @@ export const ProcessDefinitionMessageSubscriptionStatisticsResult = /*#__PURE__*
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionMessageSubscriptionStatisticsResult" }))
 
 /** ProcessDefinitionMessageSubscriptionStatisticsResult */
-export type ProcessDefinitionMessageSubscriptionStatisticsResult = typeof ProcessDefinitionMessageSubscriptionStatisticsResult.Type
+export interface ProcessDefinitionMessageSubscriptionStatisticsResult extends S.Schema.Type<typeof ProcessDefinitionMessageSubscriptionStatisticsResult> {}
 
 /** ProcessDefinitionMessageSubscriptionStatisticsQueryResult */
 export const ProcessDefinitionMessageSubscriptionStatisticsQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5851,7 +5851,7 @@ export const ProcessDefinitionMessageSubscriptionStatisticsQueryResult = /*#__PU
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionMessageSubscriptionStatisticsQueryResult" }))
 
 /** ProcessDefinitionMessageSubscriptionStatisticsQueryResult */
-export type ProcessDefinitionMessageSubscriptionStatisticsQueryResult = typeof ProcessDefinitionMessageSubscriptionStatisticsQueryResult.Type
+export interface ProcessDefinitionMessageSubscriptionStatisticsQueryResult extends S.Schema.Type<typeof ProcessDefinitionMessageSubscriptionStatisticsQueryResult> {}
 
 /** ProcessDefinitionInstanceStatisticsQuerySortRequest */
 export const ProcessDefinitionInstanceStatisticsQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5862,7 +5862,7 @@ export const ProcessDefinitionInstanceStatisticsQuerySortRequest = /*#__PURE__*/
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionInstanceStatisticsQuerySortRequest" }))
 
 /** ProcessDefinitionInstanceStatisticsQuerySortRequest */
-export type ProcessDefinitionInstanceStatisticsQuerySortRequest = typeof ProcessDefinitionInstanceStatisticsQuerySortRequest.Type
+export interface ProcessDefinitionInstanceStatisticsQuerySortRequest extends S.Schema.Type<typeof ProcessDefinitionInstanceStatisticsQuerySortRequest> {}
 
 /** ProcessDefinitionInstanceStatisticsQuery */
 export const ProcessDefinitionInstanceStatisticsQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5873,7 +5873,7 @@ export const ProcessDefinitionInstanceStatisticsQuery = /*#__PURE__*/ (/*#__PURE
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionInstanceStatisticsQuery" }))
 
 /** ProcessDefinitionInstanceStatisticsQuery */
-export type ProcessDefinitionInstanceStatisticsQuery = typeof ProcessDefinitionInstanceStatisticsQuery.Type
+export interface ProcessDefinitionInstanceStatisticsQuery extends S.Schema.Type<typeof ProcessDefinitionInstanceStatisticsQuery> {}
 
 /** Process definition instance statistics response. */
 export const ProcessDefinitionInstanceStatisticsResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5892,7 +5892,7 @@ export const ProcessDefinitionInstanceStatisticsResult = /*#__PURE__*/ (/*#__PUR
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionInstanceStatisticsResult" }))
 
 /** Process definition instance statistics response. */
-export type ProcessDefinitionInstanceStatisticsResult = typeof ProcessDefinitionInstanceStatisticsResult.Type
+export interface ProcessDefinitionInstanceStatisticsResult extends S.Schema.Type<typeof ProcessDefinitionInstanceStatisticsResult> {}
 
 /** ProcessDefinitionInstanceStatisticsQueryResult */
 export const ProcessDefinitionInstanceStatisticsQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5903,7 +5903,7 @@ export const ProcessDefinitionInstanceStatisticsQueryResult = /*#__PURE__*/ (/*#
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionInstanceStatisticsQueryResult" }))
 
 /** ProcessDefinitionInstanceStatisticsQueryResult */
-export type ProcessDefinitionInstanceStatisticsQueryResult = typeof ProcessDefinitionInstanceStatisticsQueryResult.Type
+export interface ProcessDefinitionInstanceStatisticsQueryResult extends S.Schema.Type<typeof ProcessDefinitionInstanceStatisticsQueryResult> {}
 
 /** ProcessDefinitionInstanceVersionStatisticsQuerySortRequest */
 export const ProcessDefinitionInstanceVersionStatisticsQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5914,7 +5914,7 @@ export const ProcessDefinitionInstanceVersionStatisticsQuerySortRequest = /*#__P
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionInstanceVersionStatisticsQuerySortRequest" }))
 
 /** ProcessDefinitionInstanceVersionStatisticsQuerySortRequest */
-export type ProcessDefinitionInstanceVersionStatisticsQuerySortRequest = typeof ProcessDefinitionInstanceVersionStatisticsQuerySortRequest.Type
+export interface ProcessDefinitionInstanceVersionStatisticsQuerySortRequest extends S.Schema.Type<typeof ProcessDefinitionInstanceVersionStatisticsQuerySortRequest> {}
 
 /** Process definition instance version statistics search filter. */
 export const ProcessDefinitionInstanceVersionStatisticsFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5925,7 +5925,7 @@ export const ProcessDefinitionInstanceVersionStatisticsFilter = /*#__PURE__*/ (/
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionInstanceVersionStatisticsFilter" }))
 
 /** Process definition instance version statistics search filter. */
-export type ProcessDefinitionInstanceVersionStatisticsFilter = typeof ProcessDefinitionInstanceVersionStatisticsFilter.Type
+export interface ProcessDefinitionInstanceVersionStatisticsFilter extends S.Schema.Type<typeof ProcessDefinitionInstanceVersionStatisticsFilter> {}
 
 /** ProcessDefinitionInstanceVersionStatisticsQuery */
 export const ProcessDefinitionInstanceVersionStatisticsQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5938,7 +5938,7 @@ export const ProcessDefinitionInstanceVersionStatisticsQuery = /*#__PURE__*/ (/*
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionInstanceVersionStatisticsQuery" }))
 
 /** ProcessDefinitionInstanceVersionStatisticsQuery */
-export type ProcessDefinitionInstanceVersionStatisticsQuery = typeof ProcessDefinitionInstanceVersionStatisticsQuery.Type
+export interface ProcessDefinitionInstanceVersionStatisticsQuery extends S.Schema.Type<typeof ProcessDefinitionInstanceVersionStatisticsQuery> {}
 
 /** Process definition instance version statistics response. */
 export const ProcessDefinitionInstanceVersionStatisticsResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5959,7 +5959,7 @@ export const ProcessDefinitionInstanceVersionStatisticsResult = /*#__PURE__*/ (/
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionInstanceVersionStatisticsResult" }))
 
 /** Process definition instance version statistics response. */
-export type ProcessDefinitionInstanceVersionStatisticsResult = typeof ProcessDefinitionInstanceVersionStatisticsResult.Type
+export interface ProcessDefinitionInstanceVersionStatisticsResult extends S.Schema.Type<typeof ProcessDefinitionInstanceVersionStatisticsResult> {}
 
 /** ProcessDefinitionInstanceVersionStatisticsQueryResult */
 export const ProcessDefinitionInstanceVersionStatisticsQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5970,7 +5970,7 @@ export const ProcessDefinitionInstanceVersionStatisticsQueryResult = /*#__PURE__
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionInstanceVersionStatisticsQueryResult" }))
 
 /** ProcessDefinitionInstanceVersionStatisticsQueryResult */
-export type ProcessDefinitionInstanceVersionStatisticsQueryResult = typeof ProcessDefinitionInstanceVersionStatisticsQueryResult.Type
+export interface ProcessDefinitionInstanceVersionStatisticsQueryResult extends S.Schema.Type<typeof ProcessDefinitionInstanceVersionStatisticsQueryResult> {}
 
 /** ProcessInstanceCreationStartInstruction */
 export const ProcessInstanceCreationStartInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5985,7 +5985,7 @@ export const ProcessInstanceCreationStartInstruction = /*#__PURE__*/ (/*#__PURE_
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceCreationStartInstruction" }))
 
 /** ProcessInstanceCreationStartInstruction */
-export type ProcessInstanceCreationStartInstruction = typeof ProcessInstanceCreationStartInstruction.Type
+export interface ProcessInstanceCreationStartInstruction extends S.Schema.Type<typeof ProcessInstanceCreationStartInstruction> {}
 
 /** Terminates the process instance after a specific BPMN element is completed or terminated. */
 export const ProcessInstanceCreationTerminateInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -5996,7 +5996,7 @@ export const ProcessInstanceCreationTerminateInstruction = /*#__PURE__*/ (/*#__P
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceCreationTerminateInstruction" }))
 
 /** Terminates the process instance after a specific BPMN element is completed or terminated. */
-export type ProcessInstanceCreationTerminateInstruction = typeof ProcessInstanceCreationTerminateInstruction.Type
+export interface ProcessInstanceCreationTerminateInstruction extends S.Schema.Type<typeof ProcessInstanceCreationTerminateInstruction> {}
 
 /** ProcessInstanceCreationRuntimeInstruction */
 export const ProcessInstanceCreationRuntimeInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6006,7 +6006,7 @@ export const ProcessInstanceCreationRuntimeInstruction = /*#__PURE__*/ (/*#__PUR
   })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceCreationRuntimeInstruction" }))
 
 /** ProcessInstanceCreationRuntimeInstruction */
-export type ProcessInstanceCreationRuntimeInstruction = typeof ProcessInstanceCreationRuntimeInstruction.Type
+export interface ProcessInstanceCreationRuntimeInstruction extends S.Schema.Type<typeof ProcessInstanceCreationRuntimeInstruction> {}
 
 /** ProcessInstanceCreationInstructionByKey */
 export const ProcessInstanceCreationInstructionByKey = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6080,7 +6080,7 @@ export const ProcessInstanceCreationInstructionByKey = /*#__PURE__*/ (/*#__PURE_
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceCreationInstructionByKey" }))
 
 /** ProcessInstanceCreationInstructionByKey */
-export type ProcessInstanceCreationInstructionByKey = typeof ProcessInstanceCreationInstructionByKey.Type
+export interface ProcessInstanceCreationInstructionByKey extends S.Schema.Type<typeof ProcessInstanceCreationInstructionByKey> {}
 
 /** ProcessInstanceCreationInstructionById */
 export const ProcessInstanceCreationInstructionById = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6148,7 +6148,7 @@ export const ProcessInstanceCreationInstructionById = /*#__PURE__*/ (/*#__PURE__
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceCreationInstructionById" }))
 
 /** ProcessInstanceCreationInstructionById */
-export type ProcessInstanceCreationInstructionById = typeof ProcessInstanceCreationInstructionById.Type
+export interface ProcessInstanceCreationInstructionById extends S.Schema.Type<typeof ProcessInstanceCreationInstructionById> {}
 
 /**
  * Instructions for creating a process instance. The process definition can be specified
@@ -6192,7 +6192,7 @@ export const CreateProcessInstanceResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "CreateProcessInstanceResult" }))
 
 /** CreateProcessInstanceResult */
-export type CreateProcessInstanceResult = typeof CreateProcessInstanceResult.Type
+export interface CreateProcessInstanceResult extends S.Schema.Type<typeof CreateProcessInstanceResult> {}
 
 /** ProcessInstanceSearchQuerySortRequest */
 export const ProcessInstanceSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6203,7 +6203,7 @@ export const ProcessInstanceSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceSearchQuerySortRequest" }))
 
 /** ProcessInstanceSearchQuerySortRequest */
-export type ProcessInstanceSearchQuerySortRequest = typeof ProcessInstanceSearchQuerySortRequest.Type
+export interface ProcessInstanceSearchQuerySortRequest extends S.Schema.Type<typeof ProcessInstanceSearchQuerySortRequest> {}
 
 /** Process instance search request. */
 export const ProcessInstanceSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6216,7 +6216,7 @@ export const ProcessInstanceSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct(
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceSearchQuery" }))
 
 /** Process instance search request. */
-export type ProcessInstanceSearchQuery = typeof ProcessInstanceSearchQuery.Type
+export interface ProcessInstanceSearchQuery extends S.Schema.Type<typeof ProcessInstanceSearchQuery> {}
 
 /** Process instance search response item. */
 export const ProcessInstanceResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6259,7 +6259,7 @@ export const ProcessInstanceResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceResult" }))
 
 /** Process instance search response item. */
-export type ProcessInstanceResult = typeof ProcessInstanceResult.Type
+export interface ProcessInstanceResult extends S.Schema.Type<typeof ProcessInstanceResult> {}
 
 /** Process instance search response. */
 export const ProcessInstanceSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6270,7 +6270,7 @@ export const ProcessInstanceSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.S
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceSearchQueryResult" }))
 
 /** Process instance search response. */
-export type ProcessInstanceSearchQueryResult = typeof ProcessInstanceSearchQueryResult.Type
+export interface ProcessInstanceSearchQueryResult extends S.Schema.Type<typeof ProcessInstanceSearchQueryResult> {}
 
 /** CancelProcessInstanceRequest */
 export const CancelProcessInstanceRequest = /*#__PURE__*/ (/*#__PURE__*/ S.NullOr(/*#__PURE__*/ S.Struct({
@@ -6307,7 +6307,7 @@ export const ProcessInstanceCallHierarchyEntry = /*#__PURE__*/ (/*#__PURE__*/ S.
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceCallHierarchyEntry" }))
 
 /** ProcessInstanceCallHierarchyEntry */
-export type ProcessInstanceCallHierarchyEntry = typeof ProcessInstanceCallHierarchyEntry.Type
+export interface ProcessInstanceCallHierarchyEntry extends S.Schema.Type<typeof ProcessInstanceCallHierarchyEntry> {}
 
 /** Process instance sequence flow result. */
 export const ProcessInstanceSequenceFlowResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6332,7 +6332,7 @@ export const ProcessInstanceSequenceFlowResult = /*#__PURE__*/ (/*#__PURE__*/ S.
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceSequenceFlowResult" }))
 
 /** Process instance sequence flow result. */
-export type ProcessInstanceSequenceFlowResult = typeof ProcessInstanceSequenceFlowResult.Type
+export interface ProcessInstanceSequenceFlowResult extends S.Schema.Type<typeof ProcessInstanceSequenceFlowResult> {}
 
 /** Process instance sequence flows query response. */
 export const ProcessInstanceSequenceFlowsQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6341,7 +6341,7 @@ export const ProcessInstanceSequenceFlowsQueryResult = /*#__PURE__*/ (/*#__PURE_
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceSequenceFlowsQueryResult" }))
 
 /** Process instance sequence flows query response. */
-export type ProcessInstanceSequenceFlowsQueryResult = typeof ProcessInstanceSequenceFlowsQueryResult.Type
+export interface ProcessInstanceSequenceFlowsQueryResult extends S.Schema.Type<typeof ProcessInstanceSequenceFlowsQueryResult> {}
 
 /** Process instance element statistics query response. */
 export const ProcessInstanceElementStatisticsQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6350,7 +6350,7 @@ export const ProcessInstanceElementStatisticsQueryResult = /*#__PURE__*/ (/*#__P
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceElementStatisticsQueryResult" }))
 
 /** Process instance element statistics query response. */
-export type ProcessInstanceElementStatisticsQueryResult = typeof ProcessInstanceElementStatisticsQueryResult.Type
+export interface ProcessInstanceElementStatisticsQueryResult extends S.Schema.Type<typeof ProcessInstanceElementStatisticsQueryResult> {}
 
 /** The migration instructions describe how to migrate a process instance from one process definition to another. */
 export const ProcessInstanceMigrationInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6366,7 +6366,7 @@ export const ProcessInstanceMigrationInstruction = /*#__PURE__*/ (/*#__PURE__*/ 
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceMigrationInstruction" }))
 
 /** The migration instructions describe how to migrate a process instance from one process definition to another. */
-export type ProcessInstanceMigrationInstruction = typeof ProcessInstanceMigrationInstruction.Type
+export interface ProcessInstanceMigrationInstruction extends S.Schema.Type<typeof ProcessInstanceMigrationInstruction> {}
 
 /** Instruction describing which variables to create or update. */
 export const ModifyProcessInstanceVariableInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6383,7 +6383,7 @@ export const ModifyProcessInstanceVariableInstruction = /*#__PURE__*/ (/*#__PURE
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ModifyProcessInstanceVariableInstruction" }))
 
 /** Instruction describing which variables to create or update. */
-export type ModifyProcessInstanceVariableInstruction = typeof ModifyProcessInstanceVariableInstruction.Type
+export interface ModifyProcessInstanceVariableInstruction extends S.Schema.Type<typeof ModifyProcessInstanceVariableInstruction> {}
 
 /** Instruction describing an element to activate. */
 export const ProcessInstanceModificationActivateInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6401,7 +6401,7 @@ export const ProcessInstanceModificationActivateInstruction = /*#__PURE__*/ (/*#
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceModificationActivateInstruction" }))
 
 /** Instruction describing an element to activate. */
-export type ProcessInstanceModificationActivateInstruction = typeof ProcessInstanceModificationActivateInstruction.Type
+export interface ProcessInstanceModificationActivateInstruction extends S.Schema.Type<typeof ProcessInstanceModificationActivateInstruction> {}
 
 /**
  * Defines an instruction with a sourceElementId. The move instruction with this sourceType will terminate all active element
@@ -6420,7 +6420,7 @@ export const SourceElementIdInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct(
  * instances with the sourceElementId and activate a new element instance for each terminated
  * one at targetElementId.
  */
-export type SourceElementIdInstruction = typeof SourceElementIdInstruction.Type
+export interface SourceElementIdInstruction extends S.Schema.Type<typeof SourceElementIdInstruction> {}
 
 /**
  * Defines an instruction with a sourceElementInstanceKey. The move instruction with this sourceType will terminate one active element
@@ -6437,7 +6437,7 @@ export const SourceElementInstanceKeyInstruction = /*#__PURE__*/ (/*#__PURE__*/ 
  * Defines an instruction with a sourceElementInstanceKey. The move instruction with this sourceType will terminate one active element
  * instance with the sourceElementInstanceKey and activate a new element instance at targetElementId.
  */
-export type SourceElementInstanceKeyInstruction = typeof SourceElementInstanceKeyInstruction.Type
+export interface SourceElementInstanceKeyInstruction extends S.Schema.Type<typeof SourceElementInstanceKeyInstruction> {}
 
 /** Defines the source element identifier for the move instruction. It can either be a sourceElementId, or sourceElementInstanceKey. */
 export const SourceElementInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -6470,7 +6470,7 @@ export const DirectAncestorKeyInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struc
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "DirectAncestorKeyInstruction" }))
 
 /** Provides a concrete key to use as ancestor scope for the created element instance. */
-export type DirectAncestorKeyInstruction = typeof DirectAncestorKeyInstruction.Type
+export interface DirectAncestorKeyInstruction extends S.Schema.Type<typeof DirectAncestorKeyInstruction> {}
 
 /** Instructs the engine to derive the ancestor scope key from the source element's hierarchy. The engine traverses the source element's ancestry to find an instance that matches one of the target element's flow scopes, ensuring the target is activated in the correct scope. */
 export const InferredAncestorKeyInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6479,7 +6479,7 @@ export const InferredAncestorKeyInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Str
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "InferredAncestorKeyInstruction" }))
 
 /** Instructs the engine to derive the ancestor scope key from the source element's hierarchy. The engine traverses the source element's ancestry to find an instance that matches one of the target element's flow scopes, ensuring the target is activated in the correct scope. */
-export type InferredAncestorKeyInstruction = typeof InferredAncestorKeyInstruction.Type
+export interface InferredAncestorKeyInstruction extends S.Schema.Type<typeof InferredAncestorKeyInstruction> {}
 
 /** Instructs the engine to use the source's direct parent key as the ancestor scope key for the target element. This is a simpler alternative to `inferred` that skips hierarchy traversal and directly uses the source's parent key. This is useful when the source and target elements are siblings within the same flow scope. */
 export const UseSourceParentKeyInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6488,7 +6488,7 @@ export const UseSourceParentKeyInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Stru
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UseSourceParentKeyInstruction" }))
 
 /** Instructs the engine to use the source's direct parent key as the ancestor scope key for the target element. This is a simpler alternative to `inferred` that skips hierarchy traversal and directly uses the source's parent key. This is useful when the source and target elements are siblings within the same flow scope. */
-export type UseSourceParentKeyInstruction = typeof UseSourceParentKeyInstruction.Type
+export interface UseSourceParentKeyInstruction extends S.Schema.Type<typeof UseSourceParentKeyInstruction> {}
 
 /**
  * Defines the ancestor scope for the created element instances. The default behavior resembles
@@ -6545,7 +6545,7 @@ export const ProcessInstanceModificationMoveInstruction = /*#__PURE__*/ (/*#__PU
  * one at targetElementId. Note that, for multi-instance activities, only the multi-instance
  * body instances will activate new element instances at the target id.
  */
-export type ProcessInstanceModificationMoveInstruction = typeof ProcessInstanceModificationMoveInstruction.Type
+export interface ProcessInstanceModificationMoveInstruction extends S.Schema.Type<typeof ProcessInstanceModificationMoveInstruction> {}
 
 /**
  * Instruction describing which elements to terminate. The element instances are determined
@@ -6560,7 +6560,7 @@ export const ProcessInstanceModificationTerminateByIdInstruction = /*#__PURE__*/
  * Instruction describing which elements to terminate. The element instances are determined
  * at runtime by the given id.
  */
-export type ProcessInstanceModificationTerminateByIdInstruction = typeof ProcessInstanceModificationTerminateByIdInstruction.Type
+export interface ProcessInstanceModificationTerminateByIdInstruction extends S.Schema.Type<typeof ProcessInstanceModificationTerminateByIdInstruction> {}
 
 /** Instruction providing the key of the element instance to terminate. */
 export const ProcessInstanceModificationTerminateByKeyInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6569,7 +6569,7 @@ export const ProcessInstanceModificationTerminateByKeyInstruction = /*#__PURE__*
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceModificationTerminateByKeyInstruction" }))
 
 /** Instruction providing the key of the element instance to terminate. */
-export type ProcessInstanceModificationTerminateByKeyInstruction = typeof ProcessInstanceModificationTerminateByKeyInstruction.Type
+export interface ProcessInstanceModificationTerminateByKeyInstruction extends S.Schema.Type<typeof ProcessInstanceModificationTerminateByKeyInstruction> {}
 
 /** Instruction describing which elements to terminate. */
 export const ProcessInstanceModificationTerminateInstruction = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -6596,7 +6596,7 @@ export const ProcessInstanceModificationInstruction = /*#__PURE__*/ (/*#__PURE__
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "ProcessInstanceModificationInstruction" }))
 
 /** ProcessInstanceModificationInstruction */
-export type ProcessInstanceModificationInstruction = typeof ProcessInstanceModificationInstruction.Type
+export interface ProcessInstanceModificationInstruction extends S.Schema.Type<typeof ProcessInstanceModificationInstruction> {}
 
 /** RoleCreateRequest */
 export const RoleCreateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6609,7 +6609,7 @@ export const RoleCreateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleCreateRequest" }))
 
 /** RoleCreateRequest */
-export type RoleCreateRequest = typeof RoleCreateRequest.Type
+export interface RoleCreateRequest extends S.Schema.Type<typeof RoleCreateRequest> {}
 
 /** RoleCreateResult */
 export const RoleCreateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6622,7 +6622,7 @@ export const RoleCreateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleCreateResult" }))
 
 /** RoleCreateResult */
-export type RoleCreateResult = typeof RoleCreateResult.Type
+export interface RoleCreateResult extends S.Schema.Type<typeof RoleCreateResult> {}
 
 /** RoleUpdateRequest */
 export const RoleUpdateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6633,7 +6633,7 @@ export const RoleUpdateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleUpdateRequest" }))
 
 /** RoleUpdateRequest */
-export type RoleUpdateRequest = typeof RoleUpdateRequest.Type
+export interface RoleUpdateRequest extends S.Schema.Type<typeof RoleUpdateRequest> {}
 
 /** RoleUpdateResult */
 export const RoleUpdateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6646,7 +6646,7 @@ export const RoleUpdateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleUpdateResult" }))
 
 /** RoleUpdateResult */
-export type RoleUpdateResult = typeof RoleUpdateResult.Type
+export interface RoleUpdateResult extends S.Schema.Type<typeof RoleUpdateResult> {}
 
 /** RoleSearchQuerySortRequest */
 export const RoleSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6657,7 +6657,7 @@ export const RoleSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct(
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleSearchQuerySortRequest" }))
 
 /** RoleSearchQuerySortRequest */
-export type RoleSearchQuerySortRequest = typeof RoleSearchQuerySortRequest.Type
+export interface RoleSearchQuerySortRequest extends S.Schema.Type<typeof RoleSearchQuerySortRequest> {}
 
 /** Role filter request */
 export const RoleFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6668,7 +6668,7 @@ export const RoleFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleFilter" }))
 
 /** Role filter request */
-export type RoleFilter = typeof RoleFilter.Type
+export interface RoleFilter extends S.Schema.Type<typeof RoleFilter> {}
 
 /** Role search request. */
 export const RoleSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6681,7 +6681,7 @@ export const RoleSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleSearchQueryRequest" }))
 
 /** Role search request. */
-export type RoleSearchQueryRequest = typeof RoleSearchQueryRequest.Type
+export interface RoleSearchQueryRequest extends S.Schema.Type<typeof RoleSearchQueryRequest> {}
 
 /** Role search response. */
 export const RoleSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6692,7 +6692,7 @@ export const RoleSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleSearchQueryResult" }))
 
 /** Role search response. */
-export type RoleSearchQueryResult = typeof RoleSearchQueryResult.Type
+export interface RoleSearchQueryResult extends S.Schema.Type<typeof RoleSearchQueryResult> {}
 
 /** RoleUserResult */
 export const RoleUserResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6701,7 +6701,7 @@ export const RoleUserResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleUserResult" }))
 
 /** RoleUserResult */
-export type RoleUserResult = typeof RoleUserResult.Type
+export interface RoleUserResult extends S.Schema.Type<typeof RoleUserResult> {}
 
 /** RoleUserSearchResult */
 export const RoleUserSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6712,7 +6712,7 @@ export const RoleUserSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleUserSearchResult" }))
 
 /** RoleUserSearchResult */
-export type RoleUserSearchResult = typeof RoleUserSearchResult.Type
+export interface RoleUserSearchResult extends S.Schema.Type<typeof RoleUserSearchResult> {}
 
 /** RoleUserSearchQuerySortRequest */
 export const RoleUserSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6723,7 +6723,7 @@ export const RoleUserSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Str
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleUserSearchQuerySortRequest" }))
 
 /** RoleUserSearchQuerySortRequest */
-export type RoleUserSearchQuerySortRequest = typeof RoleUserSearchQuerySortRequest.Type
+export interface RoleUserSearchQuerySortRequest extends S.Schema.Type<typeof RoleUserSearchQuerySortRequest> {}
 
 /** RoleUserSearchQueryRequest */
 export const RoleUserSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6734,7 +6734,7 @@ export const RoleUserSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct(
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleUserSearchQueryRequest" }))
 
 /** RoleUserSearchQueryRequest */
-export type RoleUserSearchQueryRequest = typeof RoleUserSearchQueryRequest.Type
+export interface RoleUserSearchQueryRequest extends S.Schema.Type<typeof RoleUserSearchQueryRequest> {}
 
 /** RoleClientResult */
 export const RoleClientResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6743,7 +6743,7 @@ export const RoleClientResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleClientResult" }))
 
 /** RoleClientResult */
-export type RoleClientResult = typeof RoleClientResult.Type
+export interface RoleClientResult extends S.Schema.Type<typeof RoleClientResult> {}
 
 /** RoleClientSearchResult */
 export const RoleClientSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6754,7 +6754,7 @@ export const RoleClientSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleClientSearchResult" }))
 
 /** RoleClientSearchResult */
-export type RoleClientSearchResult = typeof RoleClientSearchResult.Type
+export interface RoleClientSearchResult extends S.Schema.Type<typeof RoleClientSearchResult> {}
 
 /** RoleClientSearchQuerySortRequest */
 export const RoleClientSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6765,7 +6765,7 @@ export const RoleClientSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.S
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleClientSearchQuerySortRequest" }))
 
 /** RoleClientSearchQuerySortRequest */
-export type RoleClientSearchQuerySortRequest = typeof RoleClientSearchQuerySortRequest.Type
+export interface RoleClientSearchQuerySortRequest extends S.Schema.Type<typeof RoleClientSearchQuerySortRequest> {}
 
 /** RoleClientSearchQueryRequest */
 export const RoleClientSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6776,7 +6776,7 @@ export const RoleClientSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struc
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleClientSearchQueryRequest" }))
 
 /** RoleClientSearchQueryRequest */
-export type RoleClientSearchQueryRequest = typeof RoleClientSearchQueryRequest.Type
+export interface RoleClientSearchQueryRequest extends S.Schema.Type<typeof RoleClientSearchQueryRequest> {}
 
 /** RoleGroupResult */
 export const RoleGroupResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6785,7 +6785,7 @@ export const RoleGroupResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleGroupResult" }))
 
 /** RoleGroupResult */
-export type RoleGroupResult = typeof RoleGroupResult.Type
+export interface RoleGroupResult extends S.Schema.Type<typeof RoleGroupResult> {}
 
 /** RoleGroupSearchResult */
 export const RoleGroupSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6796,7 +6796,7 @@ export const RoleGroupSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleGroupSearchResult" }))
 
 /** RoleGroupSearchResult */
-export type RoleGroupSearchResult = typeof RoleGroupSearchResult.Type
+export interface RoleGroupSearchResult extends S.Schema.Type<typeof RoleGroupSearchResult> {}
 
 /** RoleGroupSearchQuerySortRequest */
 export const RoleGroupSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6807,7 +6807,7 @@ export const RoleGroupSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.St
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleGroupSearchQuerySortRequest" }))
 
 /** RoleGroupSearchQuerySortRequest */
-export type RoleGroupSearchQuerySortRequest = typeof RoleGroupSearchQuerySortRequest.Type
+export interface RoleGroupSearchQuerySortRequest extends S.Schema.Type<typeof RoleGroupSearchQuerySortRequest> {}
 
 /** RoleGroupSearchQueryRequest */
 export const RoleGroupSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6818,7 +6818,7 @@ export const RoleGroupSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleGroupSearchQueryRequest" }))
 
 /** RoleGroupSearchQueryRequest */
-export type RoleGroupSearchQueryRequest = typeof RoleGroupSearchQueryRequest.Type
+export interface RoleGroupSearchQueryRequest extends S.Schema.Type<typeof RoleGroupSearchQueryRequest> {}
 
 /** RoleMappingRuleSearchResult */
 export const RoleMappingRuleSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6829,7 +6829,7 @@ export const RoleMappingRuleSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "RoleMappingRuleSearchResult" }))
 
 /** RoleMappingRuleSearchResult */
-export type RoleMappingRuleSearchResult = typeof RoleMappingRuleSearchResult.Type
+export interface RoleMappingRuleSearchResult extends S.Schema.Type<typeof RoleMappingRuleSearchResult> {}
 
 /** SignalBroadcastRequest */
 export const SignalBroadcastRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6842,7 +6842,7 @@ export const SignalBroadcastRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "SignalBroadcastRequest" }))
 
 /** SignalBroadcastRequest */
-export type SignalBroadcastRequest = typeof SignalBroadcastRequest.Type
+export interface SignalBroadcastRequest extends S.Schema.Type<typeof SignalBroadcastRequest> {}
 
 /** SignalBroadcastResult */
 export const SignalBroadcastResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6853,7 +6853,7 @@ export const SignalBroadcastResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "SignalBroadcastResult" }))
 
 /** SignalBroadcastResult */
-export type SignalBroadcastResult = typeof SignalBroadcastResult.Type
+export interface SignalBroadcastResult extends S.Schema.Type<typeof SignalBroadcastResult> {}
 
 /** UsageMetricsResponseItem */
 export const UsageMetricsResponseItem = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6866,7 +6866,7 @@ export const UsageMetricsResponseItem = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UsageMetricsResponseItem" }))
 
 /** UsageMetricsResponseItem */
-export type UsageMetricsResponseItem = typeof UsageMetricsResponseItem.Type
+export interface UsageMetricsResponseItem extends S.Schema.Type<typeof UsageMetricsResponseItem> {}
 
 /** UsageMetricsResponse */
 export const UsageMetricsResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6883,7 +6883,7 @@ export const UsageMetricsResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UsageMetricsResponse" }))
 
 /** UsageMetricsResponse */
-export type UsageMetricsResponse = typeof UsageMetricsResponse.Type
+export interface UsageMetricsResponse extends S.Schema.Type<typeof UsageMetricsResponse> {}
 
 /** Configuration for job metrics collection and export. */
 export const JobMetricsConfigurationResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6902,7 +6902,7 @@ export const JobMetricsConfigurationResponse = /*#__PURE__*/ (/*#__PURE__*/ S.St
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "JobMetricsConfigurationResponse" }))
 
 /** Configuration for job metrics collection and export. */
-export type JobMetricsConfigurationResponse = typeof JobMetricsConfigurationResponse.Type
+export interface JobMetricsConfigurationResponse extends S.Schema.Type<typeof JobMetricsConfigurationResponse> {}
 
 /**
  * Envelope for all system configuration sections. Each property
@@ -6917,7 +6917,7 @@ export const SystemConfigurationResponse = /*#__PURE__*/ (/*#__PURE__*/ S.Struct
  * Envelope for all system configuration sections. Each property
  * represents a feature area.
  */
-export type SystemConfigurationResponse = typeof SystemConfigurationResponse.Type
+export interface SystemConfigurationResponse extends S.Schema.Type<typeof SystemConfigurationResponse> {}
 
 /** TenantCreateRequest */
 export const TenantCreateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6930,7 +6930,7 @@ export const TenantCreateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantCreateRequest" }))
 
 /** TenantCreateRequest */
-export type TenantCreateRequest = typeof TenantCreateRequest.Type
+export interface TenantCreateRequest extends S.Schema.Type<typeof TenantCreateRequest> {}
 
 /** TenantCreateResult */
 export const TenantCreateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6943,7 +6943,7 @@ export const TenantCreateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantCreateResult" }))
 
 /** TenantCreateResult */
-export type TenantCreateResult = typeof TenantCreateResult.Type
+export interface TenantCreateResult extends S.Schema.Type<typeof TenantCreateResult> {}
 
 /** TenantUpdateRequest */
 export const TenantUpdateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6954,7 +6954,7 @@ export const TenantUpdateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantUpdateRequest" }))
 
 /** TenantUpdateRequest */
-export type TenantUpdateRequest = typeof TenantUpdateRequest.Type
+export interface TenantUpdateRequest extends S.Schema.Type<typeof TenantUpdateRequest> {}
 
 /** TenantUpdateResult */
 export const TenantUpdateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6967,7 +6967,7 @@ export const TenantUpdateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantUpdateResult" }))
 
 /** TenantUpdateResult */
-export type TenantUpdateResult = typeof TenantUpdateResult.Type
+export interface TenantUpdateResult extends S.Schema.Type<typeof TenantUpdateResult> {}
 
 /** TenantSearchQuerySortRequest */
 export const TenantSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6978,7 +6978,7 @@ export const TenantSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struc
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantSearchQuerySortRequest" }))
 
 /** TenantSearchQuerySortRequest */
-export type TenantSearchQuerySortRequest = typeof TenantSearchQuerySortRequest.Type
+export interface TenantSearchQuerySortRequest extends S.Schema.Type<typeof TenantSearchQuerySortRequest> {}
 
 /** Tenant filter request */
 export const TenantFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -6989,7 +6989,7 @@ export const TenantFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantFilter" }))
 
 /** Tenant filter request */
-export type TenantFilter = typeof TenantFilter.Type
+export interface TenantFilter extends S.Schema.Type<typeof TenantFilter> {}
 
 /** Tenant search request */
 export const TenantSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7002,7 +7002,7 @@ export const TenantSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantSearchQueryRequest" }))
 
 /** Tenant search request */
-export type TenantSearchQueryRequest = typeof TenantSearchQueryRequest.Type
+export interface TenantSearchQueryRequest extends S.Schema.Type<typeof TenantSearchQueryRequest> {}
 
 /** Tenant search response. */
 export const TenantSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7013,7 +7013,7 @@ export const TenantSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantSearchQueryResult" }))
 
 /** Tenant search response. */
-export type TenantSearchQueryResult = typeof TenantSearchQueryResult.Type
+export interface TenantSearchQueryResult extends S.Schema.Type<typeof TenantSearchQueryResult> {}
 
 /** TenantUserResult */
 export const TenantUserResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7022,7 +7022,7 @@ export const TenantUserResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantUserResult" }))
 
 /** TenantUserResult */
-export type TenantUserResult = typeof TenantUserResult.Type
+export interface TenantUserResult extends S.Schema.Type<typeof TenantUserResult> {}
 
 /** TenantUserSearchResult */
 export const TenantUserSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7033,7 +7033,7 @@ export const TenantUserSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantUserSearchResult" }))
 
 /** TenantUserSearchResult */
-export type TenantUserSearchResult = typeof TenantUserSearchResult.Type
+export interface TenantUserSearchResult extends S.Schema.Type<typeof TenantUserSearchResult> {}
 
 /** TenantUserSearchQuerySortRequest */
 export const TenantUserSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7044,7 +7044,7 @@ export const TenantUserSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.S
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantUserSearchQuerySortRequest" }))
 
 /** TenantUserSearchQuerySortRequest */
-export type TenantUserSearchQuerySortRequest = typeof TenantUserSearchQuerySortRequest.Type
+export interface TenantUserSearchQuerySortRequest extends S.Schema.Type<typeof TenantUserSearchQuerySortRequest> {}
 
 /** TenantUserSearchQueryRequest */
 export const TenantUserSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7055,7 +7055,7 @@ export const TenantUserSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struc
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantUserSearchQueryRequest" }))
 
 /** TenantUserSearchQueryRequest */
-export type TenantUserSearchQueryRequest = typeof TenantUserSearchQueryRequest.Type
+export interface TenantUserSearchQueryRequest extends S.Schema.Type<typeof TenantUserSearchQueryRequest> {}
 
 /** TenantClientResult */
 export const TenantClientResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7064,7 +7064,7 @@ export const TenantClientResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantClientResult" }))
 
 /** TenantClientResult */
-export type TenantClientResult = typeof TenantClientResult.Type
+export interface TenantClientResult extends S.Schema.Type<typeof TenantClientResult> {}
 
 /** TenantClientSearchResult */
 export const TenantClientSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7075,7 +7075,7 @@ export const TenantClientSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantClientSearchResult" }))
 
 /** TenantClientSearchResult */
-export type TenantClientSearchResult = typeof TenantClientSearchResult.Type
+export interface TenantClientSearchResult extends S.Schema.Type<typeof TenantClientSearchResult> {}
 
 /** TenantClientSearchQuerySortRequest */
 export const TenantClientSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7086,7 +7086,7 @@ export const TenantClientSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantClientSearchQuerySortRequest" }))
 
 /** TenantClientSearchQuerySortRequest */
-export type TenantClientSearchQuerySortRequest = typeof TenantClientSearchQuerySortRequest.Type
+export interface TenantClientSearchQuerySortRequest extends S.Schema.Type<typeof TenantClientSearchQuerySortRequest> {}
 
 /** TenantClientSearchQueryRequest */
 export const TenantClientSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7097,7 +7097,7 @@ export const TenantClientSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Str
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantClientSearchQueryRequest" }))
 
 /** TenantClientSearchQueryRequest */
-export type TenantClientSearchQueryRequest = typeof TenantClientSearchQueryRequest.Type
+export interface TenantClientSearchQueryRequest extends S.Schema.Type<typeof TenantClientSearchQueryRequest> {}
 
 /** TenantGroupResult */
 export const TenantGroupResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7106,7 +7106,7 @@ export const TenantGroupResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantGroupResult" }))
 
 /** TenantGroupResult */
-export type TenantGroupResult = typeof TenantGroupResult.Type
+export interface TenantGroupResult extends S.Schema.Type<typeof TenantGroupResult> {}
 
 /** TenantGroupSearchResult */
 export const TenantGroupSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7117,7 +7117,7 @@ export const TenantGroupSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantGroupSearchResult" }))
 
 /** TenantGroupSearchResult */
-export type TenantGroupSearchResult = typeof TenantGroupSearchResult.Type
+export interface TenantGroupSearchResult extends S.Schema.Type<typeof TenantGroupSearchResult> {}
 
 /** TenantGroupSearchQuerySortRequest */
 export const TenantGroupSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7128,7 +7128,7 @@ export const TenantGroupSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantGroupSearchQuerySortRequest" }))
 
 /** TenantGroupSearchQuerySortRequest */
-export type TenantGroupSearchQuerySortRequest = typeof TenantGroupSearchQuerySortRequest.Type
+export interface TenantGroupSearchQuerySortRequest extends S.Schema.Type<typeof TenantGroupSearchQuerySortRequest> {}
 
 /** TenantGroupSearchQueryRequest */
 export const TenantGroupSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7139,7 +7139,7 @@ export const TenantGroupSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Stru
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantGroupSearchQueryRequest" }))
 
 /** TenantGroupSearchQueryRequest */
-export type TenantGroupSearchQueryRequest = typeof TenantGroupSearchQueryRequest.Type
+export interface TenantGroupSearchQueryRequest extends S.Schema.Type<typeof TenantGroupSearchQueryRequest> {}
 
 /** TenantRoleSearchResult */
 export const TenantRoleSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7150,7 +7150,7 @@ export const TenantRoleSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantRoleSearchResult" }))
 
 /** TenantRoleSearchResult */
-export type TenantRoleSearchResult = typeof TenantRoleSearchResult.Type
+export interface TenantRoleSearchResult extends S.Schema.Type<typeof TenantRoleSearchResult> {}
 
 /** TenantMappingRuleSearchResult */
 export const TenantMappingRuleSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7161,7 +7161,7 @@ export const TenantMappingRuleSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Stru
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "TenantMappingRuleSearchResult" }))
 
 /** TenantMappingRuleSearchResult */
-export type TenantMappingRuleSearchResult = typeof TenantMappingRuleSearchResult.Type
+export interface TenantMappingRuleSearchResult extends S.Schema.Type<typeof TenantMappingRuleSearchResult> {}
 
 /** UserTaskSearchQuerySortRequest */
 export const UserTaskSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7172,7 +7172,7 @@ export const UserTaskSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Str
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskSearchQuerySortRequest" }))
 
 /** UserTaskSearchQuerySortRequest */
-export type UserTaskSearchQuerySortRequest = typeof UserTaskSearchQuerySortRequest.Type
+export interface UserTaskSearchQuerySortRequest extends S.Schema.Type<typeof UserTaskSearchQuerySortRequest> {}
 
 /**
  * The state of the user task.
@@ -7216,7 +7216,7 @@ export const AdvancedUserTaskStateFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "AdvancedUserTaskStateFilter" }))
 
 /** Advanced UserTaskStateEnum filter. */
-export type AdvancedUserTaskStateFilter = typeof AdvancedUserTaskStateFilter.Type
+export interface AdvancedUserTaskStateFilter extends S.Schema.Type<typeof AdvancedUserTaskStateFilter> {}
 
 /** UserTaskStateEnum property with full advanced search capabilities. */
 export const UserTaskStateFilterProperty = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
@@ -7272,7 +7272,7 @@ export const UserTaskFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskFilter" }))
 
 /** User task filter request. */
-export type UserTaskFilter = typeof UserTaskFilter.Type
+export interface UserTaskFilter extends S.Schema.Type<typeof UserTaskFilter> {}
 
 /** User task search query request. */
 export const UserTaskSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7285,7 +7285,7 @@ export const UserTaskSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskSearchQuery" }))
 
 /** User task search query request. */
-export type UserTaskSearchQuery = typeof UserTaskSearchQuery.Type
+export interface UserTaskSearchQuery extends S.Schema.Type<typeof UserTaskSearchQuery> {}
 
 /** UserTaskResult */
 export const UserTaskResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7350,7 +7350,7 @@ export const UserTaskResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskResult" }))
 
 /** UserTaskResult */
-export type UserTaskResult = typeof UserTaskResult.Type
+export interface UserTaskResult extends S.Schema.Type<typeof UserTaskResult> {}
 
 /** User task search query response. */
 export const UserTaskSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7361,7 +7361,7 @@ export const UserTaskSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskSearchQueryResult" }))
 
 /** User task search query response. */
-export type UserTaskSearchQueryResult = typeof UserTaskSearchQueryResult.Type
+export interface UserTaskSearchQueryResult extends S.Schema.Type<typeof UserTaskSearchQueryResult> {}
 
 /** UserTaskCompletionRequest */
 export const UserTaskCompletionRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7372,7 +7372,7 @@ export const UserTaskCompletionRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskCompletionRequest" }))
 
 /** UserTaskCompletionRequest */
-export type UserTaskCompletionRequest = typeof UserTaskCompletionRequest.Type
+export interface UserTaskCompletionRequest extends S.Schema.Type<typeof UserTaskCompletionRequest> {}
 
 /** UserTaskAssignmentRequest */
 export const UserTaskAssignmentRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7385,7 +7385,7 @@ export const UserTaskAssignmentRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskAssignmentRequest" }))
 
 /** UserTaskAssignmentRequest */
-export type UserTaskAssignmentRequest = typeof UserTaskAssignmentRequest.Type
+export interface UserTaskAssignmentRequest extends S.Schema.Type<typeof UserTaskAssignmentRequest> {}
 
 /**
  * JSON object with changed task attribute values.
@@ -7464,7 +7464,7 @@ export const UserTaskUpdateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskUpdateRequest" }))
 
 /** UserTaskUpdateRequest */
-export type UserTaskUpdateRequest = typeof UserTaskUpdateRequest.Type
+export interface UserTaskUpdateRequest extends S.Schema.Type<typeof UserTaskUpdateRequest> {}
 
 /** UserTaskVariableSearchQuerySortRequest */
 export const UserTaskVariableSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7475,7 +7475,7 @@ export const UserTaskVariableSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskVariableSearchQuerySortRequest" }))
 
 /** UserTaskVariableSearchQuerySortRequest */
-export type UserTaskVariableSearchQuerySortRequest = typeof UserTaskVariableSearchQuerySortRequest.Type
+export interface UserTaskVariableSearchQuerySortRequest extends S.Schema.Type<typeof UserTaskVariableSearchQuerySortRequest> {}
 
 /** The user task variable search filters. */
 export const UserTaskVariableFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7484,7 +7484,7 @@ export const UserTaskVariableFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskVariableFilter" }))
 
 /** The user task variable search filters. */
-export type UserTaskVariableFilter = typeof UserTaskVariableFilter.Type
+export interface UserTaskVariableFilter extends S.Schema.Type<typeof UserTaskVariableFilter> {}
 
 /** User task search query request. */
 export const UserTaskVariableSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7497,7 +7497,7 @@ export const UserTaskVariableSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskVariableSearchQueryRequest" }))
 
 /** User task search query request. */
-export type UserTaskVariableSearchQueryRequest = typeof UserTaskVariableSearchQueryRequest.Type
+export interface UserTaskVariableSearchQueryRequest extends S.Schema.Type<typeof UserTaskVariableSearchQueryRequest> {}
 
 /** User task effective variable search query request. Uses offset-based pagination only. */
 export const UserTaskEffectiveVariableSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7510,7 +7510,7 @@ export const UserTaskEffectiveVariableSearchQueryRequest = /*#__PURE__*/ (/*#__P
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskEffectiveVariableSearchQueryRequest" }))
 
 /** User task effective variable search query request. Uses offset-based pagination only. */
-export type UserTaskEffectiveVariableSearchQueryRequest = typeof UserTaskEffectiveVariableSearchQueryRequest.Type
+export interface UserTaskEffectiveVariableSearchQueryRequest extends S.Schema.Type<typeof UserTaskEffectiveVariableSearchQueryRequest> {}
 
 /** The user task audit log search filters. */
 export const UserTaskAuditLogFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7527,7 +7527,7 @@ export const UserTaskAuditLogFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskAuditLogFilter" }))
 
 /** The user task audit log search filters. */
-export type UserTaskAuditLogFilter = typeof UserTaskAuditLogFilter.Type
+export interface UserTaskAuditLogFilter extends S.Schema.Type<typeof UserTaskAuditLogFilter> {}
 
 /** User task search query request. */
 export const UserTaskAuditLogSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7540,7 +7540,7 @@ export const UserTaskAuditLogSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserTaskAuditLogSearchQueryRequest" }))
 
 /** User task search query request. */
-export type UserTaskAuditLogSearchQueryRequest = typeof UserTaskAuditLogSearchQueryRequest.Type
+export interface UserTaskAuditLogSearchQueryRequest extends S.Schema.Type<typeof UserTaskAuditLogSearchQueryRequest> {}
 
 /** UserRequest */
 export const UserRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7555,7 +7555,7 @@ export const UserRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserRequest" }))
 
 /** UserRequest */
-export type UserRequest = typeof UserRequest.Type
+export interface UserRequest extends S.Schema.Type<typeof UserRequest> {}
 
 /** UserCreateResult */
 export const UserCreateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7568,7 +7568,7 @@ export const UserCreateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserCreateResult" }))
 
 /** UserCreateResult */
-export type UserCreateResult = typeof UserCreateResult.Type
+export interface UserCreateResult extends S.Schema.Type<typeof UserCreateResult> {}
 
 /** UserUpdateRequest */
 export const UserUpdateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7581,7 +7581,7 @@ export const UserUpdateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserUpdateRequest" }))
 
 /** UserUpdateRequest */
-export type UserUpdateRequest = typeof UserUpdateRequest.Type
+export interface UserUpdateRequest extends S.Schema.Type<typeof UserUpdateRequest> {}
 
 /** UserUpdateResult */
 export const UserUpdateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7594,7 +7594,7 @@ export const UserUpdateResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserUpdateResult" }))
 
 /** UserUpdateResult */
-export type UserUpdateResult = typeof UserUpdateResult.Type
+export interface UserUpdateResult extends S.Schema.Type<typeof UserUpdateResult> {}
 
 /** UserResult */
 export const UserResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7607,7 +7607,7 @@ export const UserResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserResult" }))
 
 /** UserResult */
-export type UserResult = typeof UserResult.Type
+export interface UserResult extends S.Schema.Type<typeof UserResult> {}
 
 /** UserSearchQuerySortRequest */
 export const UserSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7618,7 +7618,7 @@ export const UserSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct(
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserSearchQuerySortRequest" }))
 
 /** UserSearchQuerySortRequest */
-export type UserSearchQuerySortRequest = typeof UserSearchQuerySortRequest.Type
+export interface UserSearchQuerySortRequest extends S.Schema.Type<typeof UserSearchQuerySortRequest> {}
 
 /** User search filter. */
 export const UserFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7631,7 +7631,7 @@ export const UserFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserFilter" }))
 
 /** User search filter. */
-export type UserFilter = typeof UserFilter.Type
+export interface UserFilter extends S.Schema.Type<typeof UserFilter> {}
 
 /** UserSearchQueryRequest */
 export const UserSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7644,7 +7644,7 @@ export const UserSearchQueryRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserSearchQueryRequest" }))
 
 /** UserSearchQueryRequest */
-export type UserSearchQueryRequest = typeof UserSearchQueryRequest.Type
+export interface UserSearchQueryRequest extends S.Schema.Type<typeof UserSearchQueryRequest> {}
 
 /** UserSearchResult */
 export const UserSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7655,7 +7655,7 @@ export const UserSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "UserSearchResult" }))
 
 /** UserSearchResult */
-export type UserSearchResult = typeof UserSearchResult.Type
+export interface UserSearchResult extends S.Schema.Type<typeof UserSearchResult> {}
 
 /** VariableSearchQuerySortRequest */
 export const VariableSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7666,7 +7666,7 @@ export const VariableSearchQuerySortRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Str
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "VariableSearchQuerySortRequest" }))
 
 /** VariableSearchQuerySortRequest */
-export type VariableSearchQuerySortRequest = typeof VariableSearchQuerySortRequest.Type
+export interface VariableSearchQuerySortRequest extends S.Schema.Type<typeof VariableSearchQuerySortRequest> {}
 
 /** Variable filter request. */
 export const VariableFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7698,7 +7698,7 @@ export const VariableFilter = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "VariableFilter" }))
 
 /** Variable filter request. */
-export type VariableFilter = typeof VariableFilter.Type
+export interface VariableFilter extends S.Schema.Type<typeof VariableFilter> {}
 
 /** Variable search query request. */
 export const VariableSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7711,7 +7711,7 @@ export const VariableSearchQuery = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "VariableSearchQuery" }))
 
 /** Variable search query request. */
-export type VariableSearchQuery = typeof VariableSearchQuery.Type
+export interface VariableSearchQuery extends S.Schema.Type<typeof VariableSearchQuery> {}
 
 /** Variable response item. */
 export const VariableResultBase = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7739,7 +7739,7 @@ export const VariableResultBase = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "VariableResultBase" }))
 
 /** Variable response item. */
-export type VariableResultBase = typeof VariableResultBase.Type
+export interface VariableResultBase extends S.Schema.Type<typeof VariableResultBase> {}
 
 /** Variable search response item. */
 export const VariableSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7771,7 +7771,7 @@ export const VariableSearchResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "VariableSearchResult" }))
 
 /** Variable search response item. */
-export type VariableSearchResult = typeof VariableSearchResult.Type
+export interface VariableSearchResult extends S.Schema.Type<typeof VariableSearchResult> {}
 
 /** Variable search query response. */
 export const VariableSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7782,7 +7782,7 @@ export const VariableSearchQueryResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "VariableSearchQueryResult" }))
 
 /** Variable search query response. */
-export type VariableSearchQueryResult = typeof VariableSearchQueryResult.Type
+export interface VariableSearchQueryResult extends S.Schema.Type<typeof VariableSearchQueryResult> {}
 
 /** Variable search response item. */
 export const VariableResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7812,7 +7812,7 @@ export const VariableResult = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "VariableResult" }))
 
 /** Variable search response item. */
-export type VariableResult = typeof VariableResult.Type
+export interface VariableResult extends S.Schema.Type<typeof VariableResult> {}
 
 /** SetVariableRequest */
 export const SetVariableRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
@@ -7843,4 +7843,4 @@ export const SetVariableRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
 })).pipe(/*#__PURE__*/ S.annotations({ identifier: "SetVariableRequest" }))
 
 /** SetVariableRequest */
-export type SetVariableRequest = typeof SetVariableRequest.Type
+export interface SetVariableRequest extends S.Schema.Type<typeof SetVariableRequest> {}

@@ -1,0 +1,228 @@
+/**
+ * Throughput and latency of `UserTask.completeUserTask` against raw HTTP clients (`npm run bench`).
+ *
+ * A stub server (`bench/server.ts`, in a child process) answers 204 to
+ * `POST /v2/user-tasks/<key>/completion` on 127.0.0.1. Each client then makes the same request —
+ * POST, no body, `accept: application/problem+json`, which is what the operation sends for this
+ * input — CALLS times at CONCURRENCY after WARMUP_CALLS untimed calls:
+ *   (a) raw `undici.Pool` (connections = CONCURRENCY), the baseline;
+ *   (b) global `fetch`;
+ *   (c) effect-camunda on `FetchHttpClient.layer`;
+ *   (d) effect-camunda on `NodeHttpClient.layerUndici`.
+ * The Effect variants run `Effect.forEach(..., { concurrency, discard: true })` on a
+ * `ManagedRuntime` built once per variant, constructing the operation's Effect per call.
+ *
+ * Prints a markdown table (req/s, mean/p50/p99 latency per call) and the (d)/(a) throughput
+ * ratio against the target (≥ 0.5× raw undici). Every loop has a fixed count; a watchdog ends
+ * the process if the run stalls.
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { Effect, Layer, ManagedRuntime } from "effect"
+import { type ChildProcess, fork } from "node:child_process"
+import { once } from "node:events"
+import { createRequire } from "node:module"
+import * as os from "node:os"
+import { performance } from "node:perf_hooks"
+import { fileURLToPath } from "node:url"
+import { Pool } from "undici"
+import * as CamundaClient from "../src/CamundaClient.js"
+import * as UserTask from "../src/generated/UserTask.js"
+import * as Keys from "../src/generated/schemas/Keys.js"
+
+const CALLS = 20_000
+const WARMUP_CALLS = 2_000
+const CONCURRENCY = 64
+const TARGET_RATIO = 0.5
+const WATCHDOG_MS = 5 * 60_000
+const USER_TASK_KEY = "2251799813685249"
+const PATH = `/v2/user-tasks/${USER_TASK_KEY}/completion`
+const HEADERS = { accept: "application/problem+json" }
+
+interface Variant {
+  readonly name: string
+  /** Makes `calls` calls at CONCURRENCY, writing each call's latency (ms) into `latencies`. */
+  readonly run: (calls: number, latencies: Float64Array) => Promise<void>
+  readonly close: () => Promise<void>
+}
+
+interface Result {
+  readonly name: string
+  readonly requestsPerSecond: number
+  readonly meanMs: number
+  readonly p50Ms: number
+  readonly p99Ms: number
+}
+
+// --- the stub server -------------------------------------------------------------------------
+
+const startServer = async (): Promise<{ child: ChildProcess; port: number }> => {
+  const child = fork(fileURLToPath(new URL("./server.ts", import.meta.url)), [], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"]
+  })
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once("message", (message: { port: number }) => resolve(message.port))
+    child.once("exit", (code) => reject(new Error(`bench server exited early (code ${code})`)))
+  })
+  return { child, port }
+}
+
+const stopServer = async (child: ChildProcess) => {
+  if (child.exitCode !== null) return
+  const exited = once(child, "exit")
+  child.disconnect()
+  await exited
+}
+
+// --- drivers ---------------------------------------------------------------------------------
+
+/** CONCURRENCY workers taking call indices from a shared counter until `calls` are done. */
+const runPromises = async (calls: number, latencies: Float64Array, call: () => Promise<void>) => {
+  let next = 0
+  const worker = async () => {
+    while (next < calls) {
+      const index = next++
+      const start = performance.now()
+      await call()
+      latencies[index] = performance.now() - start
+    }
+  }
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker))
+}
+
+/** The same for an Effect: `Effect.forEach` over the call indices, timing each call. */
+const runEffects = <E, R>(calls: number, latencies: Float64Array, call: () => Effect.Effect<void, E, R>) =>
+  Effect.forEach(
+    Array.from({ length: calls }, (_, index) => index),
+    (index) =>
+      Effect.suspend(() => {
+        const start = performance.now()
+        return Effect.map(call(), () => {
+          latencies[index] = performance.now() - start
+        })
+      }),
+    { concurrency: CONCURRENCY, discard: true }
+  )
+
+const expect204 = (status: number) => {
+  if (status !== 204) throw new Error(`expected 204, got ${status}`)
+}
+
+// --- variants --------------------------------------------------------------------------------
+
+const rawUndici = (origin: string): Variant => {
+  const pool = new Pool(origin, { connections: CONCURRENCY })
+  const call = async () => {
+    const { statusCode, body } = await pool.request({ path: PATH, method: "POST", headers: HEADERS })
+    await body.dump()
+    expect204(statusCode)
+  }
+  return {
+    name: `(a) raw undici.Pool (connections ${CONCURRENCY})`,
+    run: (calls, latencies) => runPromises(calls, latencies, call),
+    close: () => pool.close()
+  }
+}
+
+const globalFetch = (origin: string): Variant => {
+  const url = `${origin}${PATH}`
+  const call = async () => {
+    const response = await fetch(url, { method: "POST", headers: HEADERS })
+    await response.arrayBuffer()
+    expect204(response.status)
+  }
+  return {
+    name: "(b) global fetch",
+    run: (calls, latencies) => runPromises(calls, latencies, call),
+    close: async () => {}
+  }
+}
+
+const camunda = (name: string, httpClient: Layer.Layer<HttpClient.HttpClient>) => (origin: string): Variant => {
+  const runtime = ManagedRuntime.make(CamundaClient.layer({ restAddress: origin }).pipe(Layer.provide(httpClient)))
+  const input = { userTaskKey: Keys.UserTaskKey.make(USER_TASK_KEY) }
+  return {
+    name,
+    run: (calls, latencies) => runtime.runPromise(runEffects(calls, latencies, () => UserTask.completeUserTask(input))),
+    close: () => runtime.dispose()
+  }
+}
+
+const VARIANTS: ReadonlyArray<(origin: string) => Variant> = [
+  rawUndici,
+  globalFetch,
+  camunda("(c) effect-camunda on FetchHttpClient.layer", FetchHttpClient.layer),
+  camunda("(d) effect-camunda on NodeHttpClient.layerUndici", NodeHttpClient.layerUndici)
+]
+
+// --- measuring and reporting -----------------------------------------------------------------
+
+const summarize = (name: string, latencies: Float64Array, elapsedMs: number): Result => {
+  const sorted = Float64Array.from(latencies).sort()
+  const percentile = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!
+  return {
+    name,
+    requestsPerSecond: latencies.length / (elapsedMs / 1000),
+    meanMs: latencies.reduce((sum, ms) => sum + ms, 0) / latencies.length,
+    p50Ms: percentile(0.5),
+    p99Ms: percentile(0.99)
+  }
+}
+
+const measure = async (variant: Variant): Promise<Result> => {
+  await variant.run(WARMUP_CALLS, new Float64Array(WARMUP_CALLS))
+  const latencies = new Float64Array(CALLS)
+  const start = performance.now()
+  await variant.run(CALLS, latencies)
+  return summarize(variant.name, latencies, performance.now() - start)
+}
+
+const environment = () => {
+  const undiciVersion = (createRequire(import.meta.url)("undici/package.json") as { version: string }).version
+  return `Node ${process.version} (fetch: bundled undici ${process.versions.undici}), undici ${undiciVersion}, ` +
+    `${os.availableParallelism()} cores (${os.cpus()[0]?.model.trim() ?? "unknown CPU"})`
+}
+
+const printReport = (results: ReadonlyArray<Result>) => {
+  const baseline = results[0]!.requestsPerSecond
+  const ms = (value: number) => value.toFixed(2)
+  console.log(`## completeUserTask: ${CALLS} calls, concurrency ${CONCURRENCY}, ${WARMUP_CALLS} warm-up calls\n`)
+  console.log(environment() + "\n")
+  console.log("| client | req/s | mean ms | p50 ms | p99 ms | vs (a) |\n|---|---:|---:|---:|---:|---:|")
+  for (const r of results) {
+    const ratio = (r.requestsPerSecond / baseline).toFixed(2)
+    console.log(`| ${r.name} | ${Math.round(r.requestsPerSecond)} | ${ms(r.meanMs)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${ratio}× |`)
+  }
+  const ratio = results[3]!.requestsPerSecond / baseline
+  const verdict = ratio >= TARGET_RATIO ? "met" : "NOT met"
+  console.log(`\n(d) / (a) = ${ratio.toFixed(2)}× — target ≥ ${TARGET_RATIO}× raw undici: ${verdict}`)
+}
+
+const main = async () => {
+  setTimeout(() => {
+    console.error(`bench: no result after ${WATCHDOG_MS / 1000} s, giving up`)
+    process.exit(1)
+  }, WATCHDOG_MS).unref()
+  const { child, port } = await startServer()
+  try {
+    const results: Array<Result> = []
+    for (const makeVariant of VARIANTS) {
+      const variant = makeVariant(`http://127.0.0.1:${port}`)
+      try {
+        results.push(await measure(variant))
+      } finally {
+        await variant.close()
+      }
+    }
+    printReport(results)
+  } finally {
+    await stopServer(child)
+  }
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exitCode = 1
+})
