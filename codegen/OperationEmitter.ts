@@ -109,6 +109,17 @@ export class OperationEmitter {
     }))
   }
 
+  /** Flattening needs distinct names: a body field named like a parameter could not be told apart. */
+  private assertNoNameClash(model: OperationModel, body: SchemaObject): void {
+    const resolved = deref(this.document, body)
+    const members = resolved.oneOf ?? resolved.anyOf ?? [body]
+    const bodyNames = new Set(members.flatMap((member) => this.schemas.objectFields(member, "Module", 0).map((f) => f.name)))
+    const clashes = model.parameters.map((parameter) => parameter.name).filter((name) => bodyNames.has(name))
+    if (clashes.length > 0) {
+      throw new Error(`${model.operationId}: body fields ${clashes.join(", ")} have the names of parameters`)
+    }
+  }
+
   /** The flattened input: path and query parameters beside the body's fields. */
   private input(model: OperationModel): Printed {
     const name = `${upperFirst(model.operationId)}Input`
@@ -122,6 +133,7 @@ export class OperationEmitter {
       inputConst: name
     })
     const body = model.body
+    if (body !== undefined) this.assertNoNameClash(model, body.schema)
     if (body === undefined) {
       if (parameters.length === 0) return { declarations: [], inputType: "void", inputConst: undefined }
       return declare(`/*#__PURE__*/ S.Struct(${this.schemas.printFields(parameters, 0)})`)
