@@ -8,16 +8,19 @@
  *   (a) raw `undici.Pool` (connections = CONCURRENCY), the baseline;
  *   (b) global `fetch`;
  *   (c) effect-camunda on `FetchHttpClient.layer`;
- *   (d) effect-camunda on `NodeHttpClient.layerUndici`.
+ *   (d) effect-camunda on `NodeHttpClient.layerUndici`;
+ *   (e) for reference, the same request through a bare `HttpClient` on `NodeHttpClient.layerUndici`
+ *       (no effect-camunda): the ceiling for (d).
  * The Effect variants run `Effect.forEach(..., { concurrency, discard: true })` on a
- * `ManagedRuntime` built once per variant, constructing the operation's Effect per call.
+ * `ManagedRuntime` built once per variant, constructing the request's Effect per call.
  *
- * Prints a markdown table (req/s, mean/p50/p99 latency per call) and the (d)/(a) throughput
- * ratio against the target (≥ 0.5× raw undici). Every loop has a fixed count; a watchdog ends
- * the process if the run stalls.
+ * Prints a markdown table (req/s, mean/p50/p99 latency per call), the (d)/(a) throughput ratio
+ * against the target (≥ 0.5× raw undici) and (d)/(e). Every loop has a fixed count; a watchdog
+ * ends the process if the run stalls.
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import { type ChildProcess, fork } from "node:child_process"
@@ -40,7 +43,10 @@ const USER_TASK_KEY = "2251799813685249"
 const PATH = `/v2/user-tasks/${USER_TASK_KEY}/completion`
 const HEADERS = { accept: "application/problem+json" }
 
+type VariantId = "a" | "b" | "c" | "d" | "e"
+
 interface Variant {
+  readonly id: VariantId
   readonly name: string
   /** Makes `calls` calls at CONCURRENCY, writing each call's latency (ms) into `latencies`. */
   readonly run: (calls: number, latencies: Float64Array) => Promise<void>
@@ -48,6 +54,7 @@ interface Variant {
 }
 
 interface Result {
+  readonly id: VariantId
   readonly name: string
   readonly requestsPerSecond: number
   readonly meanMs: number
@@ -120,7 +127,8 @@ const rawUndici = (origin: string): Variant => {
     expect204(statusCode)
   }
   return {
-    name: `(a) raw undici.Pool (connections ${CONCURRENCY})`,
+    id: "a",
+    name: `raw undici.Pool (connections ${CONCURRENCY})`,
     run: (calls, latencies) => runPromises(calls, latencies, call),
     close: () => pool.close()
   }
@@ -134,35 +142,59 @@ const globalFetch = (origin: string): Variant => {
     expect204(response.status)
   }
   return {
-    name: "(b) global fetch",
+    id: "b",
+    name: "global fetch",
     run: (calls, latencies) => runPromises(calls, latencies, call),
     close: async () => {}
   }
 }
 
-const camunda = (name: string, httpClient: Layer.Layer<HttpClient.HttpClient>) => (origin: string): Variant => {
-  const runtime = ManagedRuntime.make(CamundaClient.layer({ restAddress: origin }).pipe(Layer.provide(httpClient)))
-  const input = { userTaskKey: Keys.UserTaskKey.make(USER_TASK_KEY) }
+const onRuntime = <R>(
+  id: VariantId,
+  name: string,
+  layer: Layer.Layer<R>,
+  call: () => Effect.Effect<void, unknown, R>
+): Variant => {
+  const runtime = ManagedRuntime.make(layer)
   return {
+    id,
     name,
-    run: (calls, latencies) => runtime.runPromise(runEffects(calls, latencies, () => UserTask.completeUserTask(input))),
+    run: (calls, latencies) => runtime.runPromise(runEffects(calls, latencies, call)),
     close: () => runtime.dispose()
   }
+}
+
+const camunda = (id: VariantId, name: string, httpClient: Layer.Layer<HttpClient.HttpClient>) => (origin: string) => {
+  const input = { userTaskKey: Keys.UserTaskKey.make(USER_TASK_KEY) }
+  const layer = CamundaClient.layer({ restAddress: origin }).pipe(Layer.provide(httpClient))
+  return onRuntime(id, name, layer, () => UserTask.completeUserTask(input))
+}
+
+const bareHttpClient = (origin: string) => {
+  const url = `${origin}${PATH}`
+  const call = () =>
+    Effect.flatMap(HttpClient.execute(HttpClientRequest.post(url, { headers: HEADERS })), (response) => {
+      expect204(response.status)
+      return Effect.asVoid(response.text)
+    })
+  return onRuntime("e", "bare HttpClient on NodeHttpClient.layerUndici (reference)", NodeHttpClient.layerUndici, call)
 }
 
 const VARIANTS: ReadonlyArray<(origin: string) => Variant> = [
   rawUndici,
   globalFetch,
-  camunda("(c) effect-camunda on FetchHttpClient.layer", FetchHttpClient.layer),
-  camunda("(d) effect-camunda on NodeHttpClient.layerUndici", NodeHttpClient.layerUndici)
+  camunda("c", "effect-camunda on FetchHttpClient.layer", FetchHttpClient.layer),
+  camunda("d", "effect-camunda on NodeHttpClient.layerUndici", NodeHttpClient.layerUndici),
+  bareHttpClient
 ]
 
 // --- measuring and reporting -----------------------------------------------------------------
 
-const summarize = (name: string, latencies: Float64Array, elapsedMs: number): Result => {
+const summarize = ({ id, name }: Variant, latencies: Float64Array, elapsedMs: number): Result => {
   const sorted = Float64Array.from(latencies).sort()
   const percentile = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!
   return {
+    id,
     name,
     requestsPerSecond: latencies.length / (elapsedMs / 1000),
     meanMs: latencies.reduce((sum, ms) => sum + ms, 0) / latencies.length,
@@ -176,7 +208,7 @@ const measure = async (variant: Variant): Promise<Result> => {
   const latencies = new Float64Array(CALLS)
   const start = performance.now()
   await variant.run(CALLS, latencies)
-  return summarize(variant.name, latencies, performance.now() - start)
+  return summarize(variant, latencies, performance.now() - start)
 }
 
 const environment = () => {
@@ -186,18 +218,20 @@ const environment = () => {
 }
 
 const printReport = (results: ReadonlyArray<Result>) => {
-  const baseline = results[0]!.requestsPerSecond
+  const rate = (id: VariantId) => results.find((result) => result.id === id)!.requestsPerSecond
+  const baseline = rate("a")
   const ms = (value: number) => value.toFixed(2)
   console.log(`## completeUserTask: ${CALLS} calls, concurrency ${CONCURRENCY}, ${WARMUP_CALLS} warm-up calls\n`)
   console.log(environment() + "\n")
   console.log("| client | req/s | mean ms | p50 ms | p99 ms | vs (a) |\n|---|---:|---:|---:|---:|---:|")
   for (const r of results) {
     const ratio = (r.requestsPerSecond / baseline).toFixed(2)
-    console.log(`| ${r.name} | ${Math.round(r.requestsPerSecond)} | ${ms(r.meanMs)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${ratio}× |`)
+    console.log(`| (${r.id}) ${r.name} | ${Math.round(r.requestsPerSecond)} | ${ms(r.meanMs)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${ratio}× |`)
   }
-  const ratio = results[3]!.requestsPerSecond / baseline
+  const ratio = rate("d") / baseline
   const verdict = ratio >= TARGET_RATIO ? "met" : "NOT met"
   console.log(`\n(d) / (a) = ${ratio.toFixed(2)}× — target ≥ ${TARGET_RATIO}× raw undici: ${verdict}`)
+  console.log(`(d) / (e) = ${(rate("d") / rate("e")).toFixed(2)}× — effect-camunda over a bare HttpClient on the same layer`)
 }
 
 const main = async () => {

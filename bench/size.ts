@@ -4,10 +4,13 @@
  * The program builds `CamundaClient.layer` on `FetchHttpClient.layer` and runs one operation,
  * `UserTask.completeUserTask`. It is bundled with esbuild (bundle, minify, ESM, tree-shaking,
  * platform neutral) and gzipped (level 9). Three import styles are bundled:
- *   - "package barrel" (gated): effect-camunda through `src/index.ts`, effect by module path
- *     (`effect/Effect`, `effect/Layer`), so the figure is this package's footprint;
- *   - "package barrel, effect barrel": the same with `import { Effect, Layer } from "effect"`;
- *   - "module paths": effect-camunda by module (`src/generated/UserTask.ts`, ...), for comparison.
+ *   - "subpath imports" (gated): `effect-camunda/UserTask`, `effect-camunda/CamundaClient`,
+ *     `effect-camunda/Keys` (resolved through tsconfig `paths` to src/), effect by module path
+ *     (`effect/Effect`, `effect/Layer`): the style the README recommends for bundles;
+ *   - "package barrel": `import { CamundaClient, Keys, UserTask } from "effect-camunda"`, for
+ *     comparison: esbuild materialises the whole `export * as UserTask` namespace object of a
+ *     barrel (evanw/esbuild#1420), so every operation of the tag stays;
+ *   - "package barrel, effect barrel": the same with `import { Effect, Layer } from "effect"`.
  *
  * For the gated bundle it prints raw/gzip bytes against the budget (≤ 90 KiB gzip), how many of
  * the 183 operationIds occur as string literals (expected 1), strings only other operations use
@@ -33,11 +36,11 @@ const FOREIGN_MARKERS = [
   "/process-instances"
 ]
 
-const PACKAGE_BARREL = `import { CamundaClient, Keys, UserTask } from "../src/index.js"`
-const PACKAGE_MODULES = [
-  `import * as CamundaClient from "../src/CamundaClient.js"`,
-  `import * as UserTask from "../src/generated/UserTask.js"`,
-  `import * as Keys from "../src/generated/schemas/Keys.js"`
+const PACKAGE_BARREL = `import { CamundaClient, Keys, UserTask } from "effect-camunda"`
+const PACKAGE_SUBPATHS = [
+  `import * as CamundaClient from "effect-camunda/CamundaClient"`,
+  `import * as UserTask from "effect-camunda/UserTask"`,
+  `import * as Keys from "effect-camunda/Keys"`
 ].join("\n")
 const EFFECT_MODULES = `import * as Effect from "effect/Effect"\nimport * as Layer from "effect/Layer"`
 const EFFECT_BARREL = `import { Effect, Layer } from "effect"`
@@ -55,16 +58,17 @@ UserTask.completeUserTask({ userTaskKey: Keys.UserTaskKey.make("2251799813685249
 `
 
 const VARIANTS = [
-  { name: "package barrel (gated)", imports: `${PACKAGE_BARREL}\n${EFFECT_MODULES}` },
-  { name: "package barrel, effect barrel", imports: `${PACKAGE_BARREL}\n${EFFECT_BARREL}` },
-  { name: "module paths", imports: `${PACKAGE_MODULES}\n${EFFECT_MODULES}` }
+  { name: "subpath imports (gated)", imports: `${PACKAGE_SUBPATHS}\n${EFFECT_MODULES}` },
+  { name: "package barrel", imports: `${PACKAGE_BARREL}\n${EFFECT_MODULES}` },
+  { name: "package barrel, effect barrel", imports: `${PACKAGE_BARREL}\n${EFFECT_BARREL}` }
 ] as const
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 
 const bundle = async (imports: string) => {
   const result = await esbuild.build({
-    stdin: { contents: program(imports), loader: "ts", resolveDir: here("."), sourcefile: "size-entry.ts" },
+    stdin: { contents: program(imports), loader: "ts", resolveDir: here(".."), sourcefile: "size-entry.ts" },
+    tsconfig: here("../tsconfig.json"),
     bundle: true,
     minify: true,
     treeShaking: true,
@@ -97,10 +101,13 @@ const identifiersOf = (path: string) =>
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`
 
 const printVariants = (bundles: ReadonlyArray<readonly [string, Bundle]>) => {
-  console.log("| import style | raw (minified) | gzip | operationIds present |\n|---|---:|---:|---|")
+  console.log("| import style | raw (minified) | gzip | foreign strings | operationIds present |\n|---|---:|---:|---:|---|")
   for (const [name, { code, gzip }] of bundles) {
     const present = operationsIn(code)
-    console.log(`| ${name} | ${code.length} B | ${gzip} B (${kib(gzip)}) | ${present.length}: ${present.join(", ")} |`)
+    const foreign = FOREIGN_MARKERS.filter((marker) => count(code, marker) > 0).length
+    console.log(
+      `| ${name} | ${code.length} B | ${gzip} B (${kib(gzip)}) | ${foreign} of ${FOREIGN_MARKERS.length} | ${present.length}: ${present.join(", ")} |`
+    )
   }
 }
 

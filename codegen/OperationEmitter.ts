@@ -138,16 +138,13 @@ export class OperationEmitter {
       if (parameters.length === 0) return { declarations: [], inputType: "void", inputConst: undefined }
       return declare(`/*#__PURE__*/ S.Struct(${this.schemas.printFields(parameters, 0)})`)
     }
-    if (!this.schemas.isUnion(body.schema) && !this.schemas.admitsExtraKeys(body.schema)) {
-      if (body.schema.$ref !== undefined && this.schemas.isPlainStruct(body.schema)) {
-        const spread = `  ...${this.schemas.expression(body.schema, "Module", 2)}.fields`
-        const printed = this.schemas.printFields(parameters, 0)
-        const fields = parameters.length === 0 ? `{\n${spread}\n}` : `${printed.slice(0, -2)},\n${spread}\n}`
-        return declare(`/*#__PURE__*/ S.Struct(${fields})`)
-      }
+    const named = body.schema.$ref !== undefined && this.schemas.isPlainStruct(body.schema)
+    if (!named && !this.schemas.isUnion(body.schema) && !this.schemas.admitsExtraKeys(body.schema)) {
       const fields = [...parameters, ...this.schemas.objectFields(body.schema, "Module", 2)]
       return declare(`/*#__PURE__*/ S.Struct(${this.schemas.printFields(fields, 0)})`)
     }
+    // A named body is referenced, not spread: reading `.fields` in a spread is a side effect
+    // to a bundler, which would then keep every input schema.
     const bodyExpression = this.schemas.expression(body.schema, "Module", 2)
     if (parameters.length === 0) return declare(bodyExpression)
     return declare(`/*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct(${this.schemas.printFields(parameters, 0)}), ${bodyExpression})`)

@@ -42,9 +42,9 @@ const plain = (base: string): Parts => ({ base, steps: [] })
 const regex = (pattern: string): string => {
   try {
     new RegExp(pattern, "u")
-    return `new RegExp(${JSON.stringify(pattern)}, "u")`
+    return `/*#__PURE__*/ new RegExp(${JSON.stringify(pattern)}, "u")`
   } catch {
-    return `new RegExp(${JSON.stringify(pattern)})`
+    return `/*#__PURE__*/ new RegExp(${JSON.stringify(pattern)})`
   }
 }
 

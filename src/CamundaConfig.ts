@@ -8,6 +8,7 @@ import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
 import * as Auth from "./Auth.js"
 
 /**
@@ -73,35 +74,40 @@ const strategies = ["NONE", "BASIC", "OAUTH"] as const
 
 const missing = (name: string) => ConfigError.MissingData([name], `Expected ${name} to be set for basic authentication`)
 
+interface AuthSettings {
+  readonly strategy: Option.Option<(typeof strategies)[number]>
+  readonly clientId: Option.Option<string>
+  readonly username: Option.Option<string>
+  readonly password: Option.Option<Redacted.Redacted<string>>
+}
+
 /** Chooses the strategy as the official SDK does: explicit, else OAuth when a client id is set, else basic when a username is set. */
-const authConfig: Config.Config<Auth.Auth> = Config.all({
-  strategy: Config.option(Config.literal(...strategies)("CAMUNDA_AUTH_STRATEGY")),
-  clientId: Config.option(Config.string("CAMUNDA_CLIENT_ID")),
-  username: Config.option(Config.string("CAMUNDA_BASIC_AUTH_USERNAME")),
-  password: Config.option(Config.redacted("CAMUNDA_BASIC_AUTH_PASSWORD"))
-}).pipe(
-  Config.mapOrFail(({ clientId, password, strategy, username }): Either.Either<Auth.Auth, ConfigError.ConfigError> => {
-    const chosen = Option.getOrElse(
-      strategy,
-      () => Option.isSome(clientId) ? "OAUTH" : Option.isSome(username) ? "BASIC" : "NONE"
-    )
-    switch (chosen) {
-      case "NONE":
-        return Either.right(Auth.none)
-      case "BASIC":
-        if (Option.isNone(username)) return Either.left(missing("CAMUNDA_BASIC_AUTH_USERNAME"))
-        if (Option.isNone(password)) return Either.left(missing("CAMUNDA_BASIC_AUTH_PASSWORD"))
-        return Either.right(Auth.basic({ username: username.value, password: password.value }))
-      case "OAUTH":
-        return Either.left(
-          ConfigError.Unsupported(
-            ["CAMUNDA_AUTH_STRATEGY"],
-            "OAUTH is not supported yet; use BASIC, NONE, or CamundaClient.layer with Auth.bearer(token)"
-          )
+const chooseAuth = ({ clientId, password, strategy, username }: AuthSettings): Either.Either<Auth.Auth, ConfigError.ConfigError> => {
+  const chosen = Option.getOrElse(strategy, () => Option.isSome(clientId) ? "OAUTH" : Option.isSome(username) ? "BASIC" : "NONE")
+  switch (chosen) {
+    case "NONE":
+      return Either.right(Auth.none)
+    case "BASIC":
+      if (Option.isNone(username)) return Either.left(missing("CAMUNDA_BASIC_AUTH_USERNAME"))
+      if (Option.isNone(password)) return Either.left(missing("CAMUNDA_BASIC_AUTH_PASSWORD"))
+      return Either.right(Auth.basic({ username: username.value, password: password.value }))
+    case "OAUTH":
+      return Either.left(
+        ConfigError.Unsupported(
+          ["CAMUNDA_AUTH_STRATEGY"],
+          "OAUTH is not supported yet; use BASIC, NONE, or CamundaClient.layer with Auth.bearer(token)"
         )
-    }
-  })
-)
+      )
+  }
+}
+
+const authConfig = (): Config.Config<Auth.Auth> =>
+  Config.all({
+    strategy: Config.option(Config.literal(...strategies)("CAMUNDA_AUTH_STRATEGY")),
+    clientId: Config.option(Config.string("CAMUNDA_CLIENT_ID")),
+    username: Config.option(Config.string("CAMUNDA_BASIC_AUTH_USERNAME")),
+    password: Config.option(Config.redacted("CAMUNDA_BASIC_AUTH_PASSWORD"))
+  }).pipe(Config.mapOrFail(chooseAuth))
 
 /**
  * Reads {@link Options} from the environment (or any `ConfigProvider`):
@@ -112,11 +118,13 @@ const authConfig: Config.Config<Auth.Auth> = Config.all({
  * @since 0.1.0
  * @category config
  */
-export const config: Config.Config<Options> = Config.all({
-  restAddress: Config.string("CAMUNDA_REST_ADDRESS").pipe(
-    Config.orElse(() => Config.string("ZEEBE_REST_ADDRESS")),
-    Config.withDefault(defaultRestAddress)
-  ),
-  auth: authConfig,
-  defaultTenantId: Config.option(Config.string("CAMUNDA_DEFAULT_TENANT_ID")).pipe(Config.map(Option.getOrUndefined))
-})
+export const config: Config.Config<Options> = /*#__PURE__*/ Config.suspend(() =>
+  Config.all({
+    restAddress: Config.string("CAMUNDA_REST_ADDRESS").pipe(
+      Config.orElse(() => Config.string("ZEEBE_REST_ADDRESS")),
+      Config.withDefault(defaultRestAddress)
+    ),
+    auth: authConfig(),
+    defaultTenantId: Config.option(Config.string("CAMUNDA_DEFAULT_TENANT_ID")).pipe(Config.map(Option.getOrUndefined))
+  })
+)

@@ -19,14 +19,13 @@ import * as Keys from "./schemas/Keys.js"
 import * as Models from "./schemas/Models.js"
 
 /** The input of {@link activateAdHocSubProcessActivities}. */
-export const ActivateAdHocSubProcessActivitiesInput = /*#__PURE__*/ S.Struct({
+export const ActivateAdHocSubProcessActivitiesInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The key of the ad-hoc sub-process instance that contains the activities. */
-  adHocSubProcessInstanceKey: Keys.ElementInstanceKey,
-  ...Models.AdHocSubProcessActivateActivitiesInstruction.fields
-})
+  adHocSubProcessInstanceKey: Keys.ElementInstanceKey
+}), Models.AdHocSubProcessActivateActivitiesInstruction)
 
 /** The input of {@link activateAdHocSubProcessActivities}. */
-export interface ActivateAdHocSubProcessActivitiesInput extends S.Schema.Type<typeof ActivateAdHocSubProcessActivitiesInput> {}
+export type ActivateAdHocSubProcessActivitiesInput = typeof ActivateAdHocSubProcessActivitiesInput.Type
 
 /**
  * Activate activities within an ad-hoc sub-process

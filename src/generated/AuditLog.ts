@@ -19,12 +19,10 @@ import * as Keys from "./schemas/Keys.js"
 import * as Models from "./schemas/Models.js"
 
 /** The input of {@link searchAuditLogs}. */
-export const SearchAuditLogsInput = /*#__PURE__*/ S.Struct({
-  ...Models.AuditLogSearchQueryRequest.fields
-})
+export const SearchAuditLogsInput = Models.AuditLogSearchQueryRequest
 
 /** The input of {@link searchAuditLogs}. */
-export interface SearchAuditLogsInput extends S.Schema.Type<typeof SearchAuditLogsInput> {}
+export type SearchAuditLogsInput = typeof SearchAuditLogsInput.Type
 
 /**
  * Search audit logs

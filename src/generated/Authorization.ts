@@ -51,12 +51,10 @@ export const createAuthorization = /*#__PURE__*/ Operation.make<CreateAuthorizat
 })
 
 /** The input of {@link searchAuthorizations}. */
-export const SearchAuthorizationsInput = /*#__PURE__*/ S.Struct({
-  ...Models.AuthorizationSearchQuery.fields
-})
+export const SearchAuthorizationsInput = Models.AuthorizationSearchQuery
 
 /** The input of {@link searchAuthorizations}. */
-export interface SearchAuthorizationsInput extends S.Schema.Type<typeof SearchAuthorizationsInput> {}
+export type SearchAuthorizationsInput = typeof SearchAuthorizationsInput.Type
 
 /**
  * Search authorizations

@@ -19,12 +19,10 @@ import * as Keys from "./schemas/Keys.js"
 import * as Models from "./schemas/Models.js"
 
 /** The input of {@link searchBatchOperationItems}. */
-export const SearchBatchOperationItemsInput = /*#__PURE__*/ S.Struct({
-  ...Models.BatchOperationItemSearchQuery.fields
-})
+export const SearchBatchOperationItemsInput = Models.BatchOperationItemSearchQuery
 
 /** The input of {@link searchBatchOperationItems}. */
-export interface SearchBatchOperationItemsInput extends S.Schema.Type<typeof SearchBatchOperationItemsInput> {}
+export type SearchBatchOperationItemsInput = typeof SearchBatchOperationItemsInput.Type
 
 /**
  * Search batch operation items
@@ -55,12 +53,10 @@ export const searchBatchOperationItems = /*#__PURE__*/ Operation.make<SearchBatc
 })
 
 /** The input of {@link searchBatchOperations}. */
-export const SearchBatchOperationsInput = /*#__PURE__*/ S.Struct({
-  ...Models.BatchOperationSearchQuery.fields
-})
+export const SearchBatchOperationsInput = Models.BatchOperationSearchQuery
 
 /** The input of {@link searchBatchOperations}. */
-export interface SearchBatchOperationsInput extends S.Schema.Type<typeof SearchBatchOperationsInput> {}
+export type SearchBatchOperationsInput = typeof SearchBatchOperationsInput.Type
 
 /**
  * Search batch operations

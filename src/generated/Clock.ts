@@ -19,12 +19,10 @@ import * as Keys from "./schemas/Keys.js"
 import * as Models from "./schemas/Models.js"
 
 /** The input of {@link pinClock}. */
-export const PinClockInput = /*#__PURE__*/ S.Struct({
-  ...Models.ClockPinRequest.fields
-})
+export const PinClockInput = Models.ClockPinRequest
 
 /** The input of {@link pinClock}. */
-export interface PinClockInput extends S.Schema.Type<typeof PinClockInput> {}
+export type PinClockInput = typeof PinClockInput.Type
 
 /**
  * Pin internal clock (alpha)

@@ -19,12 +19,10 @@ import * as Keys from "./schemas/Keys.js"
 import * as Models from "./schemas/Models.js"
 
 /** The input of {@link createGlobalClusterVariable}. */
-export const CreateGlobalClusterVariableInput = /*#__PURE__*/ S.Struct({
-  ...Models.CreateClusterVariableRequest.fields
-})
+export const CreateGlobalClusterVariableInput = Models.CreateClusterVariableRequest
 
 /** The input of {@link createGlobalClusterVariable}. */
-export interface CreateGlobalClusterVariableInput extends S.Schema.Type<typeof CreateGlobalClusterVariableInput> {}
+export type CreateGlobalClusterVariableInput = typeof CreateGlobalClusterVariableInput.Type
 
 /**
  * Create a global-scoped cluster variable
@@ -90,14 +88,13 @@ export const getGlobalClusterVariable = /*#__PURE__*/ Operation.make<GetGlobalCl
 })
 
 /** The input of {@link updateGlobalClusterVariable}. */
-export const UpdateGlobalClusterVariableInput = /*#__PURE__*/ S.Struct({
+export const UpdateGlobalClusterVariableInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The name of the cluster variable */
-  name: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
-  ...Models.UpdateClusterVariableRequest.fields
-})
+  name: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
+}), Models.UpdateClusterVariableRequest)
 
 /** The input of {@link updateGlobalClusterVariable}. */
-export interface UpdateGlobalClusterVariableInput extends S.Schema.Type<typeof UpdateGlobalClusterVariableInput> {}
+export type UpdateGlobalClusterVariableInput = typeof UpdateGlobalClusterVariableInput.Type
 
 /**
  * Update a global-scoped cluster variable
@@ -162,14 +159,13 @@ export const deleteGlobalClusterVariable = /*#__PURE__*/ Operation.make<DeleteGl
 })
 
 /** The input of {@link searchClusterVariables}. */
-export const SearchClusterVariablesInput = /*#__PURE__*/ S.Struct({
+export const SearchClusterVariablesInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** When true (default), long variable values in the response are truncated. When false, full variable values are returned. */
-  truncateValues: /*#__PURE__*/ S.optional(S.Boolean),
-  ...Models.ClusterVariableSearchQueryRequest.fields
-})
+  truncateValues: /*#__PURE__*/ S.optional(S.Boolean)
+}), Models.ClusterVariableSearchQueryRequest)
 
 /** The input of {@link searchClusterVariables}. */
-export interface SearchClusterVariablesInput extends S.Schema.Type<typeof SearchClusterVariablesInput> {}
+export type SearchClusterVariablesInput = typeof SearchClusterVariablesInput.Type
 
 /**
  * searchClusterVariables
@@ -200,14 +196,13 @@ export const searchClusterVariables = /*#__PURE__*/ Operation.make<SearchCluster
 })
 
 /** The input of {@link createTenantClusterVariable}. */
-export const CreateTenantClusterVariableInput = /*#__PURE__*/ S.Struct({
+export const CreateTenantClusterVariableInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The tenant ID */
-  tenantId: Keys.TenantId,
-  ...Models.CreateClusterVariableRequest.fields
-})
+  tenantId: Keys.TenantId
+}), Models.CreateClusterVariableRequest)
 
 /** The input of {@link createTenantClusterVariable}. */
-export interface CreateTenantClusterVariableInput extends S.Schema.Type<typeof CreateTenantClusterVariableInput> {}
+export type CreateTenantClusterVariableInput = typeof CreateTenantClusterVariableInput.Type
 
 /**
  * Create a tenant-scoped cluster variable
@@ -275,16 +270,15 @@ export const getTenantClusterVariable = /*#__PURE__*/ Operation.make<GetTenantCl
 })
 
 /** The input of {@link updateTenantClusterVariable}. */
-export const UpdateTenantClusterVariableInput = /*#__PURE__*/ S.Struct({
+export const UpdateTenantClusterVariableInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The tenant ID */
   tenantId: Keys.TenantId,
   /** The name of the cluster variable */
-  name: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
-  ...Models.UpdateClusterVariableRequest.fields
-})
+  name: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
+}), Models.UpdateClusterVariableRequest)
 
 /** The input of {@link updateTenantClusterVariable}. */
-export interface UpdateTenantClusterVariableInput extends S.Schema.Type<typeof UpdateTenantClusterVariableInput> {}
+export type UpdateTenantClusterVariableInput = typeof UpdateTenantClusterVariableInput.Type
 
 /**
  * Update a tenant-scoped cluster variable

@@ -19,12 +19,10 @@ import * as Keys from "./schemas/Keys.js"
 import * as Models from "./schemas/Models.js"
 
 /** The input of {@link evaluateConditionals}. */
-export const EvaluateConditionalsInput = /*#__PURE__*/ S.Struct({
-  ...Models.ConditionalEvaluationInstruction.fields
-})
+export const EvaluateConditionalsInput = Models.ConditionalEvaluationInstruction
 
 /** The input of {@link evaluateConditionals}. */
-export interface EvaluateConditionalsInput extends S.Schema.Type<typeof EvaluateConditionalsInput> {}
+export type EvaluateConditionalsInput = typeof EvaluateConditionalsInput.Type
 
 /**
  * Evaluate root level conditional start events

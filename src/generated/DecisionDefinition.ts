@@ -54,12 +54,10 @@ export const evaluateDecision = /*#__PURE__*/ Operation.make<EvaluateDecisionInp
 })
 
 /** The input of {@link searchDecisionDefinitions}. */
-export const SearchDecisionDefinitionsInput = /*#__PURE__*/ S.Struct({
-  ...Models.DecisionDefinitionSearchQuery.fields
-})
+export const SearchDecisionDefinitionsInput = Models.DecisionDefinitionSearchQuery
 
 /** The input of {@link searchDecisionDefinitions}. */
-export interface SearchDecisionDefinitionsInput extends S.Schema.Type<typeof SearchDecisionDefinitionsInput> {}
+export type SearchDecisionDefinitionsInput = typeof SearchDecisionDefinitionsInput.Type
 
 /**
  * Search decision definitions

@@ -19,12 +19,10 @@ import * as Keys from "./schemas/Keys.js"
 import * as Models from "./schemas/Models.js"
 
 /** The input of {@link searchDecisionInstances}. */
-export const SearchDecisionInstancesInput = /*#__PURE__*/ S.Struct({
-  ...Models.DecisionInstanceSearchQuery.fields
-})
+export const SearchDecisionInstancesInput = Models.DecisionInstanceSearchQuery
 
 /** The input of {@link searchDecisionInstances}. */
-export interface SearchDecisionInstancesInput extends S.Schema.Type<typeof SearchDecisionInstancesInput> {}
+export type SearchDecisionInstancesInput = typeof SearchDecisionInstancesInput.Type
 
 /**
  * Search decision instances
@@ -132,12 +130,10 @@ export const deleteDecisionInstance = /*#__PURE__*/ Operation.make<DeleteDecisio
 })
 
 /** The input of {@link deleteDecisionInstancesBatchOperation}. */
-export const DeleteDecisionInstancesBatchOperationInput = /*#__PURE__*/ S.Struct({
-  ...Models.DecisionInstanceDeletionBatchOperationRequest.fields
-})
+export const DeleteDecisionInstancesBatchOperationInput = Models.DecisionInstanceDeletionBatchOperationRequest
 
 /** The input of {@link deleteDecisionInstancesBatchOperation}. */
-export interface DeleteDecisionInstancesBatchOperationInput extends S.Schema.Type<typeof DeleteDecisionInstancesBatchOperationInput> {}
+export type DeleteDecisionInstancesBatchOperationInput = typeof DeleteDecisionInstancesBatchOperationInput.Type
 
 /**
  * Delete decision instances (batch)

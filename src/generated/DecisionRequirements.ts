@@ -19,12 +19,10 @@ import * as Keys from "./schemas/Keys.js"
 import * as Models from "./schemas/Models.js"
 
 /** The input of {@link searchDecisionRequirements}. */
-export const SearchDecisionRequirementsInput = /*#__PURE__*/ S.Struct({
-  ...Models.DecisionRequirementsSearchQuery.fields
-})
+export const SearchDecisionRequirementsInput = Models.DecisionRequirementsSearchQuery
 
 /** The input of {@link searchDecisionRequirements}. */
-export interface SearchDecisionRequirementsInput extends S.Schema.Type<typeof SearchDecisionRequirementsInput> {}
+export type SearchDecisionRequirementsInput = typeof SearchDecisionRequirementsInput.Type
 
 /**
  * Search decision requirements

@@ -194,18 +194,17 @@ export const deleteDocument = /*#__PURE__*/ Operation.make<DeleteDocumentInput, 
 })
 
 /** The input of {@link createDocumentLink}. */
-export const CreateDocumentLinkInput = /*#__PURE__*/ S.Struct({
+export const CreateDocumentLinkInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The ID of the document to link. */
   documentId: /*#__PURE__*/ Keys.DocumentId.pipe(/*#__PURE__*/ S.minLength(1)),
   /** The ID of the document store where the document is located. */
   storeId: /*#__PURE__*/ S.optional(S.String),
   /** The hash of the document content that was computed by the document store during upload. The hash is part of the document reference that is returned when uploading a document. If the client fails to provide the correct hash, the request will be rejected. */
-  contentHash: /*#__PURE__*/ S.optional(S.String),
-  ...Models.DocumentLinkRequest.fields
-})
+  contentHash: /*#__PURE__*/ S.optional(S.String)
+}), Models.DocumentLinkRequest)
 
 /** The input of {@link createDocumentLink}. */
-export interface CreateDocumentLinkInput extends S.Schema.Type<typeof CreateDocumentLinkInput> {}
+export type CreateDocumentLinkInput = typeof CreateDocumentLinkInput.Type
 
 /**
  * Create document link

@@ -19,12 +19,10 @@ import * as Keys from "./schemas/Keys.js"
 import * as Models from "./schemas/Models.js"
 
 /** The input of {@link searchElementInstances}. */
-export const SearchElementInstancesInput = /*#__PURE__*/ S.Struct({
-  ...Models.ElementInstanceSearchQuery.fields
-})
+export const SearchElementInstancesInput = Models.ElementInstanceSearchQuery
 
 /** The input of {@link searchElementInstances}. */
-export interface SearchElementInstancesInput extends S.Schema.Type<typeof SearchElementInstancesInput> {}
+export type SearchElementInstancesInput = typeof SearchElementInstancesInput.Type
 
 /**
  * Search element instances
@@ -92,14 +90,13 @@ export const getElementInstance = /*#__PURE__*/ Operation.make<GetElementInstanc
 })
 
 /** The input of {@link searchElementInstanceIncidents}. */
-export const SearchElementInstanceIncidentsInput = /*#__PURE__*/ S.Struct({
+export const SearchElementInstanceIncidentsInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The unique key of the element instance to search incidents for. */
-  elementInstanceKey: Keys.ElementInstanceKey,
-  ...Models.IncidentSearchQuery.fields
-})
+  elementInstanceKey: Keys.ElementInstanceKey
+}), Models.IncidentSearchQuery)
 
 /** The input of {@link searchElementInstanceIncidents}. */
-export interface SearchElementInstanceIncidentsInput extends S.Schema.Type<typeof SearchElementInstanceIncidentsInput> {}
+export type SearchElementInstanceIncidentsInput = typeof SearchElementInstanceIncidentsInput.Type
 
 /**
  * Search for incidents of a specific element instance
@@ -136,18 +133,17 @@ export const searchElementInstanceIncidents = /*#__PURE__*/ Operation.make<Searc
 })
 
 /** The input of {@link createElementInstanceVariables}. */
-export const CreateElementInstanceVariablesInput = /*#__PURE__*/ S.Struct({
+export const CreateElementInstanceVariablesInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /**
    * The key of the element instance to update the variables for.
    * This can be the process instance key (as obtained during instance creation), or a given
    * element, such as a service task (see the `elementInstanceKey` on the job message).
    */
-  elementInstanceKey: Keys.ElementInstanceKey,
-  ...Models.SetVariableRequest.fields
-})
+  elementInstanceKey: Keys.ElementInstanceKey
+}), Models.SetVariableRequest)
 
 /** The input of {@link createElementInstanceVariables}. */
-export interface CreateElementInstanceVariablesInput extends S.Schema.Type<typeof CreateElementInstanceVariablesInput> {}
+export type CreateElementInstanceVariablesInput = typeof CreateElementInstanceVariablesInput.Type
 
 /**
  * Update element instance variables

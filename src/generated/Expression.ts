@@ -19,12 +19,10 @@ import * as Keys from "./schemas/Keys.js"
 import * as Models from "./schemas/Models.js"
 
 /** The input of {@link evaluateExpression}. */
-export const EvaluateExpressionInput = /*#__PURE__*/ S.Struct({
-  ...Models.ExpressionEvaluationRequest.fields
-})
+export const EvaluateExpressionInput = Models.ExpressionEvaluationRequest
 
 /** The input of {@link evaluateExpression}. */
-export interface EvaluateExpressionInput extends S.Schema.Type<typeof EvaluateExpressionInput> {}
+export type EvaluateExpressionInput = typeof EvaluateExpressionInput.Type
 
 /**
  * Evaluate an expression

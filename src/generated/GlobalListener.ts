@@ -19,12 +19,10 @@ import * as Keys from "./schemas/Keys.js"
 import * as Models from "./schemas/Models.js"
 
 /** The input of {@link createGlobalTaskListener}. */
-export const CreateGlobalTaskListenerInput = /*#__PURE__*/ S.Struct({
-  ...Models.CreateGlobalTaskListenerRequest.fields
-})
+export const CreateGlobalTaskListenerInput = Models.CreateGlobalTaskListenerRequest
 
 /** The input of {@link createGlobalTaskListener}. */
-export interface CreateGlobalTaskListenerInput extends S.Schema.Type<typeof CreateGlobalTaskListenerInput> {}
+export type CreateGlobalTaskListenerInput = typeof CreateGlobalTaskListenerInput.Type
 
 /**
  * Create global user task listener
@@ -170,12 +168,10 @@ export const deleteGlobalTaskListener = /*#__PURE__*/ Operation.make<DeleteGloba
 })
 
 /** The input of {@link searchGlobalTaskListeners}. */
-export const SearchGlobalTaskListenersInput = /*#__PURE__*/ S.Struct({
-  ...Models.GlobalTaskListenerSearchQueryRequest.fields
-})
+export const SearchGlobalTaskListenersInput = Models.GlobalTaskListenerSearchQueryRequest
 
 /** The input of {@link searchGlobalTaskListeners}. */
-export interface SearchGlobalTaskListenersInput extends S.Schema.Type<typeof SearchGlobalTaskListenersInput> {}
+export type SearchGlobalTaskListenersInput = typeof SearchGlobalTaskListenersInput.Type
 
 /**
  * Search global user task listeners

@@ -19,12 +19,10 @@ import * as Keys from "./schemas/Keys.js"
 import * as Models from "./schemas/Models.js"
 
 /** The input of {@link createGroup}. */
-export const CreateGroupInput = /*#__PURE__*/ S.Struct({
-  ...Models.GroupCreateRequest.fields
-})
+export const CreateGroupInput = Models.GroupCreateRequest
 
 /** The input of {@link createGroup}. */
-export interface CreateGroupInput extends S.Schema.Type<typeof CreateGroupInput> {}
+export type CreateGroupInput = typeof CreateGroupInput.Type
 
 /**
  * Create group
@@ -53,12 +51,10 @@ export const createGroup = /*#__PURE__*/ Operation.make<CreateGroupInput, Models
 })
 
 /** The input of {@link searchGroups}. */
-export const SearchGroupsInput = /*#__PURE__*/ S.Struct({
-  ...Models.GroupSearchQueryRequest.fields
-})
+export const SearchGroupsInput = Models.GroupSearchQueryRequest
 
 /** The input of {@link searchGroups}. */
-export interface SearchGroupsInput extends S.Schema.Type<typeof SearchGroupsInput> {}
+export type SearchGroupsInput = typeof SearchGroupsInput.Type
 
 /**
  * Search groups
@@ -126,14 +122,13 @@ export const getGroup = /*#__PURE__*/ Operation.make<GetGroupInput, Models.Group
 })
 
 /** The input of {@link updateGroup}. */
-export const UpdateGroupInput = /*#__PURE__*/ S.Struct({
+export const UpdateGroupInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The group ID. */
-  groupId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
-  ...Models.GroupUpdateRequest.fields
-})
+  groupId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
+}), Models.GroupUpdateRequest)
 
 /** The input of {@link updateGroup}. */
-export interface UpdateGroupInput extends S.Schema.Type<typeof UpdateGroupInput> {}
+export type UpdateGroupInput = typeof UpdateGroupInput.Type
 
 /**
  * Update group
@@ -333,14 +328,13 @@ export const unassignClientFromGroup = /*#__PURE__*/ Operation.make<UnassignClie
 })
 
 /** The input of {@link searchMappingRulesForGroup}. */
-export const SearchMappingRulesForGroupInput = /*#__PURE__*/ S.Struct({
+export const SearchMappingRulesForGroupInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The group ID. */
-  groupId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
-  ...Models.MappingRuleSearchQueryRequest.fields
-})
+  groupId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
+}), Models.MappingRuleSearchQueryRequest)
 
 /** The input of {@link searchMappingRulesForGroup}. */
-export interface SearchMappingRulesForGroupInput extends S.Schema.Type<typeof SearchMappingRulesForGroupInput> {}
+export type SearchMappingRulesForGroupInput = typeof SearchMappingRulesForGroupInput.Type
 
 /** The success body of {@link searchMappingRulesForGroup}. */
 export const SearchMappingRulesForGroupResponse = /*#__PURE__*/ S.Struct({
@@ -456,14 +450,13 @@ export const unassignMappingRuleFromGroup = /*#__PURE__*/ Operation.make<Unassig
 })
 
 /** The input of {@link searchRolesForGroup}. */
-export const SearchRolesForGroupInput = /*#__PURE__*/ S.Struct({
+export const SearchRolesForGroupInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The group ID. */
-  groupId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
-  ...Models.RoleSearchQueryRequest.fields
-})
+  groupId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
+}), Models.RoleSearchQueryRequest)
 
 /** The input of {@link searchRolesForGroup}. */
-export interface SearchRolesForGroupInput extends S.Schema.Type<typeof SearchRolesForGroupInput> {}
+export type SearchRolesForGroupInput = typeof SearchRolesForGroupInput.Type
 
 /** The success body of {@link searchRolesForGroup}. */
 export const SearchRolesForGroupResponse = /*#__PURE__*/ S.Struct({

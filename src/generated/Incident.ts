@@ -19,12 +19,10 @@ import * as Keys from "./schemas/Keys.js"
 import * as Models from "./schemas/Models.js"
 
 /** The input of {@link searchIncidents}. */
-export const SearchIncidentsInput = /*#__PURE__*/ S.Struct({
-  ...Models.IncidentSearchQuery.fields
-})
+export const SearchIncidentsInput = Models.IncidentSearchQuery
 
 /** The input of {@link searchIncidents}. */
-export interface SearchIncidentsInput extends S.Schema.Type<typeof SearchIncidentsInput> {}
+export type SearchIncidentsInput = typeof SearchIncidentsInput.Type
 
 /**
  * Search incidents
@@ -92,14 +90,13 @@ export const getIncident = /*#__PURE__*/ Operation.make<GetIncidentInput, Models
 })
 
 /** The input of {@link resolveIncident}. */
-export const ResolveIncidentInput = /*#__PURE__*/ S.Struct({
+export const ResolveIncidentInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** Key of the incident to resolve. */
-  incidentKey: Keys.IncidentKey,
-  ...Models.IncidentResolutionRequest.fields
-})
+  incidentKey: Keys.IncidentKey
+}), Models.IncidentResolutionRequest)
 
 /** The input of {@link resolveIncident}. */
-export interface ResolveIncidentInput extends S.Schema.Type<typeof ResolveIncidentInput> {}
+export type ResolveIncidentInput = typeof ResolveIncidentInput.Type
 
 /**
  * Resolve incident
@@ -129,12 +126,10 @@ export const resolveIncident = /*#__PURE__*/ Operation.make<ResolveIncidentInput
 })
 
 /** The input of {@link getProcessInstanceStatisticsByDefinition}. */
-export const GetProcessInstanceStatisticsByDefinitionInput = /*#__PURE__*/ S.Struct({
-  ...Models.IncidentProcessInstanceStatisticsByDefinitionQuery.fields
-})
+export const GetProcessInstanceStatisticsByDefinitionInput = Models.IncidentProcessInstanceStatisticsByDefinitionQuery
 
 /** The input of {@link getProcessInstanceStatisticsByDefinition}. */
-export interface GetProcessInstanceStatisticsByDefinitionInput extends S.Schema.Type<typeof GetProcessInstanceStatisticsByDefinitionInput> {}
+export type GetProcessInstanceStatisticsByDefinitionInput = typeof GetProcessInstanceStatisticsByDefinitionInput.Type
 
 /**
  * Get process instance statistics by definition
@@ -167,12 +162,10 @@ export const getProcessInstanceStatisticsByDefinition = /*#__PURE__*/ Operation.
 })
 
 /** The input of {@link getProcessInstanceStatisticsByError}. */
-export const GetProcessInstanceStatisticsByErrorInput = /*#__PURE__*/ S.Struct({
-  ...Models.IncidentProcessInstanceStatisticsByErrorQuery.fields
-})
+export const GetProcessInstanceStatisticsByErrorInput = Models.IncidentProcessInstanceStatisticsByErrorQuery
 
 /** The input of {@link getProcessInstanceStatisticsByError}. */
-export interface GetProcessInstanceStatisticsByErrorInput extends S.Schema.Type<typeof GetProcessInstanceStatisticsByErrorInput> {}
+export type GetProcessInstanceStatisticsByErrorInput = typeof GetProcessInstanceStatisticsByErrorInput.Type
 
 /**
  * Get process instance statistics by error

@@ -19,12 +19,10 @@ import * as Keys from "./schemas/Keys.js"
 import * as Models from "./schemas/Models.js"
 
 /** The input of {@link activateJobs}. */
-export const ActivateJobsInput = /*#__PURE__*/ S.Struct({
-  ...Models.JobActivationRequest.fields
-})
+export const ActivateJobsInput = Models.JobActivationRequest
 
 /** The input of {@link activateJobs}. */
-export interface ActivateJobsInput extends S.Schema.Type<typeof ActivateJobsInput> {}
+export type ActivateJobsInput = typeof ActivateJobsInput.Type
 
 /**
  * Activate jobs
@@ -53,12 +51,10 @@ export const activateJobs = /*#__PURE__*/ Operation.make<ActivateJobsInput, Mode
 })
 
 /** The input of {@link searchJobs}. */
-export const SearchJobsInput = /*#__PURE__*/ S.Struct({
-  ...Models.JobSearchQuery.fields
-})
+export const SearchJobsInput = Models.JobSearchQuery
 
 /** The input of {@link searchJobs}. */
-export interface SearchJobsInput extends S.Schema.Type<typeof SearchJobsInput> {}
+export type SearchJobsInput = typeof SearchJobsInput.Type
 
 /**
  * Search jobs
@@ -89,14 +85,13 @@ export const searchJobs = /*#__PURE__*/ Operation.make<SearchJobsInput, Models.J
 })
 
 /** The input of {@link updateJob}. */
-export const UpdateJobInput = /*#__PURE__*/ S.Struct({
+export const UpdateJobInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The key of the job to update. */
-  jobKey: Keys.JobKey,
-  ...Models.JobUpdateRequest.fields
-})
+  jobKey: Keys.JobKey
+}), Models.JobUpdateRequest)
 
 /** The input of {@link updateJob}. */
-export interface UpdateJobInput extends S.Schema.Type<typeof UpdateJobInput> {}
+export type UpdateJobInput = typeof UpdateJobInput.Type
 
 /**
  * Update job
@@ -125,14 +120,13 @@ export const updateJob = /*#__PURE__*/ Operation.make<UpdateJobInput, void, 400 
 })
 
 /** The input of {@link completeJob}. */
-export const CompleteJobInput = /*#__PURE__*/ S.Struct({
+export const CompleteJobInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The key of the job to complete. */
-  jobKey: Keys.JobKey,
-  ...Models.JobCompletionRequest.fields
-})
+  jobKey: Keys.JobKey
+}), Models.JobCompletionRequest)
 
 /** The input of {@link completeJob}. */
-export interface CompleteJobInput extends S.Schema.Type<typeof CompleteJobInput> {}
+export type CompleteJobInput = typeof CompleteJobInput.Type
 
 /**
  * Complete job
@@ -161,14 +155,13 @@ export const completeJob = /*#__PURE__*/ Operation.make<CompleteJobInput, void, 
 })
 
 /** The input of {@link throwJobError}. */
-export const ThrowJobErrorInput = /*#__PURE__*/ S.Struct({
+export const ThrowJobErrorInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The key of the job. */
-  jobKey: Keys.JobKey,
-  ...Models.JobErrorRequest.fields
-})
+  jobKey: Keys.JobKey
+}), Models.JobErrorRequest)
 
 /** The input of {@link throwJobError}. */
-export interface ThrowJobErrorInput extends S.Schema.Type<typeof ThrowJobErrorInput> {}
+export type ThrowJobErrorInput = typeof ThrowJobErrorInput.Type
 
 /**
  * Throw error for job
@@ -197,14 +190,13 @@ export const throwJobError = /*#__PURE__*/ Operation.make<ThrowJobErrorInput, vo
 })
 
 /** The input of {@link failJob}. */
-export const FailJobInput = /*#__PURE__*/ S.Struct({
+export const FailJobInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The key of the job to fail. */
-  jobKey: Keys.JobKey,
-  ...Models.JobFailRequest.fields
-})
+  jobKey: Keys.JobKey
+}), Models.JobFailRequest)
 
 /** The input of {@link failJob}. */
-export interface FailJobInput extends S.Schema.Type<typeof FailJobInput> {}
+export type FailJobInput = typeof FailJobInput.Type
 
 /**
  * Fail job
@@ -274,12 +266,10 @@ export const getGlobalJobStatistics = /*#__PURE__*/ Operation.make<GetGlobalJobS
 })
 
 /** The input of {@link getJobTypeStatistics}. */
-export const GetJobTypeStatisticsInput = /*#__PURE__*/ S.Struct({
-  ...Models.JobTypeStatisticsQuery.fields
-})
+export const GetJobTypeStatisticsInput = Models.JobTypeStatisticsQuery
 
 /** The input of {@link getJobTypeStatistics}. */
-export interface GetJobTypeStatisticsInput extends S.Schema.Type<typeof GetJobTypeStatisticsInput> {}
+export type GetJobTypeStatisticsInput = typeof GetJobTypeStatisticsInput.Type
 
 /**
  * Get job statistics by type
@@ -310,12 +300,10 @@ export const getJobTypeStatistics = /*#__PURE__*/ Operation.make<GetJobTypeStati
 })
 
 /** The input of {@link getJobWorkerStatistics}. */
-export const GetJobWorkerStatisticsInput = /*#__PURE__*/ S.Struct({
-  ...Models.JobWorkerStatisticsQuery.fields
-})
+export const GetJobWorkerStatisticsInput = Models.JobWorkerStatisticsQuery
 
 /** The input of {@link getJobWorkerStatistics}. */
-export interface GetJobWorkerStatisticsInput extends S.Schema.Type<typeof GetJobWorkerStatisticsInput> {}
+export type GetJobWorkerStatisticsInput = typeof GetJobWorkerStatisticsInput.Type
 
 /**
  * Get job statistics by worker
@@ -346,12 +334,10 @@ export const getJobWorkerStatistics = /*#__PURE__*/ Operation.make<GetJobWorkerS
 })
 
 /** The input of {@link getJobTimeSeriesStatistics}. */
-export const GetJobTimeSeriesStatisticsInput = /*#__PURE__*/ S.Struct({
-  ...Models.JobTimeSeriesStatisticsQuery.fields
-})
+export const GetJobTimeSeriesStatisticsInput = Models.JobTimeSeriesStatisticsQuery
 
 /** The input of {@link getJobTimeSeriesStatistics}. */
-export interface GetJobTimeSeriesStatisticsInput extends S.Schema.Type<typeof GetJobTimeSeriesStatisticsInput> {}
+export type GetJobTimeSeriesStatisticsInput = typeof GetJobTimeSeriesStatisticsInput.Type
 
 /**
  * Get time-series metrics for a job type
@@ -384,12 +370,10 @@ export const getJobTimeSeriesStatistics = /*#__PURE__*/ Operation.make<GetJobTim
 })
 
 /** The input of {@link getJobErrorStatistics}. */
-export const GetJobErrorStatisticsInput = /*#__PURE__*/ S.Struct({
-  ...Models.JobErrorStatisticsQuery.fields
-})
+export const GetJobErrorStatisticsInput = Models.JobErrorStatisticsQuery
 
 /** The input of {@link getJobErrorStatistics}. */
-export interface GetJobErrorStatisticsInput extends S.Schema.Type<typeof GetJobErrorStatisticsInput> {}
+export type GetJobErrorStatisticsInput = typeof GetJobErrorStatisticsInput.Type
 
 /**
  * Get error metrics for a job type

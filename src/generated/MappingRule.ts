@@ -19,12 +19,10 @@ import * as Keys from "./schemas/Keys.js"
 import * as Models from "./schemas/Models.js"
 
 /** The input of {@link createMappingRule}. */
-export const CreateMappingRuleInput = /*#__PURE__*/ S.Struct({
-  ...Models.MappingRuleCreateRequest.fields
-})
+export const CreateMappingRuleInput = Models.MappingRuleCreateRequest
 
 /** The input of {@link createMappingRule}. */
-export interface CreateMappingRuleInput extends S.Schema.Type<typeof CreateMappingRuleInput> {}
+export type CreateMappingRuleInput = typeof CreateMappingRuleInput.Type
 
 /** The success body of {@link createMappingRule}. */
 export const CreateMappingRuleResponse = Models.MappingRuleCreateUpdateResult
@@ -59,12 +57,10 @@ export const createMappingRule = /*#__PURE__*/ Operation.make<CreateMappingRuleI
 })
 
 /** The input of {@link searchMappingRule}. */
-export const SearchMappingRuleInput = /*#__PURE__*/ S.Struct({
-  ...Models.MappingRuleSearchQueryRequest.fields
-})
+export const SearchMappingRuleInput = Models.MappingRuleSearchQueryRequest
 
 /** The input of {@link searchMappingRule}. */
-export interface SearchMappingRuleInput extends S.Schema.Type<typeof SearchMappingRuleInput> {}
+export type SearchMappingRuleInput = typeof SearchMappingRuleInput.Type
 
 /** The success body of {@link searchMappingRule}. */
 export const SearchMappingRuleResponse = /*#__PURE__*/ S.Struct({

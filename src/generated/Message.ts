@@ -19,12 +19,10 @@ import * as Keys from "./schemas/Keys.js"
 import * as Models from "./schemas/Models.js"
 
 /** The input of {@link correlateMessage}. */
-export const CorrelateMessageInput = /*#__PURE__*/ S.Struct({
-  ...Models.MessageCorrelationRequest.fields
-})
+export const CorrelateMessageInput = Models.MessageCorrelationRequest
 
 /** The input of {@link correlateMessage}. */
-export interface CorrelateMessageInput extends S.Schema.Type<typeof CorrelateMessageInput> {}
+export type CorrelateMessageInput = typeof CorrelateMessageInput.Type
 
 /**
  * Correlate message
@@ -56,12 +54,10 @@ export const correlateMessage = /*#__PURE__*/ Operation.make<CorrelateMessageInp
 })
 
 /** The input of {@link publishMessage}. */
-export const PublishMessageInput = /*#__PURE__*/ S.Struct({
-  ...Models.MessagePublicationRequest.fields
-})
+export const PublishMessageInput = Models.MessagePublicationRequest
 
 /** The input of {@link publishMessage}. */
-export interface PublishMessageInput extends S.Schema.Type<typeof PublishMessageInput> {}
+export type PublishMessageInput = typeof PublishMessageInput.Type
 
 /**
  * Publish message

@@ -19,12 +19,10 @@ import * as Keys from "./schemas/Keys.js"
 import * as Models from "./schemas/Models.js"
 
 /** The input of {@link searchCorrelatedMessageSubscriptions}. */
-export const SearchCorrelatedMessageSubscriptionsInput = /*#__PURE__*/ S.Struct({
-  ...Models.CorrelatedMessageSubscriptionSearchQuery.fields
-})
+export const SearchCorrelatedMessageSubscriptionsInput = Models.CorrelatedMessageSubscriptionSearchQuery
 
 /** The input of {@link searchCorrelatedMessageSubscriptions}. */
-export interface SearchCorrelatedMessageSubscriptionsInput extends S.Schema.Type<typeof SearchCorrelatedMessageSubscriptionsInput> {}
+export type SearchCorrelatedMessageSubscriptionsInput = typeof SearchCorrelatedMessageSubscriptionsInput.Type
 
 /**
  * Search correlated message subscriptions
@@ -55,12 +53,10 @@ export const searchCorrelatedMessageSubscriptions = /*#__PURE__*/ Operation.make
 })
 
 /** The input of {@link searchMessageSubscriptions}. */
-export const SearchMessageSubscriptionsInput = /*#__PURE__*/ S.Struct({
-  ...Models.MessageSubscriptionSearchQuery.fields
-})
+export const SearchMessageSubscriptionsInput = Models.MessageSubscriptionSearchQuery
 
 /** The input of {@link searchMessageSubscriptions}. */
-export interface SearchMessageSubscriptionsInput extends S.Schema.Type<typeof SearchMessageSubscriptionsInput> {}
+export type SearchMessageSubscriptionsInput = typeof SearchMessageSubscriptionsInput.Type
 
 /**
  * Search message subscriptions

@@ -19,12 +19,10 @@ import * as Keys from "./schemas/Keys.js"
 import * as Models from "./schemas/Models.js"
 
 /** The input of {@link searchProcessDefinitions}. */
-export const SearchProcessDefinitionsInput = /*#__PURE__*/ S.Struct({
-  ...Models.ProcessDefinitionSearchQuery.fields
-})
+export const SearchProcessDefinitionsInput = Models.ProcessDefinitionSearchQuery
 
 /** The input of {@link searchProcessDefinitions}. */
-export interface SearchProcessDefinitionsInput extends S.Schema.Type<typeof SearchProcessDefinitionsInput> {}
+export type SearchProcessDefinitionsInput = typeof SearchProcessDefinitionsInput.Type
 
 /**
  * Search process definitions
@@ -55,12 +53,10 @@ export const searchProcessDefinitions = /*#__PURE__*/ Operation.make<SearchProce
 })
 
 /** The input of {@link getProcessDefinitionMessageSubscriptionStatistics}. */
-export const GetProcessDefinitionMessageSubscriptionStatisticsInput = /*#__PURE__*/ S.Struct({
-  ...Models.ProcessDefinitionMessageSubscriptionStatisticsQuery.fields
-})
+export const GetProcessDefinitionMessageSubscriptionStatisticsInput = Models.ProcessDefinitionMessageSubscriptionStatisticsQuery
 
 /** The input of {@link getProcessDefinitionMessageSubscriptionStatistics}. */
-export interface GetProcessDefinitionMessageSubscriptionStatisticsInput extends S.Schema.Type<typeof GetProcessDefinitionMessageSubscriptionStatisticsInput> {}
+export type GetProcessDefinitionMessageSubscriptionStatisticsInput = typeof GetProcessDefinitionMessageSubscriptionStatisticsInput.Type
 
 /**
  * Get message subscription statistics
@@ -91,12 +87,10 @@ export const getProcessDefinitionMessageSubscriptionStatistics = /*#__PURE__*/ O
 })
 
 /** The input of {@link getProcessDefinitionInstanceStatistics}. */
-export const GetProcessDefinitionInstanceStatisticsInput = /*#__PURE__*/ S.Struct({
-  ...Models.ProcessDefinitionInstanceStatisticsQuery.fields
-})
+export const GetProcessDefinitionInstanceStatisticsInput = Models.ProcessDefinitionInstanceStatisticsQuery
 
 /** The input of {@link getProcessDefinitionInstanceStatistics}. */
-export interface GetProcessDefinitionInstanceStatisticsInput extends S.Schema.Type<typeof GetProcessDefinitionInstanceStatisticsInput> {}
+export type GetProcessDefinitionInstanceStatisticsInput = typeof GetProcessDefinitionInstanceStatisticsInput.Type
 
 /**
  * Get process instance statistics
@@ -202,14 +196,13 @@ export const getStartProcessForm = /*#__PURE__*/ Operation.make<GetStartProcessF
 })
 
 /** The input of {@link getProcessDefinitionStatistics}. */
-export const GetProcessDefinitionStatisticsInput = /*#__PURE__*/ S.Struct({
+export const GetProcessDefinitionStatisticsInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The assigned key of the process definition, which acts as a unique identifier for this process definition. */
-  processDefinitionKey: Keys.ProcessDefinitionKey,
-  ...Models.ProcessDefinitionElementStatisticsQuery.fields
-})
+  processDefinitionKey: Keys.ProcessDefinitionKey
+}), Models.ProcessDefinitionElementStatisticsQuery)
 
 /** The input of {@link getProcessDefinitionStatistics}. */
-export interface GetProcessDefinitionStatisticsInput extends S.Schema.Type<typeof GetProcessDefinitionStatisticsInput> {}
+export type GetProcessDefinitionStatisticsInput = typeof GetProcessDefinitionStatisticsInput.Type
 
 /**
  * Get process definition statistics
@@ -277,12 +270,10 @@ export const getProcessDefinitionXML = /*#__PURE__*/ Operation.make<GetProcessDe
 })
 
 /** The input of {@link getProcessDefinitionInstanceVersionStatistics}. */
-export const GetProcessDefinitionInstanceVersionStatisticsInput = /*#__PURE__*/ S.Struct({
-  ...Models.ProcessDefinitionInstanceVersionStatisticsQuery.fields
-})
+export const GetProcessDefinitionInstanceVersionStatisticsInput = Models.ProcessDefinitionInstanceVersionStatisticsQuery
 
 /** The input of {@link getProcessDefinitionInstanceVersionStatistics}. */
-export interface GetProcessDefinitionInstanceVersionStatisticsInput extends S.Schema.Type<typeof GetProcessDefinitionInstanceVersionStatisticsInput> {}
+export type GetProcessDefinitionInstanceVersionStatisticsInput = typeof GetProcessDefinitionInstanceVersionStatisticsInput.Type
 
 /**
  * Get process instance statistics by version

@@ -56,12 +56,10 @@ export const createProcessInstance = /*#__PURE__*/ Operation.make<CreateProcessI
 })
 
 /** The input of {@link cancelProcessInstancesBatchOperation}. */
-export const CancelProcessInstancesBatchOperationInput = /*#__PURE__*/ S.Struct({
-  ...Models.ProcessInstanceCancellationBatchOperationRequest.fields
-})
+export const CancelProcessInstancesBatchOperationInput = Models.ProcessInstanceCancellationBatchOperationRequest
 
 /** The input of {@link cancelProcessInstancesBatchOperation}. */
-export interface CancelProcessInstancesBatchOperationInput extends S.Schema.Type<typeof CancelProcessInstancesBatchOperationInput> {}
+export type CancelProcessInstancesBatchOperationInput = typeof CancelProcessInstancesBatchOperationInput.Type
 
 /**
  * Cancel process instances (batch)
@@ -93,12 +91,10 @@ export const cancelProcessInstancesBatchOperation = /*#__PURE__*/ Operation.make
 })
 
 /** The input of {@link deleteProcessInstancesBatchOperation}. */
-export const DeleteProcessInstancesBatchOperationInput = /*#__PURE__*/ S.Struct({
-  ...Models.ProcessInstanceDeletionBatchOperationRequest.fields
-})
+export const DeleteProcessInstancesBatchOperationInput = Models.ProcessInstanceDeletionBatchOperationRequest
 
 /** The input of {@link deleteProcessInstancesBatchOperation}. */
-export interface DeleteProcessInstancesBatchOperationInput extends S.Schema.Type<typeof DeleteProcessInstancesBatchOperationInput> {}
+export type DeleteProcessInstancesBatchOperationInput = typeof DeleteProcessInstancesBatchOperationInput.Type
 
 /**
  * Delete process instances (batch)
@@ -129,12 +125,10 @@ export const deleteProcessInstancesBatchOperation = /*#__PURE__*/ Operation.make
 })
 
 /** The input of {@link resolveIncidentsBatchOperation}. */
-export const ResolveIncidentsBatchOperationInput = /*#__PURE__*/ S.Struct({
-  ...Models.ProcessInstanceIncidentResolutionBatchOperationRequest.fields
-})
+export const ResolveIncidentsBatchOperationInput = Models.ProcessInstanceIncidentResolutionBatchOperationRequest
 
 /** The input of {@link resolveIncidentsBatchOperation}. */
-export interface ResolveIncidentsBatchOperationInput extends S.Schema.Type<typeof ResolveIncidentsBatchOperationInput> {}
+export type ResolveIncidentsBatchOperationInput = typeof ResolveIncidentsBatchOperationInput.Type
 
 /**
  * Resolve related incidents (batch)
@@ -166,12 +160,10 @@ export const resolveIncidentsBatchOperation = /*#__PURE__*/ Operation.make<Resol
 })
 
 /** The input of {@link migrateProcessInstancesBatchOperation}. */
-export const MigrateProcessInstancesBatchOperationInput = /*#__PURE__*/ S.Struct({
-  ...Models.ProcessInstanceMigrationBatchOperationRequest.fields
-})
+export const MigrateProcessInstancesBatchOperationInput = Models.ProcessInstanceMigrationBatchOperationRequest
 
 /** The input of {@link migrateProcessInstancesBatchOperation}. */
-export interface MigrateProcessInstancesBatchOperationInput extends S.Schema.Type<typeof MigrateProcessInstancesBatchOperationInput> {}
+export type MigrateProcessInstancesBatchOperationInput = typeof MigrateProcessInstancesBatchOperationInput.Type
 
 /**
  * Migrate process instances (batch)
@@ -203,12 +195,10 @@ export const migrateProcessInstancesBatchOperation = /*#__PURE__*/ Operation.mak
 })
 
 /** The input of {@link modifyProcessInstancesBatchOperation}. */
-export const ModifyProcessInstancesBatchOperationInput = /*#__PURE__*/ S.Struct({
-  ...Models.ProcessInstanceModificationBatchOperationRequest.fields
-})
+export const ModifyProcessInstancesBatchOperationInput = Models.ProcessInstanceModificationBatchOperationRequest
 
 /** The input of {@link modifyProcessInstancesBatchOperation}. */
-export interface ModifyProcessInstancesBatchOperationInput extends S.Schema.Type<typeof ModifyProcessInstancesBatchOperationInput> {}
+export type ModifyProcessInstancesBatchOperationInput = typeof ModifyProcessInstancesBatchOperationInput.Type
 
 /**
  * Modify process instances (batch)
@@ -242,12 +232,10 @@ export const modifyProcessInstancesBatchOperation = /*#__PURE__*/ Operation.make
 })
 
 /** The input of {@link searchProcessInstances}. */
-export const SearchProcessInstancesInput = /*#__PURE__*/ S.Struct({
-  ...Models.ProcessInstanceSearchQuery.fields
-})
+export const SearchProcessInstancesInput = Models.ProcessInstanceSearchQuery
 
 /** The input of {@link searchProcessInstances}. */
-export interface SearchProcessInstancesInput extends S.Schema.Type<typeof SearchProcessInstancesInput> {}
+export type SearchProcessInstancesInput = typeof SearchProcessInstancesInput.Type
 
 /**
  * Search process instances
@@ -473,14 +461,13 @@ export const resolveProcessInstanceIncidents = /*#__PURE__*/ Operation.make<Reso
 })
 
 /** The input of {@link searchProcessInstanceIncidents}. */
-export const SearchProcessInstanceIncidentsInput = /*#__PURE__*/ S.Struct({
+export const SearchProcessInstanceIncidentsInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The assigned key of the process instance, which acts as a unique identifier for this process instance. */
-  processInstanceKey: Keys.ProcessInstanceKey,
-  ...Models.IncidentSearchQuery.fields
-})
+  processInstanceKey: Keys.ProcessInstanceKey
+}), Models.IncidentSearchQuery)
 
 /** The input of {@link searchProcessInstanceIncidents}. */
-export interface SearchProcessInstanceIncidentsInput extends S.Schema.Type<typeof SearchProcessInstanceIncidentsInput> {}
+export type SearchProcessInstanceIncidentsInput = typeof SearchProcessInstanceIncidentsInput.Type
 
 /**
  * Search related incidents
@@ -516,14 +503,13 @@ export const searchProcessInstanceIncidents = /*#__PURE__*/ Operation.make<Searc
 })
 
 /** The input of {@link migrateProcessInstance}. */
-export const MigrateProcessInstanceInput = /*#__PURE__*/ S.Struct({
+export const MigrateProcessInstanceInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The key of the process instance that should be migrated. */
-  processInstanceKey: Keys.ProcessInstanceKey,
-  ...Models.ProcessInstanceMigrationInstruction.fields
-})
+  processInstanceKey: Keys.ProcessInstanceKey
+}), Models.ProcessInstanceMigrationInstruction)
 
 /** The input of {@link migrateProcessInstance}. */
-export interface MigrateProcessInstanceInput extends S.Schema.Type<typeof MigrateProcessInstanceInput> {}
+export type MigrateProcessInstanceInput = typeof MigrateProcessInstanceInput.Type
 
 /**
  * Migrate process instance
@@ -558,14 +544,13 @@ export const migrateProcessInstance = /*#__PURE__*/ Operation.make<MigrateProces
 })
 
 /** The input of {@link modifyProcessInstance}. */
-export const ModifyProcessInstanceInput = /*#__PURE__*/ S.Struct({
+export const ModifyProcessInstanceInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The key of the process instance that should be modified. */
-  processInstanceKey: Keys.ProcessInstanceKey,
-  ...Models.ProcessInstanceModificationInstruction.fields
-})
+  processInstanceKey: Keys.ProcessInstanceKey
+}), Models.ProcessInstanceModificationInstruction)
 
 /** The input of {@link modifyProcessInstance}. */
-export interface ModifyProcessInstanceInput extends S.Schema.Type<typeof ModifyProcessInstanceInput> {}
+export type ModifyProcessInstanceInput = typeof ModifyProcessInstanceInput.Type
 
 /**
  * Modify process instance

@@ -19,12 +19,10 @@ import * as Keys from "./schemas/Keys.js"
 import * as Models from "./schemas/Models.js"
 
 /** The input of {@link createRole}. */
-export const CreateRoleInput = /*#__PURE__*/ S.Struct({
-  ...Models.RoleCreateRequest.fields
-})
+export const CreateRoleInput = Models.RoleCreateRequest
 
 /** The input of {@link createRole}. */
-export interface CreateRoleInput extends S.Schema.Type<typeof CreateRoleInput> {}
+export type CreateRoleInput = typeof CreateRoleInput.Type
 
 /**
  * Create role
@@ -53,12 +51,10 @@ export const createRole = /*#__PURE__*/ Operation.make<CreateRoleInput, Models.R
 })
 
 /** The input of {@link searchRoles}. */
-export const SearchRolesInput = /*#__PURE__*/ S.Struct({
-  ...Models.RoleSearchQueryRequest.fields
-})
+export const SearchRolesInput = Models.RoleSearchQueryRequest
 
 /** The input of {@link searchRoles}. */
-export interface SearchRolesInput extends S.Schema.Type<typeof SearchRolesInput> {}
+export type SearchRolesInput = typeof SearchRolesInput.Type
 
 /**
  * Search roles
@@ -126,14 +122,13 @@ export const getRole = /*#__PURE__*/ Operation.make<GetRoleInput, Models.RoleRes
 })
 
 /** The input of {@link updateRole}. */
-export const UpdateRoleInput = /*#__PURE__*/ S.Struct({
+export const UpdateRoleInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The role ID. */
-  roleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
-  ...Models.RoleUpdateRequest.fields
-})
+  roleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
+}), Models.RoleUpdateRequest)
 
 /** The input of {@link updateRole}. */
-export interface UpdateRoleInput extends S.Schema.Type<typeof UpdateRoleInput> {}
+export type UpdateRoleInput = typeof UpdateRoleInput.Type
 
 /**
  * Update role
@@ -331,14 +326,13 @@ export const unassignRoleFromClient = /*#__PURE__*/ Operation.make<UnassignRoleF
 })
 
 /** The input of {@link searchGroupsForRole}. */
-export const SearchGroupsForRoleInput = /*#__PURE__*/ S.Struct({
+export const SearchGroupsForRoleInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The role ID. */
-  roleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
-  ...Models.RoleGroupSearchQueryRequest.fields
-})
+  roleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
+}), Models.RoleGroupSearchQueryRequest)
 
 /** The input of {@link searchGroupsForRole}. */
-export interface SearchGroupsForRoleInput extends S.Schema.Type<typeof SearchGroupsForRoleInput> {}
+export type SearchGroupsForRoleInput = typeof SearchGroupsForRoleInput.Type
 
 /**
  * Search role groups
@@ -443,14 +437,13 @@ export const unassignRoleFromGroup = /*#__PURE__*/ Operation.make<UnassignRoleFr
 })
 
 /** The input of {@link searchMappingRulesForRole}. */
-export const SearchMappingRulesForRoleInput = /*#__PURE__*/ S.Struct({
+export const SearchMappingRulesForRoleInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The role ID. */
-  roleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1)),
-  ...Models.MappingRuleSearchQueryRequest.fields
-})
+  roleId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1))
+}), Models.MappingRuleSearchQueryRequest)
 
 /** The input of {@link searchMappingRulesForRole}. */
-export interface SearchMappingRulesForRoleInput extends S.Schema.Type<typeof SearchMappingRulesForRoleInput> {}
+export type SearchMappingRulesForRoleInput = typeof SearchMappingRulesForRoleInput.Type
 
 /** The success body of {@link searchMappingRulesForRole}. */
 export const SearchMappingRulesForRoleResponse = /*#__PURE__*/ S.Struct({

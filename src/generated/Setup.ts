@@ -19,12 +19,10 @@ import * as Keys from "./schemas/Keys.js"
 import * as Models from "./schemas/Models.js"
 
 /** The input of {@link createAdminUser}. */
-export const CreateAdminUserInput = /*#__PURE__*/ S.Struct({
-  ...Models.UserRequest.fields
-})
+export const CreateAdminUserInput = Models.UserRequest
 
 /** The input of {@link createAdminUser}. */
-export interface CreateAdminUserInput extends S.Schema.Type<typeof CreateAdminUserInput> {}
+export type CreateAdminUserInput = typeof CreateAdminUserInput.Type
 
 /**
  * Create admin user

@@ -19,12 +19,10 @@ import * as Keys from "./schemas/Keys.js"
 import * as Models from "./schemas/Models.js"
 
 /** The input of {@link broadcastSignal}. */
-export const BroadcastSignalInput = /*#__PURE__*/ S.Struct({
-  ...Models.SignalBroadcastRequest.fields
-})
+export const BroadcastSignalInput = Models.SignalBroadcastRequest
 
 /** The input of {@link broadcastSignal}. */
-export interface BroadcastSignalInput extends S.Schema.Type<typeof BroadcastSignalInput> {}
+export type BroadcastSignalInput = typeof BroadcastSignalInput.Type
 
 /**
  * Broadcast signal

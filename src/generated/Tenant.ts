@@ -19,12 +19,10 @@ import * as Keys from "./schemas/Keys.js"
 import * as Models from "./schemas/Models.js"
 
 /** The input of {@link createTenant}. */
-export const CreateTenantInput = /*#__PURE__*/ S.Struct({
-  ...Models.TenantCreateRequest.fields
-})
+export const CreateTenantInput = Models.TenantCreateRequest
 
 /** The input of {@link createTenant}. */
-export interface CreateTenantInput extends S.Schema.Type<typeof CreateTenantInput> {}
+export type CreateTenantInput = typeof CreateTenantInput.Type
 
 /**
  * Create tenant
@@ -53,12 +51,10 @@ export const createTenant = /*#__PURE__*/ Operation.make<CreateTenantInput, Mode
 })
 
 /** The input of {@link searchTenants}. */
-export const SearchTenantsInput = /*#__PURE__*/ S.Struct({
-  ...Models.TenantSearchQueryRequest.fields
-})
+export const SearchTenantsInput = Models.TenantSearchQueryRequest
 
 /** The input of {@link searchTenants}. */
-export interface SearchTenantsInput extends S.Schema.Type<typeof SearchTenantsInput> {}
+export type SearchTenantsInput = typeof SearchTenantsInput.Type
 
 /**
  * Search tenants
@@ -126,14 +122,13 @@ export const getTenant = /*#__PURE__*/ Operation.make<GetTenantInput, Models.Ten
 })
 
 /** The input of {@link updateTenant}. */
-export const UpdateTenantInput = /*#__PURE__*/ S.Struct({
+export const UpdateTenantInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The unique identifier of the tenant. */
-  tenantId: Keys.TenantId,
-  ...Models.TenantUpdateRequest.fields
-})
+  tenantId: Keys.TenantId
+}), Models.TenantUpdateRequest)
 
 /** The input of {@link updateTenant}. */
-export interface UpdateTenantInput extends S.Schema.Type<typeof UpdateTenantInput> {}
+export type UpdateTenantInput = typeof UpdateTenantInput.Type
 
 /**
  * Update tenant
@@ -333,14 +328,13 @@ export const unassignClientFromTenant = /*#__PURE__*/ Operation.make<UnassignCli
 })
 
 /** The input of {@link searchGroupIdsForTenant}. */
-export const SearchGroupIdsForTenantInput = /*#__PURE__*/ S.Struct({
+export const SearchGroupIdsForTenantInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The unique identifier of the tenant. */
-  tenantId: Keys.TenantId,
-  ...Models.TenantGroupSearchQueryRequest.fields
-})
+  tenantId: Keys.TenantId
+}), Models.TenantGroupSearchQueryRequest)
 
 /** The input of {@link searchGroupIdsForTenant}. */
-export interface SearchGroupIdsForTenantInput extends S.Schema.Type<typeof SearchGroupIdsForTenantInput> {}
+export type SearchGroupIdsForTenantInput = typeof SearchGroupIdsForTenantInput.Type
 
 /**
  * Search groups for tenant
@@ -447,14 +441,13 @@ export const unassignGroupFromTenant = /*#__PURE__*/ Operation.make<UnassignGrou
 })
 
 /** The input of {@link searchMappingRulesForTenant}. */
-export const SearchMappingRulesForTenantInput = /*#__PURE__*/ S.Struct({
+export const SearchMappingRulesForTenantInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The unique identifier of the tenant. */
-  tenantId: Keys.TenantId,
-  ...Models.MappingRuleSearchQueryRequest.fields
-})
+  tenantId: Keys.TenantId
+}), Models.MappingRuleSearchQueryRequest)
 
 /** The input of {@link searchMappingRulesForTenant}. */
-export interface SearchMappingRulesForTenantInput extends S.Schema.Type<typeof SearchMappingRulesForTenantInput> {}
+export type SearchMappingRulesForTenantInput = typeof SearchMappingRulesForTenantInput.Type
 
 /** The success body of {@link searchMappingRulesForTenant}. */
 export const SearchMappingRulesForTenantResponse = /*#__PURE__*/ S.Struct({
@@ -570,14 +563,13 @@ export const unassignMappingRuleFromTenant = /*#__PURE__*/ Operation.make<Unassi
 })
 
 /** The input of {@link searchRolesForTenant}. */
-export const SearchRolesForTenantInput = /*#__PURE__*/ S.Struct({
+export const SearchRolesForTenantInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The unique identifier of the tenant. */
-  tenantId: Keys.TenantId,
-  ...Models.RoleSearchQueryRequest.fields
-})
+  tenantId: Keys.TenantId
+}), Models.RoleSearchQueryRequest)
 
 /** The input of {@link searchRolesForTenant}. */
-export interface SearchRolesForTenantInput extends S.Schema.Type<typeof SearchRolesForTenantInput> {}
+export type SearchRolesForTenantInput = typeof SearchRolesForTenantInput.Type
 
 /** The success body of {@link searchRolesForTenant}. */
 export const SearchRolesForTenantResponse = /*#__PURE__*/ S.Struct({

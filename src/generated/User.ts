@@ -19,12 +19,10 @@ import * as Keys from "./schemas/Keys.js"
 import * as Models from "./schemas/Models.js"
 
 /** The input of {@link createUser}. */
-export const CreateUserInput = /*#__PURE__*/ S.Struct({
-  ...Models.UserRequest.fields
-})
+export const CreateUserInput = Models.UserRequest
 
 /** The input of {@link createUser}. */
-export interface CreateUserInput extends S.Schema.Type<typeof CreateUserInput> {}
+export type CreateUserInput = typeof CreateUserInput.Type
 
 /**
  * Create user
@@ -53,12 +51,10 @@ export const createUser = /*#__PURE__*/ Operation.make<CreateUserInput, Models.U
 })
 
 /** The input of {@link searchUsers}. */
-export const SearchUsersInput = /*#__PURE__*/ S.Struct({
-  ...Models.UserSearchQueryRequest.fields
-})
+export const SearchUsersInput = Models.UserSearchQueryRequest
 
 /** The input of {@link searchUsers}. */
-export interface SearchUsersInput extends S.Schema.Type<typeof SearchUsersInput> {}
+export type SearchUsersInput = typeof SearchUsersInput.Type
 
 /** The success body of {@link searchUsers}. */
 export const SearchUsersResponse = /*#__PURE__*/ S.Struct({
@@ -157,14 +153,13 @@ export const getUser = /*#__PURE__*/ Operation.make<GetUserInput, GetUserRespons
 })
 
 /** The input of {@link updateUser}. */
-export const UpdateUserInput = /*#__PURE__*/ S.Struct({
+export const UpdateUserInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The username of the user to update. */
-  username: Keys.Username,
-  ...Models.UserUpdateRequest.fields
-})
+  username: Keys.Username
+}), Models.UserUpdateRequest)
 
 /** The input of {@link updateUser}. */
-export interface UpdateUserInput extends S.Schema.Type<typeof UpdateUserInput> {}
+export type UpdateUserInput = typeof UpdateUserInput.Type
 
 /** The success body of {@link updateUser}. */
 export const UpdateUserResponse = /*#__PURE__*/ S.Struct({

@@ -19,12 +19,10 @@ import * as Keys from "./schemas/Keys.js"
 import * as Models from "./schemas/Models.js"
 
 /** The input of {@link searchUserTasks}. */
-export const SearchUserTasksInput = /*#__PURE__*/ S.Struct({
-  ...Models.UserTaskSearchQuery.fields
-})
+export const SearchUserTasksInput = Models.UserTaskSearchQuery
 
 /** The input of {@link searchUserTasks}. */
-export interface SearchUserTasksInput extends S.Schema.Type<typeof SearchUserTasksInput> {}
+export type SearchUserTasksInput = typeof SearchUserTasksInput.Type
 
 /**
  * Search user tasks
@@ -92,14 +90,13 @@ export const getUserTask = /*#__PURE__*/ Operation.make<GetUserTaskInput, Models
 })
 
 /** The input of {@link updateUserTask}. */
-export const UpdateUserTaskInput = /*#__PURE__*/ S.Struct({
+export const UpdateUserTaskInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The key of the user task to update. */
-  userTaskKey: Keys.UserTaskKey,
-  ...Models.UserTaskUpdateRequest.fields
-})
+  userTaskKey: Keys.UserTaskKey
+}), Models.UserTaskUpdateRequest)
 
 /** The input of {@link updateUserTask}. */
-export interface UpdateUserTaskInput extends S.Schema.Type<typeof UpdateUserTaskInput> {}
+export type UpdateUserTaskInput = typeof UpdateUserTaskInput.Type
 
 /**
  * Update user task
@@ -163,14 +160,13 @@ export const unassignUserTask = /*#__PURE__*/ Operation.make<UnassignUserTaskInp
 })
 
 /** The input of {@link assignUserTask}. */
-export const AssignUserTaskInput = /*#__PURE__*/ S.Struct({
+export const AssignUserTaskInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The key of the user task to assign. */
-  userTaskKey: Keys.UserTaskKey,
-  ...Models.UserTaskAssignmentRequest.fields
-})
+  userTaskKey: Keys.UserTaskKey
+}), Models.UserTaskAssignmentRequest)
 
 /** The input of {@link assignUserTask}. */
-export interface AssignUserTaskInput extends S.Schema.Type<typeof AssignUserTaskInput> {}
+export type AssignUserTaskInput = typeof AssignUserTaskInput.Type
 
 /**
  * Assign user task
@@ -199,14 +195,13 @@ export const assignUserTask = /*#__PURE__*/ Operation.make<AssignUserTaskInput, 
 })
 
 /** The input of {@link searchUserTaskAuditLogs}. */
-export const SearchUserTaskAuditLogsInput = /*#__PURE__*/ S.Struct({
+export const SearchUserTaskAuditLogsInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The key of the user task. */
-  userTaskKey: Keys.UserTaskKey,
-  ...Models.UserTaskAuditLogSearchQueryRequest.fields
-})
+  userTaskKey: Keys.UserTaskKey
+}), Models.UserTaskAuditLogSearchQueryRequest)
 
 /** The input of {@link searchUserTaskAuditLogs}. */
-export interface SearchUserTaskAuditLogsInput extends S.Schema.Type<typeof SearchUserTaskAuditLogsInput> {}
+export type SearchUserTaskAuditLogsInput = typeof SearchUserTaskAuditLogsInput.Type
 
 /**
  * Search user task audit logs
@@ -237,14 +232,13 @@ export const searchUserTaskAuditLogs = /*#__PURE__*/ Operation.make<SearchUserTa
 })
 
 /** The input of {@link completeUserTask}. */
-export const CompleteUserTaskInput = /*#__PURE__*/ S.Struct({
+export const CompleteUserTaskInput = /*#__PURE__*/ S.extend(/*#__PURE__*/ S.Struct({
   /** The key of the user task to complete. */
-  userTaskKey: Keys.UserTaskKey,
-  ...Models.UserTaskCompletionRequest.fields
-})
+  userTaskKey: Keys.UserTaskKey
+}), Models.UserTaskCompletionRequest)
 
 /** The input of {@link completeUserTask}. */
-export interface CompleteUserTaskInput extends S.Schema.Type<typeof CompleteUserTaskInput> {}
+export type CompleteUserTaskInput = typeof CompleteUserTaskInput.Type
 
 /**
  * Complete user task

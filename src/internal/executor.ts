@@ -197,6 +197,11 @@ export const execute = <A, S extends number>(
         })
       )
     ),
-    Effect.withSpan(`camunda.${operationId}`, { kind: "client", attributes: compiled.spanAttributes })
+    Effect.withSpan(`camunda.${operationId}`, {
+      kind: "client",
+      attributes: compiled.spanAttributes,
+      // the call site is the generated operation, the same for every call: not worth a stack trace each time
+      captureStackTrace: false
+    })
   )
 }

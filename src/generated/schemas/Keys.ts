@@ -13,7 +13,7 @@ import * as S from "effect/Schema"
 import * as P from "../../internal/primitives.js"
 
 /** Zeebe Engine resource key (Java long serialized as string) */
-export const LongKey = /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1), /*#__PURE__*/ S.maxLength(25), /*#__PURE__*/ S.pattern(new RegExp("^-?[0-9]+$", "u")), /*#__PURE__*/ S.annotations({ identifier: "LongKey" }))
+export const LongKey = /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1), /*#__PURE__*/ S.maxLength(25), /*#__PURE__*/ S.pattern(/*#__PURE__*/ new RegExp("^-?[0-9]+$", "u")), /*#__PURE__*/ S.annotations({ identifier: "LongKey" }))
 
 /** Zeebe Engine resource key (Java long serialized as string) */
 export type LongKey = typeof LongKey.Type
@@ -37,13 +37,13 @@ export const BatchOperationKey = /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.bra
 export type BatchOperationKey = typeof BatchOperationKey.Type
 
 /** The unique identifier of the tenant. */
-export const TenantId = /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1), /*#__PURE__*/ S.maxLength(256), /*#__PURE__*/ S.pattern(new RegExp("^(<default>|[A-Za-z0-9_@.+-]+)$", "u")), /*#__PURE__*/ S.brand("TenantId"), /*#__PURE__*/ S.annotations({ identifier: "TenantId" }))
+export const TenantId = /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1), /*#__PURE__*/ S.maxLength(256), /*#__PURE__*/ S.pattern(/*#__PURE__*/ new RegExp("^(<default>|[A-Za-z0-9_@.+-]+)$", "u")), /*#__PURE__*/ S.brand("TenantId"), /*#__PURE__*/ S.annotations({ identifier: "TenantId" }))
 
 /** The unique identifier of the tenant. */
 export type TenantId = typeof TenantId.Type
 
 /** Id of a process definition, from the model. Only ids of process definitions that are deployed are useful. */
-export const ProcessDefinitionId = /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1), /*#__PURE__*/ S.pattern(new RegExp("^[\\p{L}_][\\p{L}\\p{N}_\\-\\.]*$", "u")), /*#__PURE__*/ S.brand("ProcessDefinitionId"), /*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionId" }))
+export const ProcessDefinitionId = /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1), /*#__PURE__*/ S.pattern(/*#__PURE__*/ new RegExp("^[\\p{L}_][\\p{L}\\p{N}_\\-\\.]*$", "u")), /*#__PURE__*/ S.brand("ProcessDefinitionId"), /*#__PURE__*/ S.annotations({ identifier: "ProcessDefinitionId" }))
 
 /** Id of a process definition, from the model. Only ids of process definitions that are deployed are useful. */
 export type ProcessDefinitionId = typeof ProcessDefinitionId.Type
@@ -85,7 +85,7 @@ export const DecisionRequirementsKey = /*#__PURE__*/ LongKey.pipe(/*#__PURE__*/ 
 export type DecisionRequirementsKey = typeof DecisionRequirementsKey.Type
 
 /** Id of a decision definition, from the model. Only ids of decision definitions that are deployed are useful. */
-export const DecisionDefinitionId = /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1), /*#__PURE__*/ S.pattern(new RegExp("^[\\p{L}_][\\p{L}\\p{N}_\\-\\.]*$", "u")), /*#__PURE__*/ S.brand("DecisionDefinitionId"), /*#__PURE__*/ S.annotations({ identifier: "DecisionDefinitionId" }))
+export const DecisionDefinitionId = /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1), /*#__PURE__*/ S.pattern(/*#__PURE__*/ new RegExp("^[\\p{L}_][\\p{L}\\p{N}_\\-\\.]*$", "u")), /*#__PURE__*/ S.brand("DecisionDefinitionId"), /*#__PURE__*/ S.annotations({ identifier: "DecisionDefinitionId" }))
 
 /** Id of a decision definition, from the model. Only ids of decision definitions that are deployed are useful. */
 export type DecisionDefinitionId = typeof DecisionDefinitionId.Type
@@ -115,19 +115,19 @@ export const FormKey = /*#__PURE__*/ LongKey.pipe(/*#__PURE__*/ S.brand("FormKey
 export type FormKey = typeof FormKey.Type
 
 /** The end cursor in a search query result set. */
-export const EndCursor = /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.pattern(new RegExp("^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=)?$", "u")), /*#__PURE__*/ S.brand("EndCursor"), /*#__PURE__*/ S.annotations({ identifier: "EndCursor" }))
+export const EndCursor = /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.pattern(/*#__PURE__*/ new RegExp("^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=)?$", "u")), /*#__PURE__*/ S.brand("EndCursor"), /*#__PURE__*/ S.annotations({ identifier: "EndCursor" }))
 
 /** The end cursor in a search query result set. */
 export type EndCursor = typeof EndCursor.Type
 
 /** The start cursor in a search query result set. */
-export const StartCursor = /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.pattern(new RegExp("^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=)?$", "u")), /*#__PURE__*/ S.brand("StartCursor"), /*#__PURE__*/ S.annotations({ identifier: "StartCursor" }))
+export const StartCursor = /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.pattern(/*#__PURE__*/ new RegExp("^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=)?$", "u")), /*#__PURE__*/ S.brand("StartCursor"), /*#__PURE__*/ S.annotations({ identifier: "StartCursor" }))
 
 /** The start cursor in a search query result set. */
 export type StartCursor = typeof StartCursor.Type
 
 /** The unique name of a user. */
-export const Username = /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1), /*#__PURE__*/ S.maxLength(256), /*#__PURE__*/ S.pattern(new RegExp("^(<default>|[A-Za-z0-9_@.+-]+)$", "u")), /*#__PURE__*/ S.brand("Username"), /*#__PURE__*/ S.annotations({ identifier: "Username" }))
+export const Username = /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1), /*#__PURE__*/ S.maxLength(256), /*#__PURE__*/ S.pattern(/*#__PURE__*/ new RegExp("^(<default>|[A-Za-z0-9_@.+-]+)$", "u")), /*#__PURE__*/ S.brand("Username"), /*#__PURE__*/ S.annotations({ identifier: "Username" }))
 
 /** The unique name of a user. */
 export type Username = typeof Username.Type
@@ -143,7 +143,7 @@ export type AuthorizationKey = typeof AuthorizationKey.Type
  * parent decision evaluation key and the 1-based index of the evaluated decision within
  * that evaluation, joined by a hyphen (format: `<decisionEvaluationKey>-<index>`).
  */
-export const DecisionEvaluationInstanceKey = /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(3), /*#__PURE__*/ S.maxLength(30), /*#__PURE__*/ S.pattern(new RegExp("^[0-9]+-[0-9]+$", "u")), /*#__PURE__*/ S.brand("DecisionEvaluationInstanceKey"), /*#__PURE__*/ S.annotations({ identifier: "DecisionEvaluationInstanceKey" }))
+export const DecisionEvaluationInstanceKey = /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(3), /*#__PURE__*/ S.maxLength(30), /*#__PURE__*/ S.pattern(/*#__PURE__*/ new RegExp("^[0-9]+-[0-9]+$", "u")), /*#__PURE__*/ S.brand("DecisionEvaluationInstanceKey"), /*#__PURE__*/ S.annotations({ identifier: "DecisionEvaluationInstanceKey" }))
 
 /**
  * System-generated identifier for a decision evaluation instance. It is composed of the
@@ -153,7 +153,7 @@ export const DecisionEvaluationInstanceKey = /*#__PURE__*/ S.String.pipe(/*#__PU
 export type DecisionEvaluationInstanceKey = typeof DecisionEvaluationInstanceKey.Type
 
 /** A tag. Needs to start with a letter; then alphanumerics, `_`, `-`, `:`, or `.`; length ≤ 100. */
-export const Tag = /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1), /*#__PURE__*/ S.maxLength(100), /*#__PURE__*/ S.pattern(new RegExp("^[A-Za-z][A-Za-z0-9_\\-:.]{0,99}$", "u")), /*#__PURE__*/ S.brand("Tag"), /*#__PURE__*/ S.annotations({ identifier: "Tag" }))
+export const Tag = /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1), /*#__PURE__*/ S.maxLength(100), /*#__PURE__*/ S.pattern(/*#__PURE__*/ new RegExp("^[A-Za-z][A-Za-z0-9_\\-:.]{0,99}$", "u")), /*#__PURE__*/ S.brand("Tag"), /*#__PURE__*/ S.annotations({ identifier: "Tag" }))
 
 /** A tag. Needs to start with a letter; then alphanumerics, `_`, `-`, `:`, or `.`; length ≤ 100. */
 export type Tag = typeof Tag.Type

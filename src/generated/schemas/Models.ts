@@ -6922,7 +6922,7 @@ export interface SystemConfigurationResponse extends S.Schema.Type<typeof System
 /** TenantCreateRequest */
 export const TenantCreateRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Struct({
   /** The unique ID for the tenant. Must be 255 characters or less. Can contain letters, numbers, [`_`, `-`, `+`, `.`, `@`]. */
-  tenantId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1), /*#__PURE__*/ S.maxLength(256), /*#__PURE__*/ S.pattern(new RegExp("^[A-Za-z0-9_@.+-]+$", "u"))),
+  tenantId: /*#__PURE__*/ S.String.pipe(/*#__PURE__*/ S.minLength(1), /*#__PURE__*/ S.maxLength(256), /*#__PURE__*/ S.pattern(/*#__PURE__*/ new RegExp("^[A-Za-z0-9_@.+-]+$", "u"))),
   /** The name of the tenant. */
   name: S.String,
   /** The description of the tenant. */
