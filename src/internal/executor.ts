@@ -3,6 +3,7 @@ import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { CamundaClient } from "../CamundaClient.js"
@@ -12,7 +13,7 @@ import { problemError } from "./problem.js"
 
 /** What an operation needs at call time, compiled once per operation on first use. */
 interface Compiled {
-  readonly encode: (input: unknown) => Effect.Effect<Record<string, unknown>, ParseResult.ParseIssue>
+  readonly encode: (input: unknown) => Either.Either<Record<string, unknown>, ParseResult.ParseIssue>
   readonly path: (input: Record<string, unknown>) => string
   readonly accept: string
   readonly bodyKeys: (input: Record<string, unknown>) => ReadonlyArray<string>
@@ -21,13 +22,27 @@ interface Compiled {
 
 const compiledByDescriptor = new WeakMap<Descriptor, Compiled>()
 
+type Decoder = (u: unknown) => Either.Either<unknown, ParseResult.ParseIssue>
+const decoders = new WeakMap<Schema.Schema<any, any>, Decoder>()
+
+/** The decoder of a success schema, built on first use. */
+const decoderFor = (schema: Schema.Schema<any, any>): Decoder => {
+  let decoder = decoders.get(schema)
+  if (decoder === undefined) {
+    const decode = ParseResult.decodeUnknownEither(schema, { onExcessProperty: "ignore" })
+    decoder = (u) => decode(u)
+    decoders.set(schema, decoder)
+  }
+  return decoder
+}
+
 const compile = (descriptor: Descriptor): Compiled => {
   let compiled = compiledByDescriptor.get(descriptor)
   if (compiled === undefined) {
     compiled = {
       encode: descriptor.input === undefined
-        ? () => Effect.succeed({})
-        : ParseResult.encodeUnknown(descriptor.input as Schema.Schema<any, Record<string, unknown>>, {
+        ? () => Either.right({})
+        : ParseResult.encodeUnknownEither(descriptor.input as Schema.Schema<any, Record<string, unknown>>, {
           errors: "all",
           onExcessProperty: "ignore"
         }),
@@ -158,8 +173,8 @@ const decodeSuccess = (
         } catch (cause) {
           return Effect.fail(failDecode(`the body is not JSON: ${String(cause)}`, text))
         }
-        return Effect.mapError(
-          ParseResult.decodeUnknown(body.schema)(json, { onExcessProperty: "ignore" }),
+        return Either.mapLeft(
+          decoderFor(body.schema)(json),
           (issue) => failDecode(ParseResult.TreeFormatter.formatIssueSync(issue), json)
         )
       })

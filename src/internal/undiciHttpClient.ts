@@ -1,0 +1,165 @@
+import * as Headers from "@effect/platform/Headers"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
+import * as TraceContext from "@effect/platform/HttpTraceContext"
+import * as UrlParams from "@effect/platform/UrlParams"
+import * as Cookies from "@effect/platform/Cookies"
+import * as Effect from "effect/Effect"
+import * as Inspectable from "effect/Inspectable"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import { Readable } from "node:stream"
+import * as Undici from "undici"
+import type { Options } from "../UndiciHttpClient.js"
+
+type UndiciResponse = Undici.Dispatcher.ResponseData
+
+/** The response of one request; the body is read once, on demand. */
+class Response extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
+  readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
+  readonly [IncomingMessage.TypeId]: IncomingMessage.TypeId = IncomingMessage.TypeId
+  /** A body is read once; later reads share the first read's promise. */
+  private textBody: Promise<string> | undefined
+  private bytesBody: Promise<ArrayBuffer> | undefined
+
+  constructor(readonly request: HttpClientRequest.HttpClientRequest, private readonly source: UndiciResponse) {
+    super()
+    source.body.on("error", () => {})
+  }
+
+  get status() {
+    return this.source.statusCode
+  }
+  get headers() {
+    return Headers.fromInput(this.source.headers as Record<string, string | ReadonlyArray<string>>)
+  }
+  get cookies() {
+    const header = this.source.headers["set-cookie"]
+    return header === undefined ? Cookies.empty : Cookies.fromSetCookie(Array.isArray(header) ? header : [header])
+  }
+  get remoteAddress() {
+    return Option.none()
+  }
+  private decodeError(cause: unknown): HttpClientError.ResponseError {
+    return new HttpClientError.ResponseError({ request: this.request, response: this, reason: "Decode", cause })
+  }
+  private read<A>(read: () => Promise<A>): Effect.Effect<A, HttpClientError.ResponseError> {
+    return Effect.tryPromise({ try: read, catch: (cause) => this.decodeError(cause) }).pipe(Effect.onInterrupt(() => Effect.sync(() => this.source.body.destroy())))
+  }
+  get text(): Effect.Effect<string, HttpClientError.ResponseError> {
+    return this.read(() => this.textBody ??= this.source.body.text())
+  }
+  get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
+    return this.read(() => this.bytesBody ??= this.source.body.arrayBuffer())
+  }
+  get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
+    return Effect.flatMap(this.text, (text) =>
+      Effect.try({
+        try: (): unknown => (text === "" ? null : JSON.parse(text)),
+        catch: (cause) => this.decodeError(cause)
+      }))
+  }
+  get urlParamsBody(): Effect.Effect<UrlParams.UrlParams, HttpClientError.ResponseError> {
+    return Effect.map(this.text, (text) => UrlParams.fromInput(new URLSearchParams(text)))
+  }
+  get formData(): Effect.Effect<FormData, HttpClientError.ResponseError> {
+    return this.read(() => this.source.body.formData() as Promise<FormData>)
+  }
+  get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
+    return Stream.fromAsyncIterable(this.source.body as AsyncIterable<Uint8Array>, (cause) => this.decodeError(cause))
+  }
+  override toJSON(): unknown {
+    return IncomingMessage.inspect(this, { _id: "@effect/platform/HttpClientResponse", request: this.request.toJSON(), status: this.status })
+  }
+}
+
+type Body = Exclude<Undici.Dispatcher.RequestOptions["body"], undefined>
+
+interface Encoded {
+  readonly body: Body
+  readonly headers: Record<string, string>
+}
+
+/**
+ * The body and its content headers. Multipart bodies are encoded with the runtime's own
+ * `Response` (the installed undici may not read the global `FormData`).
+ */
+const encodeBody = (request: HttpClientRequest.HttpClientRequest): Effect.Effect<Encoded> => {
+  const body = request.body
+  const headers: Record<string, string> = { ...request.headers }
+  switch (body._tag) {
+    case "Empty":
+      return Effect.succeed({ body: null, headers })
+    case "FormData": {
+      const encoded = new globalThis.Response(body.formData)
+      headers["content-type"] = encoded.headers.get("content-type")!
+      return Effect.promise(() => encoded.arrayBuffer()).pipe(Effect.map((bytes) => ({ body: new Uint8Array(bytes), headers })))
+    }
+    default: {
+      if (body.contentType !== undefined) headers["content-type"] = body.contentType
+      if (body.contentLength !== undefined) headers["content-length"] = String(body.contentLength)
+      const payload = body._tag === "Stream"
+        ? Readable.from(Stream.toAsyncIterable(body.stream))
+        : body._tag === "Uint8Array"
+        ? body.body
+        : body.body as string | Uint8Array
+      return Effect.succeed({ body: payload, headers })
+    }
+  }
+}
+
+/** Adds W3C trace context of the current span (the operation's span) to the headers. */
+const withTraceContext = (headers: Record<string, string>) =>
+  Effect.withFiberRuntime<Record<string, string>>((fiber) => {
+    const span = fiber.currentSpan
+    return Effect.succeed(span?._tag === "Span" ? { ...headers, ...TraceContext.toHeaders(span) } : headers)
+  })
+
+const send = (dispatcher: Undici.Dispatcher, request: HttpClientRequest.HttpClientRequest) =>
+  Effect.flatMap(
+    Effect.mapError(
+      UrlParams.makeUrl(request.url, request.urlParams, request.hash),
+      (cause) => new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause })
+    ),
+    (url) =>
+      Effect.flatMap(encodeBody(request), ({ body, headers: bodyHeaders }) => Effect.flatMap(withTraceContext(bodyHeaders), (headers) =>
+        Effect.tryPromise({
+          try: (signal): Promise<UndiciResponse> =>
+            dispatcher.request({
+              signal,
+              method: request.method,
+              origin: url.origin,
+              path: url.pathname + url.search,
+              headers,
+              body,
+              // timeouts are the caller's, with Effect.timeout
+              headersTimeout: 0,
+              bodyTimeout: 0
+            }),
+          catch: (cause) => new HttpClientError.RequestError({ request, reason: "Transport", cause })
+        }).pipe(Effect.map((source): HttpClientResponse.HttpClientResponse => new Response(request, source)))))
+  )
+
+/** @internal */
+export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient =>
+  HttpClient.makeWith(
+    (request: Effect.Effect<HttpClientRequest.HttpClientRequest>) => Effect.flatMap(request, (request) => send(dispatcher, request)),
+    Effect.succeed
+  )
+
+/** @internal */
+export const layer = (options: Options = {}): Layer.Layer<HttpClient.HttpClient> =>
+  Layer.scoped(
+    HttpClient.HttpClient,
+    Effect.map(
+      Effect.acquireRelease(
+        Effect.sync(() => new Undici.Agent({ connections: options.connections ?? null, keepAliveTimeout: 30_000 })),
+        (agent) => Effect.promise(() => agent.close())
+      ),
+      make
+    )
+  )

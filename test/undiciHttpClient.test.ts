@@ -1,0 +1,159 @@
+/**
+ * `effect-camunda/UndiciHttpClient` against a real HTTP server on loopback: what reaches
+ * the server, how answers come back, and that interrupting a call closes its request.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import type { AddressInfo } from "node:net"
+import { Auth, CamundaClient, Cluster, Document, Keys, Resource, UserTask } from "effect-camunda"
+import * as UndiciHttpClient from "effect-camunda/UndiciHttpClient"
+
+interface Seen {
+  readonly method: string
+  readonly url: string
+  readonly headers: IncomingMessage["headers"]
+  readonly body: Buffer
+}
+
+interface Loopback {
+  readonly url: string
+  /** Every request the server received. */
+  readonly seen: Array<Seen>
+  /** The paths of requests whose connection closed before the server answered. */
+  readonly closed: Array<string>
+}
+
+const listen = (handler: (seen: Seen, response: ServerResponse) => void) => {
+  const seen: Array<Seen> = []
+  const closed: Array<string> = []
+  const http = createServer((request: IncomingMessage, response) => {
+    const chunks: Array<Buffer> = []
+    request.on("data", (chunk: Buffer) => chunks.push(chunk))
+    request.on("end", () => {
+      const entry = { method: request.method!, url: request.url!, headers: request.headers, body: Buffer.concat(chunks) }
+      seen.push(entry)
+      handler(entry, response)
+    })
+    response.on("close", () => {
+      if (!response.writableFinished) closed.push(request.url!)
+    })
+  })
+  return { http, seen, closed }
+}
+
+/** A loopback server answering with `handler`; closed with the scope. */
+const server = (handler: (seen: Seen, response: ServerResponse) => void) =>
+  Effect.map(
+    Effect.acquireRelease(
+      Effect.async<ReturnType<typeof listen>>((resume) => {
+        const loopback = listen(handler)
+        loopback.http.listen(0, "127.0.0.1", () => resume(Effect.succeed(loopback)))
+      }),
+      ({ http }) =>
+        Effect.async<void>((resume) => {
+          http.closeAllConnections()
+          http.close(() => resume(Effect.void))
+        })
+    ),
+    ({ closed, http, seen }): Loopback => ({
+      url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
+      seen,
+      closed
+    })
+  )
+
+const clientFor = (url: string) =>
+  CamundaClient.layer({ restAddress: url, auth: Auth.basic({ username: "u", password: Redacted.make("p") }) }).pipe(
+    Layer.provide(UndiciHttpClient.layer())
+  )
+
+describe("UndiciHttpClient", () => {
+  it.scoped("sends method, path, headers and JSON body; reads 204", () =>
+    Effect.gen(function*() {
+      const { seen, url } = yield* server((_, response) => response.writeHead(204).end())
+      yield* UserTask.completeUserTask({ userTaskKey: Keys.UserTaskKey.make("7"), variables: { a: 1 } }).pipe(
+        Effect.withSpan("test-parent"),
+        Effect.provide(clientFor(url))
+      )
+      const [request] = seen
+      expect(request!.method).toBe("POST")
+      expect(request!.url).toBe("/v2/user-tasks/7/completion")
+      expect(request!.headers["content-type"]).toBe("application/json")
+      expect(request!.headers["authorization"]).toBe(`Basic ${btoa("u:p")}`)
+      expect(request!.headers["traceparent"]).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
+      expect(JSON.parse(request!.body.toString())).toEqual({ variables: { a: 1 } })
+    }))
+
+  it.scoped("decodes JSON answers and maps problem answers to their class", () =>
+    Effect.gen(function*() {
+      const { url } = yield* server((seen, response) => {
+        if (seen.url === "/v2/topology") {
+          response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({
+            brokers: [],
+            clusterSize: 1,
+            partitionsCount: 1,
+            replicationFactor: 1,
+            gatewayVersion: "8.9.0",
+            lastCompletedChangeId: "-1",
+            clusterId: "c"
+          }))
+        } else {
+          response.writeHead(409, { "content-type": "application/problem+json" }).end(
+            JSON.stringify({ title: "INVALID_STATE", status: 409, detail: "assigned to someone else" })
+          )
+        }
+      })
+      const topology = yield* Cluster.getTopology().pipe(Effect.provide(clientFor(url)))
+      expect(topology.gatewayVersion).toBe("8.9.0")
+      const error = yield* Effect.flip(UserTask.assignUserTask({ userTaskKey: Keys.UserTaskKey.make("1"), assignee: "x" })).pipe(
+        Effect.provide(clientFor(url))
+      )
+      expect(error).toMatchObject({ _tag: "Conflict", detail: "assigned to someone else" })
+    }))
+
+  it.scoped("sends multipart bodies and reads binary answers", () =>
+    Effect.gen(function*() {
+      const { seen, url } = yield* server((request, response) => {
+        if (request.method === "GET") {
+          response.writeHead(200, { "content-type": "application/octet-stream" }).end(Buffer.from([1, 2, 3]))
+        } else {
+          response.writeHead(200, { "content-type": "application/json" }).end(
+            JSON.stringify({ deploymentKey: "1", tenantId: "<default>", deployments: [] })
+          )
+        }
+      })
+      yield* Resource.createDeployment({ resources: [new File(["<bpmn/>"], "a.bpmn")] }).pipe(Effect.provide(clientFor(url)))
+      expect(seen[0]!.headers["content-type"]).toMatch(/^multipart\/form-data; boundary=/)
+      expect(seen[0]!.body.toString()).toContain("filename=\"a.bpmn\"")
+      expect(seen[0]!.body.toString()).toContain("<bpmn/>")
+      const bytes = yield* Document.getDocument({ documentId: Keys.DocumentId.make("d") }).pipe(Effect.provide(clientFor(url)))
+      expect([...bytes]).toEqual([1, 2, 3])
+    }))
+
+  it.scoped("interrupting a call aborts its request: the server sees the connection close", () =>
+    Effect.gen(function*() {
+      const received = yield* Deferred.make<void>()
+      const { closed, url } = yield* server(() => Effect.runSync(Deferred.succeed(received, undefined)))
+      const call = yield* UserTask.completeUserTask({ userTaskKey: Keys.UserTaskKey.make("9") }).pipe(
+        Effect.provide(clientFor(url)),
+        Effect.fork
+      )
+      yield* Deferred.await(received)
+      yield* Fiber.interrupt(call)
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 100)))
+      expect(closed).toEqual(["/v2/user-tasks/9/completion"])
+    }))
+
+  it.effect("a refused connection is a TransportError", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(UserTask.completeUserTask({ userTaskKey: Keys.UserTaskKey.make("1") })).pipe(
+        Effect.provide(clientFor("http://127.0.0.1:1"))
+      )
+      expect(error).toMatchObject({ _tag: "TransportError", reason: "Transport" })
+    }))
+})
