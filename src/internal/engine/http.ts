@@ -1,0 +1,134 @@
+/**
+ * The engine's HTTP surface, shared by both faces (in-memory `HttpClient` and loopback
+ * server): route a request to its operation, decode the input with the operation's own
+ * schema, run the handler, encode the answer with the operation's success schema.
+ */
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import type * as Schema from "effect/Schema"
+import * as Api from "../../generated/index.js"
+import type { Descriptor } from "../operation.js"
+import { EngineFailure } from "./engine.js"
+import { type EngineContext, handlers } from "./routes.js"
+
+/** A request as both faces see it. */
+export interface EngineRequest {
+  readonly method: string
+  /** The path below `/v2`, e.g. `/user-tasks/1/completion`. */
+  readonly path: string
+  readonly query: URLSearchParams
+  /** Parsed JSON, a `FormData` for multipart, or undefined. */
+  readonly body: unknown
+}
+
+/** An answer: status, body text and its content type. */
+export interface EngineResponse {
+  readonly status: number
+  readonly body: string | undefined
+  readonly contentType: string | undefined
+}
+
+interface Route {
+  readonly pattern: RegExp
+  readonly names: ReadonlyArray<string>
+  readonly descriptor: Descriptor
+}
+
+const routes: ReadonlyArray<Route> = Object.values(Api).flatMap((module) =>
+  typeof module === "object" && module !== null
+    ? Object.values(module).flatMap((value: unknown) => {
+      if (typeof value !== "function" || !("descriptor" in value)) return []
+      const descriptor = value.descriptor as Descriptor
+      const names: Array<string> = []
+      const source = descriptor.path.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{([^}]+)\}/g, (_, name: string) => {
+        names.push(name)
+        return "([^/]+)"
+      })
+      return [{ pattern: new RegExp(`^${source}$`), names, descriptor }]
+    })
+    : []
+)
+
+const problem = (status: number, title: string, detail: string, instance: string): EngineResponse => ({
+  status,
+  body: JSON.stringify({ type: "about:blank", title, status, detail, instance: `/v2${instance}` }),
+  contentType: "application/problem+json"
+})
+
+const queryValue = (value: string): unknown => (value === "true" ? true : value === "false" ? false : value)
+
+/** Multipart fields: repeated names become lists, `resources`/`files` are always lists. */
+const formFields = (form: FormData): Record<string, unknown> => {
+  const fields: Record<string, unknown> = {}
+  for (const name of new Set(form.keys())) {
+    const values = form.getAll(name)
+    fields[name] = values.length > 1 || name === "resources" || name === "files" ? values : values[0]
+  }
+  return fields
+}
+
+const rawInput = (request: EngineRequest, route: Route, match: RegExpExecArray): Record<string, unknown> => {
+  const input: Record<string, unknown> = {}
+  if (request.body instanceof FormData) Object.assign(input, formFields(request.body))
+  else if (typeof request.body === "object" && request.body !== null) Object.assign(input, request.body)
+  for (const name of route.descriptor.queryParams) {
+    const value = request.query.get(name)
+    if (value !== null) input[name] = queryValue(value)
+  }
+  route.names.forEach((name, index) => {
+    input[name] = decodeURIComponent(match[index + 1]!)
+  })
+  return input
+}
+
+const encodeAnswer = (descriptor: Descriptor, result: unknown, path: string): EngineResponse => {
+  const [status, body] = Object.entries(descriptor.responses)[0] ?? ["204", { _tag: "Empty" as const }]
+  switch (body._tag) {
+    case "Empty":
+      return { status: 204, body: undefined, contentType: undefined }
+    case "Text":
+      return { status: Number(status), body: String(result), contentType: body.mediaType }
+    case "Binary":
+      return problem(501, "NOT_SUPPORTED", "binary answers are not supported by the test engine", path)
+    case "Json": {
+      const encoded = ParseResult.encodeUnknownEither(body.schema as Schema.Schema<unknown, unknown>)(result)
+      if (Either.isLeft(encoded)) {
+        const detail = ParseResult.TreeFormatter.formatIssueSync(encoded.left)
+        return problem(500, "INTERNAL", `the test engine produced an invalid answer: ${detail}`, path)
+      }
+      return { status: Number(status), body: JSON.stringify(encoded.right), contentType: "application/json" }
+    }
+  }
+}
+
+/** Routes one request through the engine. Never fails: every outcome is an answer. */
+export const dispatch = (context: EngineContext, request: EngineRequest): Effect.Effect<EngineResponse> => {
+  for (const route of routes) {
+    if (route.descriptor.method !== request.method) continue
+    const match = route.pattern.exec(request.path)
+    if (match === null) continue
+    const { operationId } = route.descriptor
+    const handler = handlers[operationId]
+    if (handler === undefined) {
+      return Effect.succeed(problem(501, "NOT_SUPPORTED", `${operationId} is not supported by the test engine`, request.path))
+    }
+    const input = route.descriptor.input === undefined
+      ? Either.right({})
+      : ParseResult.decodeUnknownEither(route.descriptor.input as Schema.Schema<unknown, unknown>)(rawInput(request, route, match), {
+        errors: "all",
+        onExcessProperty: "ignore"
+      })
+    if (Either.isLeft(input)) {
+      return Effect.succeed(problem(400, "INVALID_ARGUMENT", ParseResult.TreeFormatter.formatIssueSync(input.left), request.path))
+    }
+    return handler(input.right as Record<string, unknown>, context).pipe(
+      Effect.map((result) => encodeAnswer(route.descriptor, result, request.path)),
+      Effect.catchAll((failure: EngineFailure) => Effect.succeed(problem(failure.status, failure.title, failure.detail, request.path))),
+      Effect.catchAllDefect((defect) =>
+        Effect.succeed(problem(500, "INTERNAL", `the test engine failed: ${defect instanceof Error ? defect.message : String(defect)}`, request.path))
+      )
+    )
+  }
+  return Effect.succeed(problem(404, "NOT_FOUND", `no operation at ${request.method} /v2${request.path}`, request.path))
+}

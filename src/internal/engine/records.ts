@@ -1,0 +1,173 @@
+/**
+ * The API's view of engine objects: the success bodies of the 8.9 spec, field for field.
+ */
+import type { Definition, ElementInstance, Engine, Incident, Instance, Job, UserTask } from "./engine.js"
+
+const iso = (millis: number | undefined): string | null => (millis === undefined ? null : new Date(millis).toISOString())
+
+export const processDefinitionRecord = (definition: Definition) => ({
+  processDefinitionKey: definition.key,
+  processDefinitionId: definition.id,
+  name: definition.name ?? null,
+  resourceName: definition.resourceName,
+  version: definition.version,
+  versionTag: null,
+  tenantId: definition.tenantId,
+  hasStartForm: false,
+  state: "ACTIVE"
+})
+
+export const processInstanceRecord = (engine: Engine, instance: Instance) => ({
+  processInstanceKey: instance.key,
+  processDefinitionKey: instance.definition.key,
+  processDefinitionId: instance.definition.id,
+  processDefinitionName: instance.definition.name ?? null,
+  processDefinitionVersion: instance.definition.version,
+  processDefinitionVersionTag: null,
+  startDate: iso(instance.startDate)!,
+  endDate: iso(instance.endDate),
+  state: instance.state,
+  hasIncident: engine.hasIncident(instance),
+  tenantId: instance.definition.tenantId,
+  parentProcessInstanceKey: null,
+  parentElementInstanceKey: null,
+  rootProcessInstanceKey: null,
+  tags: [],
+  businessId: null
+})
+
+export const elementInstanceRecord = (elementInstance: ElementInstance) => ({
+  elementInstanceKey: elementInstance.key,
+  processInstanceKey: elementInstance.instance.key,
+  processDefinitionKey: elementInstance.instance.definition.key,
+  processDefinitionId: elementInstance.instance.definition.id,
+  elementId: elementInstance.element.id,
+  elementName: elementInstance.element.name ?? elementInstance.element.id,
+  type: elementInstance.element.type,
+  state: elementInstance.state,
+  startDate: iso(elementInstance.startDate)!,
+  endDate: iso(elementInstance.endDate),
+  hasIncident: elementInstance.incidentKey !== undefined,
+  incidentKey: elementInstance.incidentKey ?? null,
+  tenantId: elementInstance.instance.definition.tenantId,
+  rootProcessInstanceKey: null
+})
+
+export const userTaskRecord = (task: UserTask) => {
+  const { element, instance } = task.elementInstance
+  return {
+    userTaskKey: task.key,
+    name: element.name ?? null,
+    state: task.state,
+    assignee: task.assignee ?? null,
+    elementId: element.id,
+    elementInstanceKey: task.elementInstance.key,
+    candidateGroups: [...task.candidateGroups],
+    candidateUsers: [...task.candidateUsers],
+    processDefinitionId: instance.definition.id,
+    processDefinitionKey: instance.definition.key,
+    processDefinitionVersion: instance.definition.version,
+    processInstanceKey: instance.key,
+    rootProcessInstanceKey: null,
+    processName: instance.definition.name ?? null,
+    creationDate: iso(task.creationDate)!,
+    completionDate: iso(task.completionDate),
+    followUpDate: task.followUpDate ?? null,
+    dueDate: task.dueDate ?? null,
+    tenantId: instance.definition.tenantId,
+    externalFormReference: null,
+    formKey: null,
+    customHeaders: { ...task.customHeaders },
+    priority: task.priority,
+    tags: []
+  }
+}
+
+export const activatedJobRecord = (engine: Engine, job: Job, fetchVariable: ReadonlyArray<string> | undefined) => {
+  const { element, instance } = job.elementInstance
+  const variables = engine.variablesOf(instance)
+  return {
+    jobKey: job.key,
+    type: job.type,
+    processInstanceKey: instance.key,
+    processDefinitionKey: instance.definition.key,
+    processDefinitionId: instance.definition.id,
+    processDefinitionVersion: instance.definition.version,
+    elementId: element.id,
+    elementInstanceKey: job.elementInstance.key,
+    customHeaders: { ...job.customHeaders },
+    worker: job.worker,
+    retries: job.retries,
+    deadline: job.deadline,
+    variables: fetchVariable === undefined || fetchVariable.length === 0
+      ? variables
+      : Object.fromEntries(fetchVariable.filter((name) => name in variables).map((name) => [name, variables[name]])),
+    tenantId: instance.definition.tenantId,
+    kind: "BPMN_ELEMENT",
+    listenerEventType: "UNSPECIFIED",
+    userTask: null,
+    tags: [],
+    rootProcessInstanceKey: null
+  }
+}
+
+export const jobRecord = (job: Job) => {
+  const { element, instance } = job.elementInstance
+  return {
+    jobKey: job.key,
+    type: job.type,
+    worker: job.worker,
+    state: job.state,
+    kind: "BPMN_ELEMENT",
+    listenerEventType: "UNSPECIFIED",
+    retries: job.retries,
+    isDenied: null,
+    deniedReason: null,
+    hasFailedWithRetriesLeft: job.errorMessage !== undefined && job.retries > 0,
+    errorCode: null,
+    errorMessage: job.errorMessage ?? null,
+    customHeaders: { ...job.customHeaders },
+    deadline: job.state === "ACTIVATED" ? iso(job.deadline) : null,
+    endTime: null,
+    processDefinitionId: instance.definition.id,
+    processDefinitionKey: instance.definition.key,
+    processInstanceKey: instance.key,
+    rootProcessInstanceKey: null,
+    elementId: element.id,
+    elementInstanceKey: job.elementInstance.key,
+    tenantId: instance.definition.tenantId,
+    creationTime: null,
+    lastUpdateTime: null
+  }
+}
+
+export const incidentRecord = (incident: Incident) => {
+  const { element, instance } = incident.elementInstance
+  return {
+    incidentKey: incident.key,
+    processDefinitionKey: instance.definition.key,
+    processDefinitionId: instance.definition.id,
+    processInstanceKey: instance.key,
+    rootProcessInstanceKey: null,
+    errorType: incident.errorType,
+    errorMessage: incident.errorMessage,
+    elementId: element.id,
+    elementInstanceKey: incident.elementInstance.key,
+    creationTime: iso(incident.creationTime)!,
+    state: incident.state,
+    jobKey: incident.job?.key ?? null,
+    tenantId: instance.definition.tenantId
+  }
+}
+
+export const variableRecords = (instance: Instance) =>
+  [...instance.variables].map(([name, { key, value }]) => ({
+    variableKey: key,
+    name,
+    value: JSON.stringify(value),
+    isTruncated: false,
+    processInstanceKey: instance.key,
+    rootProcessInstanceKey: null,
+    scopeKey: instance.key,
+    tenantId: instance.definition.tenantId
+  }))

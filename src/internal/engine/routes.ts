@@ -1,0 +1,297 @@
+/**
+ * The engine behind the REST API: each supported operation's handler, keyed by
+ * `operationId`. Inputs arrive decoded by the operation's own generated schema.
+ */
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { ModelError, parseBpmn } from "./bpmn.js"
+import { badRequest, defaultTenant, type Engine, EngineFailure, type Instance, notFound } from "./engine.js"
+import {
+  activatedJobRecord,
+  elementInstanceRecord,
+  incidentRecord,
+  jobRecord,
+  processDefinitionRecord,
+  processInstanceRecord,
+  userTaskRecord,
+  variableRecords
+} from "./records.js"
+import { search } from "./search.js"
+
+/** The engine, its clock and the faults to inject, as seen by one request. */
+export interface EngineContext {
+  readonly engine: Engine
+  /** Engine time: the pinned time (`PUT /clock`) or Effect's `Clock`. */
+  readonly now: Effect.Effect<number>
+  readonly pin: (millis: number | undefined) => void
+}
+
+type Input = Record<string, any>
+export type Handler = (input: Input, context: EngineContext) => Effect.Effect<unknown, EngineFailure>
+
+/** Runs a synchronous engine command at the current engine time. */
+const command = (f: (input: Input, engine: Engine, now: number) => unknown): Handler => (input, context) =>
+  Effect.flatMap(context.now, (now) =>
+    Effect.try({
+      try: () => {
+        context.engine.advanceTo(now)
+        return f(input, context.engine, now)
+      },
+      catch: (error) => {
+        if (error instanceof EngineFailure) return error
+        throw error
+      }
+    }))
+
+const tenantOf = (input: Input): string => input["tenantId"] ?? defaultTenant
+
+const found = <A>(value: A | undefined, what: string): A => {
+  if (value === undefined) throw notFound(`no ${what}`)
+  return value
+}
+
+/** Waits until the engine changes or `millis` pass on the Clock, whichever comes first. */
+const changeOrTimeout = (engine: Engine, millis: number) =>
+  Effect.race(
+    Effect.async<void>((resume) => {
+      const unsubscribe = engine.onChange(() => resume(Effect.void))
+      return Effect.sync(unsubscribe)
+    }),
+    Effect.sleep(Duration.millis(Math.max(0, millis)))
+  )
+
+const deploy: Handler = (input, context) =>
+  Effect.gen(function*() {
+    const files = input["resources"] as ReadonlyArray<Blob>
+    const resources = yield* Effect.forEach(files, (file, index) =>
+      Effect.tryPromise({
+        try: async () => {
+          const name = file instanceof File ? file.name : `resource-${index}.bpmn`
+          if (!/\.bpmn$/i.test(name)) throw badRequest(`${name}: the test engine deploys BPMN resources (.bpmn) only`)
+          const xml = await file.text()
+          return { name, xml, models: await parseBpmn(xml) }
+        },
+        catch: (error) =>
+          error instanceof EngineFailure ? error : badRequest(error instanceof ModelError ? error.message : String(error))
+      }))
+    const tenantId = tenantOf(input)
+    const result = context.engine.deploy(resources, tenantId)
+    return {
+      deploymentKey: result.deploymentKey,
+      tenantId,
+      deployments: result.definitions.map((definition) => ({
+        processDefinition: {
+          processDefinitionId: definition.id,
+          processDefinitionKey: definition.key,
+          processDefinitionVersion: definition.version,
+          resourceName: definition.resourceName,
+          tenantId: definition.tenantId
+        },
+        decisionDefinition: null,
+        decisionRequirements: null,
+        form: null,
+        resource: null
+      }))
+    }
+  })
+
+const resolveDefinition = (input: Input, engine: Engine) => {
+  if (input["processDefinitionKey"] !== undefined) {
+    return found(engine.definitions.get(input["processDefinitionKey"]), `process definition with key ${input["processDefinitionKey"]}`)
+  }
+  const id = input["processDefinitionId"] as string
+  const version = input["processDefinitionVersion"] as number | undefined
+  const definition = version === undefined || version < 0
+    ? engine.latestDefinition(id, tenantOf(input))
+    : [...engine.definitions.values()].find((d) => d.id === id && d.version === version && d.tenantId === tenantOf(input))
+  return found(definition, `process definition with id ${id}${version === undefined ? "" : ` version ${version}`}`)
+}
+
+const instanceResult = (engine: Engine, instance: Instance, fetchVariables?: ReadonlyArray<string>) => {
+  const variables = engine.variablesOf(instance)
+  return {
+    processInstanceKey: instance.key,
+    processDefinitionKey: instance.definition.key,
+    processDefinitionId: instance.definition.id,
+    processDefinitionVersion: instance.definition.version,
+    tenantId: instance.definition.tenantId,
+    variables: fetchVariables === undefined || fetchVariables.length === 0
+      ? variables
+      : Object.fromEntries(fetchVariables.filter((name) => name in variables).map((name) => [name, variables[name]])),
+    tags: [],
+    businessId: null
+  }
+}
+
+const createProcessInstance: Handler = (input, context) =>
+  Effect.gen(function*() {
+    const instance = (yield* command((input, engine, now) =>
+      engine.createInstance(resolveDefinition(input, engine), input["variables"] ?? {}, now)
+    )(input, context)) as Instance
+    if (input["awaitCompletion"] !== true) return instanceResult(context.engine, instance)
+    const timeout = (input["requestTimeout"] as number | undefined) || 10_000
+    const deadline = (yield* context.now) + timeout
+    while (instance.state === "ACTIVE") {
+      const now = yield* context.now
+      if (now >= deadline) {
+        return yield* Effect.fail(new EngineFailure(504, "DEADLINE_EXCEEDED", `process instance ${instance.key} did not complete within ${timeout} ms`))
+      }
+      yield* changeOrTimeout(context.engine, Math.min(deadline, context.engine.nextDue(now) ?? deadline) - now)
+      context.engine.advanceTo(yield* context.now)
+    }
+    return instanceResult(context.engine, instance, input["fetchVariables"])
+  })
+
+const activateJobs: Handler = (input, context) =>
+  Effect.gen(function*() {
+    const requestTimeout = (input["requestTimeout"] as number | undefined) ?? 0
+    const longPoll = requestTimeout >= 0
+    const start = yield* context.now
+    const deadline = start + (requestTimeout === 0 ? 10_000 : requestTimeout)
+    const request = {
+      type: input["type"] as string,
+      worker: (input["worker"] as string | undefined) ?? "",
+      timeout: (input["timeout"] as number | undefined) ?? 300_000,
+      maxJobsToActivate: (input["maxJobsToActivate"] as number | undefined) ?? 32,
+      tenantIds: input["tenantIds"] as ReadonlyArray<string> | undefined
+    }
+    for (;;) {
+      const now = yield* context.now
+      context.engine.advanceTo(now)
+      const jobs = context.engine.activateJobs(request, now)
+      if (jobs.length > 0 || !longPoll || now >= deadline) {
+        return { jobs: jobs.map((job) => activatedJobRecord(context.engine, job, input["fetchVariable"])) }
+      }
+      yield* changeOrTimeout(context.engine, Math.min(deadline, context.engine.nextDue(now) ?? deadline) - now)
+    }
+  })
+
+const searchRequest = (input: Input) => ({ filter: input["filter"], sort: input["sort"], page: input["page"] })
+
+const setClock: Handler = (input, context) =>
+  Effect.sync(() => {
+    context.pin(input["timestamp"] as number)
+    context.engine.advanceTo(input["timestamp"] as number)
+  })
+
+/** The handlers, by operationId. Operations not listed answer 501. */
+export const handlers: Readonly<Record<string, Handler>> = {
+  getTopology: () =>
+    Effect.succeed({
+      brokers: [{
+        nodeId: 0,
+        host: "localhost",
+        port: 26501,
+        partitions: [{ partitionId: 1, role: "leader", health: "healthy" }],
+        version: "8.9.0"
+      }],
+      clusterId: "effect-camunda-test-engine",
+      clusterSize: 1,
+      partitionsCount: 1,
+      replicationFactor: 1,
+      gatewayVersion: "8.9.0",
+      lastCompletedChangeId: "-1"
+    }),
+  getStatus: () => Effect.void,
+  pinClock: setClock,
+  resetClock: (_, context) =>
+    Effect.sync(() => {
+      context.pin(undefined)
+    }),
+  createDeployment: deploy,
+  searchProcessDefinitions: command((input, engine) =>
+    search([...engine.definitions.values()].map(processDefinitionRecord), searchRequest(input))
+  ),
+  getProcessDefinition: command((input, engine) =>
+    processDefinitionRecord(found(engine.definitions.get(input["processDefinitionKey"]), `process definition ${input["processDefinitionKey"]}`))
+  ),
+  getProcessDefinitionXML: command((input, engine) =>
+    found(engine.definitions.get(input["processDefinitionKey"]), `process definition ${input["processDefinitionKey"]}`).xml
+  ),
+  createProcessInstance,
+  getProcessInstance: command((input, engine) =>
+    processInstanceRecord(engine, found(engine.instances.get(input["processInstanceKey"]), `process instance ${input["processInstanceKey"]}`))
+  ),
+  searchProcessInstances: command((input, engine) =>
+    search([...engine.instances.values()].map((instance) => processInstanceRecord(engine, instance)), searchRequest(input))
+  ),
+  cancelProcessInstance: command((input, engine, now) => engine.cancelInstance(input["processInstanceKey"], now)),
+  searchElementInstances: command((input, engine) =>
+    search([...engine.elementInstances.values()].map(elementInstanceRecord), searchRequest(input))
+  ),
+  getElementInstance: command((input, engine) =>
+    elementInstanceRecord(found(engine.elementInstances.get(input["elementInstanceKey"]), `element instance ${input["elementInstanceKey"]}`))
+  ),
+  activateJobs,
+  completeJob: command((input, engine, now) => engine.completeJob(input["jobKey"], input["variables"] ?? {}, now)),
+  failJob: command((input, engine, now) =>
+    engine.failJob(input["jobKey"], {
+      retries: input["retries"] ?? 0,
+      errorMessage: input["errorMessage"],
+      retryBackOff: input["retryBackOff"] ?? 0,
+      variables: input["variables"] ?? {}
+    }, now)
+  ),
+  throwJobError: command((input, engine, now) =>
+    engine.throwJobError(input["jobKey"], input["errorCode"], input["errorMessage"], input["variables"] ?? {}, now)
+  ),
+  updateJob: command((input, engine, now) => engine.updateJob(input["jobKey"], input["changeset"] ?? {}, now)),
+  searchJobs: command((input, engine) => search([...engine.jobs.values()].map(jobRecord), searchRequest(input))),
+  searchUserTasks: command((input, engine) =>
+    search([...engine.userTasks.values()].map(userTaskRecord), searchRequest(input))
+  ),
+  getUserTask: command((input, engine) =>
+    userTaskRecord(found(engine.userTasks.get(input["userTaskKey"]), `user task ${input["userTaskKey"]}`))
+  ),
+  assignUserTask: command((input, engine) =>
+    engine.assignUserTask(input["userTaskKey"], input["assignee"], input["allowOverride"] ?? true)
+  ),
+  unassignUserTask: command((input, engine) => engine.unassignUserTask(input["userTaskKey"])),
+  updateUserTask: command((input, engine) => {
+    const task = engine.openUserTask(input["userTaskKey"])
+    const changeset = (input["changeset"] ?? {}) as Input
+    if (changeset["dueDate"] !== undefined) task.dueDate = changeset["dueDate"] ?? undefined
+    if (changeset["followUpDate"] !== undefined) task.followUpDate = changeset["followUpDate"] ?? undefined
+    if (changeset["candidateGroups"] !== undefined) task.candidateGroups = changeset["candidateGroups"] ?? []
+    if (changeset["candidateUsers"] !== undefined) task.candidateUsers = changeset["candidateUsers"] ?? []
+    if (changeset["priority"] !== undefined && changeset["priority"] !== null) task.priority = changeset["priority"]
+  }),
+  completeUserTask: command((input, engine, now) => engine.completeUserTask(input["userTaskKey"], input["variables"] ?? {}, now)),
+  searchIncidents: command((input, engine) => search([...engine.incidents.values()].map(incidentRecord), searchRequest(input))),
+  getIncident: command((input, engine) =>
+    incidentRecord(found(engine.incidents.get(input["incidentKey"]), `incident ${input["incidentKey"]}`))
+  ),
+  resolveIncident: command((input, engine, now) => engine.resolveIncident(input["incidentKey"], now)),
+  searchVariables: command((input, engine) =>
+    search([...engine.instances.values()].flatMap(variableRecords), searchRequest(input))
+  ),
+  getVariable: command((input, engine) => {
+    const variable = [...engine.instances.values()].flatMap(variableRecords).find((v) => v.variableKey === input["variableKey"])
+    const { isTruncated: _, ...record } = found(variable, `variable ${input["variableKey"]}`)
+    return record
+  }),
+  publishMessage: command((input, engine, now) => {
+    const correlation = engine.publishMessage({
+      name: input["name"],
+      correlationKey: input["correlationKey"] ?? "",
+      ttl: input["timeToLive"] ?? 0,
+      variables: input["variables"] ?? {},
+      tenantId: tenantOf(input)
+    }, now)
+    return { messageKey: correlation.messageKey, tenantId: tenantOf(input) }
+  }),
+  correlateMessage: command((input, engine, now) => {
+    const correlation = engine.correlateMessage({
+      name: input["name"],
+      correlationKey: input["correlationKey"] ?? "",
+      variables: input["variables"] ?? {},
+      tenantId: tenantOf(input)
+    }, now)
+    return { messageKey: correlation.messageKey, processInstanceKey: correlation.processInstanceKey, tenantId: tenantOf(input) }
+  })
+}
+
+/** The engine's time: pinned, or Effect's Clock. */
+export const engineTime = (pinned: () => number | undefined): Effect.Effect<number> =>
+  Effect.map(Clock.currentTimeMillis, (now) => pinned() ?? now)
