@@ -11,17 +11,19 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net"
 import { Engine } from "./engine.js"
 import { dispatch, type EngineRequest, type EngineResponse } from "./http.js"
-import { type EngineContext, engineTime } from "./routes.js"
+import { type EngineContext, engineTime, type Faults } from "./routes.js"
 
-/** A fresh engine with its clock. */
-export const makeContext = (): EngineContext => {
+/** A fresh engine with its clock and faults. */
+export const makeContext = (faults: Partial<Omit<Faults, "scripted">> = {}): EngineContext => {
   let pinned: number | undefined
   return {
     engine: new Engine(),
     now: engineTime(() => pinned),
     pin: (millis) => {
       pinned = millis
-    }
+    },
+    faults: { capacity: faults.capacity, latency: faults.latency, scripted: new Map() },
+    inFlight: 0
   }
 }
 

@@ -102,6 +102,35 @@ const encodeAnswer = (descriptor: Descriptor, result: unknown, path: string): En
   }
 }
 
+const reasons: Record<number, string> = { 429: "RESOURCE_EXHAUSTED", 503: "RESOURCE_EXHAUSTED" }
+
+/**
+ * Injected faults around a handled request: a scripted status for the operation, latency,
+ * and 503 `RESOURCE_EXHAUSTED` for commands beyond the capacity.
+ */
+const withFaults = (
+  context: EngineContext,
+  descriptor: Descriptor,
+  path: string,
+  handle: Effect.Effect<EngineResponse>
+): Effect.Effect<EngineResponse> => {
+  const { faults } = context
+  const scripted = faults.scripted.get(descriptor.operationId)?.shift()
+  if (scripted !== undefined) {
+    return Effect.succeed(problem(scripted, reasons[scripted] ?? "INJECTED_FAULT", `fault injected for ${descriptor.operationId}`, path))
+  }
+  const isCommand = !descriptor.safeToRepeat
+  const delayed = faults.latency === undefined ? handle : Effect.zipRight(Effect.sleep(faults.latency), handle)
+  if (!isCommand || faults.capacity === undefined) return delayed
+  return Effect.suspend(() => {
+    if (context.inFlight >= faults.capacity!) {
+      return Effect.succeed(problem(503, "RESOURCE_EXHAUSTED", `the test engine is at its capacity of ${faults.capacity} commands in flight`, path))
+    }
+    context.inFlight++
+    return Effect.ensuring(delayed, Effect.sync(() => context.inFlight--))
+  })
+}
+
 /** Routes one request through the engine. Never fails: every outcome is an answer. */
 export const dispatch = (context: EngineContext, request: EngineRequest): Effect.Effect<EngineResponse> => {
   for (const route of routes) {
@@ -122,13 +151,14 @@ export const dispatch = (context: EngineContext, request: EngineRequest): Effect
     if (Either.isLeft(input)) {
       return Effect.succeed(problem(400, "INVALID_ARGUMENT", ParseResult.TreeFormatter.formatIssueSync(input.left), request.path))
     }
-    return handler(input.right as Record<string, unknown>, context).pipe(
+    const handled = handler(input.right as Record<string, unknown>, context).pipe(
       Effect.map((result) => encodeAnswer(route.descriptor, result, request.path)),
       Effect.catchAll((failure: EngineFailure) => Effect.succeed(problem(failure.status, failure.title, failure.detail, request.path))),
       Effect.catchAllDefect((defect) =>
         Effect.succeed(problem(500, "INTERNAL", `the test engine failed: ${defect instanceof Error ? defect.message : String(defect)}`, request.path))
       )
     )
+    return withFaults(context, route.descriptor, request.path, handled)
   }
   return Effect.succeed(problem(404, "NOT_FOUND", `no operation at ${request.method} /v2${request.path}`, request.path))
 }

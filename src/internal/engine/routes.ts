@@ -19,12 +19,25 @@ import {
 } from "./records.js"
 import { search } from "./search.js"
 
+/** Faults the engine injects, for tests and benchmarks. */
+export interface Faults {
+  /** Commands in flight beyond this many are answered 503 `RESOURCE_EXHAUSTED`. */
+  capacity: number | undefined
+  /** Added to every answer, on the Clock. */
+  latency: Duration.Duration | undefined
+  /** operationId → the statuses its next requests are answered with, in order. */
+  readonly scripted: Map<string, Array<number>>
+}
+
 /** The engine, its clock and the faults to inject, as seen by one request. */
 export interface EngineContext {
   readonly engine: Engine
   /** Engine time: the pinned time (`PUT /clock`) or Effect's `Clock`. */
   readonly now: Effect.Effect<number>
   readonly pin: (millis: number | undefined) => void
+  readonly faults: Faults
+  /** Commands being handled right now (for `capacity`). */
+  inFlight: number
 }
 
 type Input = Record<string, any>
