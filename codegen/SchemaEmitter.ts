@@ -131,7 +131,9 @@ export class SchemaEmitter {
     const semanticType = schema["x-semantic-type"]
     const annotation = pure("S.annotations", [`{ identifier: ${JSON.stringify(name)} }`])
     const { base, steps } = this.parts(schema, scope, 0)
-    if (semanticType !== undefined) {
+    // a semantic type that is a union of other keys (ScopeKey: a process or element instance key)
+    // keeps its members' brands, so either key can be passed where it is expected
+    if (semanticType !== undefined && schema.oneOf === undefined && schema.anyOf === undefined) {
       const brand = /^[A-Za-z_][A-Za-z0-9_]*$/.test(semanticType) ? semanticType : name
       return pipe(base, [...steps, pure("S.brand", [JSON.stringify(brand)]), annotation])
     }
@@ -309,9 +311,27 @@ export class SchemaEmitter {
     return this.union({ oneOf: compatible }, scope, indent)
   }
 
+  /**
+   * Object members ordered most specific first (more required fields, then more fields):
+   * a union tries its members in order, and a member whose fields are a subset of another's
+   * (`{ limit }` before `{ limit, after }`) would otherwise match first and drop the rest.
+   */
+  private bySpecificity(members: ReadonlyArray<SchemaObject>): ReadonlyArray<SchemaObject> {
+    const resolved = members.map((member) => this.resolveInline(member))
+    if (!resolved.every((member) => this.isObject(member) || this.isMergeableAllOf(member))) return members
+    const weight = (member: SchemaObject) => {
+      const fields = this.objectFields(member, "Module", 0)
+      return [fields.filter((field) => field.required).length, fields.length] as const
+    }
+    return members
+      .map((member, index) => ({ member, index, weight: weight(member) }))
+      .sort((a, b) => b.weight[0] - a.weight[0] || b.weight[1] - a.weight[1] || a.index - b.index)
+      .map(({ member }) => member)
+  }
+
   private union(schema: SchemaObject, scope: Scope, indent: number): string {
-    const members = (schema.oneOf ?? schema.anyOf)!
     const discriminator = schema.discriminator
+    const members = discriminator === undefined ? this.bySpecificity((schema.oneOf ?? schema.anyOf)!) : (schema.oneOf ?? schema.anyOf)!
     const printed = members.map((member) => {
       if (discriminator === undefined) return this.expression(member, scope, indent + 2)
       const tags = Object.entries(discriminator.mapping ?? {})

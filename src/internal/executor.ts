@@ -44,7 +44,8 @@ const compile = (descriptor: Descriptor): Compiled => {
         ? () => Either.right({})
         : ParseResult.encodeUnknownEither(descriptor.input as Schema.Schema<any, Record<string, unknown>>, {
           errors: "all",
-          onExcessProperty: "ignore"
+          // a union member that matches first must not drop the fields of a more specific one
+          onExcessProperty: "preserve"
         }),
       path: compilePath(descriptor.path),
       accept: acceptHeader(Object.values(descriptor.responses)),

@@ -231,7 +231,7 @@ export type VariableKey = typeof VariableKey.Type
 export const ScopeKey = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
   ProcessInstanceKey,
   ElementInstanceKey
-)).pipe(/*#__PURE__*/ S.brand("ScopeKey"), /*#__PURE__*/ S.annotations({ identifier: "ScopeKey" }))
+)).pipe(/*#__PURE__*/ S.annotations({ identifier: "ScopeKey" }))
 
 /**
  * System-generated key for a scope. A scope can hold variables and represents either an

@@ -204,10 +204,10 @@ export interface CursorBackwardPagination extends S.Schema.Type<typeof CursorBac
 
 /** Pagination criteria. Can use offset-based pagination (from/limit) OR cursor-based pagination (after/before + limit), but not both. */
 export const SearchQueryPageRequest = /*#__PURE__*/ (/*#__PURE__*/ S.Union(
-  LimitPagination,
-  OffsetPagination,
   CursorForwardPagination,
-  CursorBackwardPagination
+  CursorBackwardPagination,
+  OffsetPagination,
+  LimitPagination
 )).pipe(/*#__PURE__*/ S.annotations({ identifier: "SearchQueryPageRequest" }))
 
 /** Pagination criteria. Can use offset-based pagination (from/limit) OR cursor-based pagination (after/before + limit), but not both. */

@@ -1,9 +1,14 @@
 /**
  * BPMN XML (with Zeebe extensions) → the engine's process model, through `bpmn-moddle`
  * and `zeebe-bpmn-moddle`. Elements the engine cannot run are refused at deployment.
+ *
+ * Attributes Zeebe allows to be FEEL expressions (job type and retries, user task
+ * assignment, schedule and priority, timer definitions, mapping sources) are kept as
+ * written, `=` included; the engine evaluates them when the element is entered.
  */
 import { BpmnModdle } from "bpmn-moddle"
 import zeebe from "zeebe-bpmn-moddle/resources/zeebe.json" with { type: "json" }
+import { addDuration, FeelError } from "./feel.js"
 
 /** How a sequence flow leaves its source. */
 export interface FlowModel {
@@ -13,21 +18,36 @@ export interface FlowModel {
   readonly condition: string | undefined
 }
 
+/** A job worker's task: type and retries as written (static values or `=` FEEL expressions). */
 export interface JobDefinition {
   readonly type: string
-  readonly retries: number
+  readonly retries: string
   readonly headers: Readonly<Record<string, string>>
 }
 
+/** A `zeebe:userTask`: each attribute as written (static values or `=` FEEL expressions). */
 export interface UserTaskDefinition {
   readonly assignee: string | undefined
-  readonly candidateGroups: ReadonlyArray<string>
-  readonly candidateUsers: ReadonlyArray<string>
+  /** A comma-separated list, or an expression giving a list (or one string). */
+  readonly candidateGroups: string | undefined
+  readonly candidateUsers: string | undefined
   readonly dueDate: string | undefined
   readonly followUpDate: string | undefined
-  readonly priority: number
+  readonly priority: string | undefined
   readonly formKey: string | undefined
   readonly headers: Readonly<Record<string, string>>
+}
+
+/** A `zeebe:input` or `zeebe:output`: the value of `source` (a FEEL expression after `=`, else a string) goes to `target`. */
+export interface MappingModel {
+  readonly source: string
+  readonly target: string
+}
+
+/** A timer definition: an ISO-8601 duration or date-time, static or an `=` FEEL expression. */
+export interface TimerModel {
+  readonly kind: "duration" | "date"
+  readonly value: string
 }
 
 export type ElementKind =
@@ -40,6 +60,8 @@ export type ElementKind =
   | "messageCatchEvent"
   | "timerCatchEvent"
   | "errorBoundaryEvent"
+  /** Elements a token passes straight through: undefined and manual tasks, none intermediate throw events. */
+  | "passThrough"
 
 export interface ElementModel {
   readonly id: string
@@ -54,8 +76,12 @@ export interface ElementModel {
   readonly userTask: UserTaskDefinition | undefined
   /** Message catch events and message start events: the message name and the correlation key expression. */
   readonly message: { readonly name: string; readonly correlationKey: string | undefined } | undefined
-  /** Timer catch events: an ISO-8601 duration. */
-  readonly timerDuration: string | undefined
+  /** Timer catch events: when they fire. */
+  readonly timer: TimerModel | undefined
+  /** Input mappings: local variables created when the element is entered. */
+  readonly inputs: ReadonlyArray<MappingModel>
+  /** Output mappings: when present, results stay local and only these are propagated on completion. */
+  readonly outputs: ReadonlyArray<MappingModel> | undefined
   /** Error boundary events: the activity they are attached to and the error code they catch (any when undefined). */
   readonly attachedTo: string | undefined
   readonly errorCode: string | undefined
@@ -89,13 +115,31 @@ const headersOf = (element: Node): Record<string, string> =>
 const feel = (expression: string | undefined): string | undefined =>
   expression === undefined ? undefined : expression.trim().replace(/^=/, "")
 
-const list = (text: string | undefined): ReadonlyArray<string> =>
-  text === undefined ? [] : text.split(",").map((part) => part.trim()).filter((part) => part.length > 0)
+const isExpression = (text: string): boolean => text.trim().startsWith("=")
+
+/** An attribute, or undefined when absent or blank. */
+const present = (text: string | undefined): string | undefined => (text === undefined || text.trim() === "" ? undefined : text)
+
+/** A static attribute must already be valid: `check` throws a `ModelError` when it is not. */
+const staticValue = (text: string | undefined, check: (value: string) => void): string | undefined => {
+  const value = present(text)
+  if (value !== undefined && !isExpression(value)) check(value.trim())
+  return value
+}
 
 const jobDefinition = (element: Node): JobDefinition => {
   const definition = extension(element, "zeebe:TaskDefinition")
-  if (definition?.type === undefined) throw new ModelError(`service task ${element.id} has no zeebe:taskDefinition type`)
-  return { type: definition.type, retries: Number(definition.retries ?? 3), headers: headersOf(element) }
+  if (definition?.type === undefined || definition.type.trim() === "") {
+    throw new ModelError(`service task ${element.id} has no zeebe:taskDefinition type`)
+  }
+  const retries = staticValue(definition.retries, (value) => {
+    if (!/^\d+$/.test(value)) throw new ModelError(`service task ${element.id}: retries '${value}' is not a whole number`)
+  })
+  return { type: definition.type, retries: retries ?? "3", headers: headersOf(element) }
+}
+
+const checkDate = (what: string) => (value: string) => {
+  if (Number.isNaN(Date.parse(value))) throw new ModelError(`${what} '${value}' is not an ISO-8601 date-time`)
 }
 
 const userTaskDefinition = (element: Node): UserTaskDefinition => {
@@ -104,15 +148,48 @@ const userTaskDefinition = (element: Node): UserTaskDefinition => {
   const priority = extension(element, "zeebe:PriorityDefinition")
   const form = extension(element, "zeebe:FormDefinition")
   return {
-    assignee: assignment?.assignee,
-    candidateGroups: list(assignment?.candidateGroups),
-    candidateUsers: list(assignment?.candidateUsers),
-    dueDate: schedule?.dueDate,
-    followUpDate: schedule?.followUpDate,
-    priority: priority?.priority === undefined ? 50 : Number(priority.priority),
+    assignee: present(assignment?.assignee),
+    candidateGroups: present(assignment?.candidateGroups),
+    candidateUsers: present(assignment?.candidateUsers),
+    dueDate: staticValue(schedule?.dueDate, checkDate(`user task ${element.id}: due date`)),
+    followUpDate: staticValue(schedule?.followUpDate, checkDate(`user task ${element.id}: follow-up date`)),
+    priority: staticValue(priority?.priority, (value) => {
+      if (!/^\d+$/.test(value) || Number(value) > 100) {
+        throw new ModelError(`user task ${element.id}: priority '${value}' is not a whole number from 0 to 100`)
+      }
+    }),
     formKey: form?.formKey,
     headers: headersOf(element)
   }
+}
+
+const mappings = (parameters: ReadonlyArray<Node> | undefined, element: Node): ReadonlyArray<MappingModel> =>
+  (parameters ?? []).map((parameter) => {
+    if (typeof parameter.target !== "string" || parameter.target.trim() === "") {
+      throw new ModelError(`element ${element.id}: a zeebe:ioMapping parameter has no target`)
+    }
+    return { source: parameter.source ?? "=null", target: parameter.target.trim() }
+  })
+
+const timerOf = (element: Node, definition: Node): TimerModel => {
+  const duration: string | undefined = definition.timeDuration?.body?.trim()
+  const date: string | undefined = definition.timeDate?.body?.trim()
+  if (duration !== undefined && duration !== "") {
+    staticValue(duration, (value) => {
+      try {
+        addDuration(0, value)
+      } catch (error) {
+        if (!(error instanceof FeelError)) throw error
+        throw new ModelError(`timer ${element.id}: '${value}' is not an ISO-8601 duration`)
+      }
+    })
+    return { kind: "duration", value: duration }
+  }
+  if (date !== undefined && date !== "") {
+    staticValue(date, checkDate(`timer ${element.id}: date`))
+    return { kind: "date", value: date }
+  }
+  throw new ModelError(`timer ${element.id} needs a timeDuration or a timeDate (cycles are not supported by the test engine)`)
 }
 
 const eventDefinition = (element: Node): Node | undefined => element.eventDefinitions?.[0]
@@ -130,6 +207,13 @@ const classify = (element: Node): { kind: ElementKind; type: string } => {
       break
     case "bpmn:ServiceTask":
       return { kind: "serviceTask", type: "SERVICE_TASK" }
+    case "bpmn:Task":
+      return { kind: "passThrough", type: "TASK" }
+    case "bpmn:ManualTask":
+      return { kind: "passThrough", type: "MANUAL_TASK" }
+    case "bpmn:IntermediateThrowEvent":
+      if (definition === undefined) return { kind: "passThrough", type: "INTERMEDIATE_THROW_EVENT" }
+      break
     case "bpmn:UserTask":
       if (extension(element, "zeebe:UserTask") !== undefined) return { kind: "userTask", type: "USER_TASK" }
       throw new ModelError(`user task ${element.id} is a job-worker user task; the test engine runs zeebe:userTask only`)
@@ -149,17 +233,35 @@ const classify = (element: Node): { kind: ElementKind; type: string } => {
   throw new ModelError(`element ${element.id} (${what}) is not supported by the test engine`)
 }
 
-const messageOf = (element: Node): ElementModel["message"] => {
-  const message = eventDefinition(element)?.messageRef
-  if (message === undefined) return undefined
+const messageOf = (element: Node, kind: ElementKind): ElementModel["message"] => {
+  const definition = eventDefinition(element)
+  if (definition === undefined) return undefined
+  const message = definition.messageRef
+  if (message === undefined || typeof message.name !== "string" || message.name === "") {
+    throw new ModelError(`message event ${element.id} refers to no message with a name`)
+  }
   const subscription = extension(message, "zeebe:Subscription")
+  if (kind === "messageCatchEvent" && (subscription?.correlationKey ?? "").trim() === "") {
+    throw new ModelError(`message catch event ${element.id}: message ${message.name} has no zeebe:subscription correlationKey`)
+  }
   return { name: message.name, correlationKey: feel(subscription?.correlationKey) }
+}
+
+/** Zeebe's rule: several outgoing flows of an exclusive gateway need a condition, except the default one. */
+const checkGateway = (model: ElementModel): void => {
+  if (model.kind !== "exclusiveGateway" || model.outgoing.length < 2) return
+  for (const flow of model.outgoing) {
+    if (flow.condition === undefined && flow.id !== model.defaultFlow) {
+      throw new ModelError(`sequence flow ${flow.id} leaves exclusive gateway ${model.id} without a condition and is not its default flow`)
+    }
+  }
 }
 
 const elementModel = (element: Node, flows: ReadonlyArray<Node>): ElementModel => {
   const { kind, type } = classify(element)
   const definition = eventDefinition(element)
-  return {
+  const io = extension(element, "zeebe:IoMapping")
+  const model: ElementModel = {
     id: element.id,
     name: element.name,
     kind,
@@ -173,15 +275,22 @@ const elementModel = (element: Node, flows: ReadonlyArray<Node>): ElementModel =
     defaultFlow: element.default?.id,
     job: kind === "serviceTask" ? jobDefinition(element) : undefined,
     userTask: kind === "userTask" ? userTaskDefinition(element) : undefined,
-    message: kind === "messageCatchEvent" || kind === "startEvent" ? messageOf(element) : undefined,
-    timerDuration: kind === "timerCatchEvent" ? definition?.timeDuration?.body?.trim() : undefined,
+    message: kind === "messageCatchEvent" || kind === "startEvent" ? messageOf(element, kind) : undefined,
+    timer: kind === "timerCatchEvent" ? timerOf(element, definition!) : undefined,
+    inputs: mappings(io?.inputParameters, element),
+    outputs: io?.outputParameters === undefined || io.outputParameters.length === 0 ? undefined : mappings(io.outputParameters, element),
     attachedTo: element.attachedToRef?.id,
     errorCode: definition?.errorRef?.errorCode
   }
+  checkGateway(model)
+  return model
 }
 
+/** Flow elements that carry no behaviour (data objects and stores). */
+const inert = new Set(["bpmn:DataObject", "bpmn:DataObjectReference", "bpmn:DataStoreReference"])
+
 const processModel = (process: Node): ProcessModel => {
-  const nodes: ReadonlyArray<Node> = process.flowElements ?? []
+  const nodes: ReadonlyArray<Node> = (process.flowElements ?? []).filter((node: Node) => !inert.has(node.$type))
   const flows = nodes.filter((node) => node.$type === "bpmn:SequenceFlow")
   const elements = new Map<string, ElementModel>()
   for (const node of nodes) {
@@ -205,14 +314,27 @@ const processModel = (process: Node): ProcessModel => {
 
 const moddle = new BpmnModdle({ zeebe })
 
-/** Parses a BPMN document into the executable processes it defines. */
+/** A moddle message on one line: `unparsable content <x> detected (line: 0, column: 3, nested error: …)`. */
+const readable = (message: string): string => {
+  const [first, ...details] = message.split(/\n\s*/)
+  return details.length === 0 ? first! : `${first} (${details.join(", ")})`
+}
+
+const invalid = (reasons: ReadonlyArray<string>) => new ModelError(`the resource is not valid BPMN: ${reasons.map(readable).join("; ")}`)
+
+/** Parses a BPMN document into the executable processes it defines; what moddle warns about is an error. */
 export const parseBpmn = async (xml: string): Promise<ReadonlyArray<ProcessModel>> => {
   let definitions: Node
   try {
-    definitions = (await moddle.fromXML(xml)).rootElement as Node
+    const parsed = await moddle.fromXML(xml)
+    const warnings = parsed.warnings.map((warning) => warning instanceof Error ? warning.message : String((warning as Node)["message"] ?? warning))
+    if (warnings.length > 0) throw invalid(warnings)
+    definitions = parsed.rootElement as Node
   } catch (cause) {
-    throw new ModelError(`the resource is not valid BPMN: ${cause instanceof Error ? cause.message : String(cause)}`)
+    if (cause instanceof ModelError) throw cause
+    throw invalid([cause instanceof Error ? cause.message : String(cause)])
   }
+  if (definitions?.$type !== "bpmn:Definitions") throw invalid(["the root element is not bpmn:definitions"])
   const processes = (definitions.rootElements ?? []).filter((root: Node) => root.$type === "bpmn:Process")
   if (processes.length === 0) throw new ModelError("the resource defines no process")
   return processes.filter((process: Node) => process.isExecutable !== false).map(processModel)

@@ -2,9 +2,16 @@
  * The in-memory engine: deployments, process instances, tokens through the supported
  * elements, jobs, user tasks, messages, timers and incidents. Every command is synchronous
  * and takes the current time, so the caller decides what the clock is (Effect's `Clock`).
+ *
+ * Variables live in two kinds of scope, as in Zeebe (without sub-processes): the process
+ * instance, and each element instance (local variables: input mappings, `local` variable
+ * updates, and results kept for output mappings). Results of jobs, user tasks and events
+ * are propagated: a variable is updated in the innermost scope that has it, or created in
+ * the process scope; when the element has output mappings, the results stay local and only
+ * the mappings' targets are propagated.
  */
-import type { ElementModel, ProcessModel } from "./bpmn.js"
-import { addDuration, evaluateFeel, FeelError } from "./feel.js"
+import type { ElementModel, MappingModel, ProcessModel } from "./bpmn.js"
+import { addDuration, attributeValue, evaluateFeelResult, FeelError } from "./feel.js"
 
 /** A refusal with the status and problem the API would answer. */
 export class EngineFailure extends Error {
@@ -30,13 +37,24 @@ export interface Definition {
   readonly xml: string
 }
 
+/** A variable of a scope: its key (stable across updates) and its value. */
+export interface Variable {
+  readonly key: string
+  value: unknown
+}
+
+/** Variables by name. */
+export type Scope = Map<string, Variable>
+
 export interface Instance {
   readonly key: string
   readonly definition: Definition
   state: "ACTIVE" | "COMPLETED" | "TERMINATED"
-  readonly variables: Map<string, { key: string; value: unknown }>
+  /** The process scope. */
+  readonly variables: Scope
   readonly startDate: number
   endDate: number | undefined
+  /** Tokens waiting at parallel joins, by gateway id. */
   readonly joins: Map<string, number>
 }
 
@@ -48,19 +66,31 @@ export interface ElementInstance {
   readonly startDate: number
   endDate: number | undefined
   incidentKey: string | undefined
+  /** The local scope. */
+  readonly variables: Scope
 }
+
+/** What searches report as a job's state: the last thing that happened to it. */
+export type JobEvent = "CREATED" | "COMPLETED" | "FAILED" | "ERROR_THROWN" | "CANCELED" | "TIMED_OUT" | "RETRIES_UPDATED"
 
 export interface Job {
   readonly key: string
   readonly type: string
   readonly elementInstance: ElementInstance
   retries: number
-  state: "CREATED" | "ACTIVATED" | "FAILED" | "COMPLETED" | "ERROR_THROWN" | "CANCELED"
+  /** Lifecycle: workers can activate ACTIVATABLE jobs (once `activatableAt` has passed). */
+  state: "ACTIVATABLE" | "ACTIVATED" | "FAILED" | "ERROR_THROWN" | "COMPLETED" | "CANCELED"
+  event: JobEvent
   worker: string
   deadline: number
   activatableAt: number
   errorMessage: string | undefined
+  errorCode: string | undefined
+  failedWithRetriesLeft: boolean
   readonly customHeaders: Readonly<Record<string, string>>
+  readonly creationTime: number
+  lastUpdateTime: number
+  endTime: number | undefined
 }
 
 export interface UserTask {
@@ -83,10 +113,26 @@ export interface Incident {
   readonly key: string
   readonly elementInstance: ElementInstance
   readonly job: Job | undefined
-  readonly errorType: "JOB_NO_RETRIES" | "CONDITION_ERROR" | "UNHANDLED_ERROR_EVENT" | "EXTRACT_VALUE_ERROR"
+  readonly errorType:
+    | "JOB_NO_RETRIES"
+    | "CONDITION_ERROR"
+    | "UNHANDLED_ERROR_EVENT"
+    | "EXTRACT_VALUE_ERROR"
+    | "IO_MAPPING_ERROR"
   readonly errorMessage: string
   state: "ACTIVE" | "RESOLVED"
   readonly creationTime: number
+  /** What resolving the incident retries. */
+  readonly retry: (now: number) => void
+}
+
+/** The changes `updateUserTask` applies: `null`/absent leaves a field, `""` clears a date, `[]` clears a list. */
+export interface UserTaskChangeset {
+  readonly dueDate?: string | null | undefined
+  readonly followUpDate?: string | null | undefined
+  readonly candidateGroups?: ReadonlyArray<string> | null | undefined
+  readonly candidateUsers?: ReadonlyArray<string> | null | undefined
+  readonly priority?: number | null | undefined
 }
 
 interface Subscription {
@@ -102,6 +148,8 @@ interface BufferedMessage {
   readonly variables: Readonly<Record<string, unknown>>
   readonly expiresAt: number
   readonly tenantId: string
+  /** BPMN process ids it correlated with: a message correlates at most once per process. */
+  readonly correlatedProcesses: Set<string>
 }
 
 interface Timer {
@@ -109,10 +157,64 @@ interface Timer {
   readonly dueAt: number
 }
 
+/** A message to correlate. */
+export interface MessageInput {
+  readonly name: string
+  readonly correlationKey: string
+  readonly variables: Readonly<Record<string, unknown>>
+  readonly tenantId: string
+}
+
 /** What a message correlated with. */
 export interface Correlation {
   readonly messageKey: string
   readonly processInstanceKey: string | undefined
+}
+
+/** The FEEL type name Zeebe reports for a value. */
+const feelType = (value: unknown): string =>
+  value === null || value === undefined
+    ? "NULL"
+    : Array.isArray(value)
+    ? "ARRAY"
+    : typeof value === "object"
+    ? "OBJECT"
+    : typeof value === "number"
+    ? "NUMBER"
+    : typeof value === "boolean"
+    ? "BOOLEAN"
+    : "STRING"
+
+const withWarnings = (message: string, warnings: ReadonlyArray<string>): string =>
+  warnings.length === 0 ? message : `${message} The evaluation reported the following warnings: ${warnings.join("; ")}`
+
+/** An ISO-8601 date-time attribute value, normalized (`undefined` when null). */
+const dateValue = (value: unknown, what: string): string | undefined => {
+  if (value === null || value === undefined) return undefined
+  const millis = typeof value === "string" ? Date.parse(value) : Number.NaN
+  if (Number.isNaN(millis)) throw new FeelError(`Expected ${what} to be an ISO-8601 date-time, but was '${String(value)}'`)
+  return new Date(millis).toISOString()
+}
+
+/** A list attribute: `a, b` when static, a list (or one string) when an expression. */
+const listValue = (text: string | undefined, variables: Readonly<Record<string, unknown>>, what: string): ReadonlyArray<string> => {
+  if (text === undefined) return []
+  if (!text.trim().startsWith("=")) return text.split(",").map((part) => part.trim()).filter((part) => part.length > 0)
+  const value = attributeValue(text, variables)
+  if (value === null) return []
+  if (typeof value === "string") return [value]
+  if (Array.isArray(value) && value.every((item) => typeof item === "string")) return value
+  throw new FeelError(`Expected ${what} to be a list of strings, but was '${JSON.stringify(value)}'`)
+}
+
+/** A whole-number attribute within bounds. */
+const integerValue = (text: string, variables: Readonly<Record<string, unknown>>, what: string, max: number): number => {
+  const value = attributeValue(text, variables)
+  const number = typeof value === "string" ? Number(value) : value
+  if (typeof number !== "number" || !Number.isInteger(number) || number < 0 || number > max) {
+    throw new FeelError(`Expected ${what} to be a whole number from 0 to ${max}, but was '${JSON.stringify(value)}'`)
+  }
+  return number
 }
 
 export class Engine {
@@ -132,7 +234,7 @@ export class Engine {
     return String(this.nextKey++)
   }
 
-  /** Called whenever jobs may have become activatable (long polling waits on it). */
+  /** Called whenever jobs may have become activatable or instances may have ended (long polls wait on it). */
   onChange(listener: () => void): () => void {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
@@ -203,20 +305,61 @@ export class Engine {
 
   cancelInstance(key: string, now: number): void {
     const instance = this.instances.get(key)
-    if (instance === undefined || instance.state !== "ACTIVE") throw notFound(`no active process instance with key ${key}`)
+    if (instance === undefined || instance.state !== "ACTIVE") {
+      throw notFound(`Expected to cancel a process instance with key '${key}', but no such process was found`)
+    }
     for (const elementInstance of this.activeElements(instance)) this.terminate(elementInstance, now)
+    instance.joins.clear()
     this.finish(instance, "TERMINATED", now)
   }
 
+  /** The process scope's variables. */
   variablesOf(instance: Instance): Record<string, unknown> {
     return Object.fromEntries([...instance.variables].map(([name, { value }]) => [name, value]))
   }
 
+  /** What an element instance sees: the process scope, overlaid with its local scope. */
+  visibleVariables(elementInstance: ElementInstance): Record<string, unknown> {
+    const visible = this.variablesOf(elementInstance.instance)
+    for (const [name, { value }] of elementInstance.variables) visible[name] = value
+    return visible
+  }
+
+  /** Sets variables in the process scope. */
   setVariables(instance: Instance, variables: Readonly<Record<string, unknown>>): void {
+    for (const [name, value] of Object.entries(variables)) this.setVariable(instance.variables, name, value)
+  }
+
+  private setVariable(scope: Scope, name: string, value: unknown): void {
+    const existing = scope.get(name)
+    if (existing === undefined) scope.set(name, { key: this.key(), value })
+    else existing.value = value
+  }
+
+  /** Updates each variable where it lives (the local scope first), or creates it in the process scope. */
+  private propagate(elementInstance: ElementInstance, variables: Readonly<Record<string, unknown>>): void {
     for (const [name, value] of Object.entries(variables)) {
-      const existing = instance.variables.get(name)
-      instance.variables.set(name, { key: existing?.key ?? this.key(), value })
+      this.setVariable(elementInstance.variables.has(name) ? elementInstance.variables : elementInstance.instance.variables, name, value)
     }
+  }
+
+  /**
+   * `PUT /element-instances/{key}/variables`: `scopeKey` is a process instance (its scope) or an
+   * element instance (`local`: its own scope, else propagated from it).
+   */
+  updateVariables(scopeKey: string, variables: Readonly<Record<string, unknown>>, local: boolean): void {
+    const instance = this.instances.get(scopeKey)
+    if (instance !== undefined) {
+      if (instance.state !== "ACTIVE") throw notFound(`Expected to update variables for element with key '${scopeKey}', but no such element was found`)
+      this.setVariables(instance, variables)
+      return
+    }
+    const elementInstance = this.elementInstances.get(scopeKey)
+    if (elementInstance === undefined || elementInstance.state !== "ACTIVE") {
+      throw notFound(`Expected to update variables for element with key '${scopeKey}', but no such element was found`)
+    }
+    if (local) for (const [name, value] of Object.entries(variables)) this.setVariable(elementInstance.variables, name, value)
+    else this.propagate(elementInstance, variables)
   }
 
   private activeElements(instance: Instance): Array<ElementInstance> {
@@ -248,29 +391,127 @@ export class Engine {
       state: "ACTIVE",
       startDate: now,
       endDate: undefined,
-      incidentKey: undefined
+      incidentKey: undefined,
+      variables: new Map()
     }
     this.elementInstances.set(elementInstance.key, elementInstance)
     this.enter(elementInstance, now)
   }
 
+  /**
+   * Runs `step`; a FEEL failure becomes an incident of `errorType` on the element, and
+   * resolving it runs `retry`. Answers whether the step succeeded.
+   */
+  private attempt(
+    elementInstance: ElementInstance,
+    errorType: Incident["errorType"],
+    now: number,
+    step: () => void,
+    retry: (now: number) => void
+  ): boolean {
+    try {
+      step()
+      return true
+    } catch (error) {
+      if (!(error instanceof FeelError)) throw error
+      this.raiseIncident(elementInstance, undefined, errorType, error.message, now, retry)
+      return false
+    }
+  }
+
+  /** Input mappings, then the element's behaviour. */
   private enter(elementInstance: ElementInstance, now: number): void {
-    const { element } = elementInstance
-    switch (element.kind) {
+    const mapped = this.attempt(
+      elementInstance,
+      "IO_MAPPING_ERROR",
+      now,
+      () => this.applyInputs(elementInstance),
+      (later) => this.enter(elementInstance, later)
+    )
+    if (mapped) this.behave(elementInstance, now)
+  }
+
+  private behave(elementInstance: ElementInstance, now: number): void {
+    const retry = (later: number) => this.behave(elementInstance, later)
+    switch (elementInstance.element.kind) {
       case "serviceTask":
-        return this.createJob(elementInstance, now)
+        this.attempt(elementInstance, "EXTRACT_VALUE_ERROR", now, () => this.createJob(elementInstance, now), retry)
+        return
       case "userTask":
-        return this.createUserTask(elementInstance, now)
+        this.attempt(elementInstance, "EXTRACT_VALUE_ERROR", now, () => this.createUserTask(elementInstance, now), retry)
+        return
       case "messageCatchEvent":
-        return this.subscribe(elementInstance, now)
+        this.attempt(elementInstance, "EXTRACT_VALUE_ERROR", now, () => this.subscribe(elementInstance, now), retry)
+        return
       case "timerCatchEvent":
-        this.timers.push({ elementInstance, dueAt: addDuration(now, element.timerDuration ?? "PT0S") })
+        this.attempt(elementInstance, "EXTRACT_VALUE_ERROR", now, () => this.schedule(elementInstance, now), retry)
         return
       case "exclusiveGateway":
-        return this.chooseFlow(elementInstance, now)
+        this.attempt(elementInstance, "CONDITION_ERROR", now, () => this.chooseFlow(elementInstance, now), retry)
+        return
       default:
-        this.leave(elementInstance, element.outgoing.map((flow) => flow.target), now)
+        this.complete(elementInstance, now)
     }
+  }
+
+  private mapped(mappings: ReadonlyArray<MappingModel>, variables: Readonly<Record<string, unknown>>): Array<[string, unknown]> {
+    return mappings.map(({ source, target }) => {
+      const trimmed = source.trim()
+      const value = trimmed.startsWith("=") ? evaluateFeelResult(trimmed.slice(1), variables).value : source
+      return [target, value]
+    })
+  }
+
+  /** Sets `target` (`a` or a path `a.b.c`) in `variables`, copying the objects on the path. */
+  private assign(variables: Record<string, unknown>, target: string, value: unknown): string {
+    const [root, ...path] = target.split(".")
+    if (path.length === 0) {
+      variables[root!] = value
+      return root!
+    }
+    const copy = (object: unknown): Record<string, unknown> =>
+      typeof object === "object" && object !== null && !Array.isArray(object) ? { ...(object as Record<string, unknown>) } : {}
+    const top = copy(variables[root!])
+    let cursor = top
+    for (const [index, name] of path.entries()) {
+      if (index === path.length - 1) cursor[name] = value
+      else cursor = cursor[name] = copy(cursor[name])
+    }
+    variables[root!] = top
+    return root!
+  }
+
+  private applyInputs(elementInstance: ElementInstance): void {
+    const { inputs } = elementInstance.element
+    if (inputs.length === 0) return
+    const visible = this.visibleVariables(elementInstance)
+    const locals: Record<string, unknown> = {}
+    for (const [target, value] of this.mapped(inputs, visible)) {
+      const root = this.assign(visible, target, value)
+      locals[root] = visible[root]
+    }
+    for (const [name, value] of Object.entries(locals)) this.setVariable(elementInstance.variables, name, value)
+  }
+
+  /** The variables an element completes with (a job's, a task's, a message's): kept local for output mappings, else propagated. */
+  private setResult(elementInstance: ElementInstance, variables: Readonly<Record<string, unknown>>): void {
+    if (elementInstance.element.outputs === undefined) this.propagate(elementInstance, variables)
+    else for (const [name, value] of Object.entries(variables)) this.setVariable(elementInstance.variables, name, value)
+  }
+
+  /** Output mappings, then leave through every outgoing flow. */
+  private complete(elementInstance: ElementInstance, now: number): void {
+    const { outputs, outgoing } = elementInstance.element
+    const mapped = outputs === undefined || this.attempt(elementInstance, "IO_MAPPING_ERROR", now, () => {
+      const results: Record<string, unknown> = {}
+      for (const [target, value] of this.mapped(outputs, this.visibleVariables(elementInstance))) {
+        const merged = { ...this.variablesOf(elementInstance.instance), ...results }
+        const root = this.assign(merged, target, value)
+        results[root] = merged[root]
+      }
+      this.setVariables(elementInstance.instance, results)
+    }, (later) => this.complete(elementInstance, later))
+    if (mapped) this.leave(elementInstance, outgoing.map((flow) => flow.target), now)
   }
 
   private leave(elementInstance: ElementInstance, targets: ReadonlyArray<string>, now: number): void {
@@ -278,34 +519,48 @@ export class Engine {
     elementInstance.endDate = now
     for (const target of targets) this.activate(elementInstance.instance, target, now)
     const { instance } = elementInstance
-    if (instance.state === "ACTIVE" && this.activeElements(instance).length === 0 && targets.length === 0) {
+    if (
+      instance.state === "ACTIVE" && targets.length === 0 && instance.joins.size === 0 &&
+      this.activeElements(instance).length === 0
+    ) {
       this.finish(instance, "COMPLETED", now)
     }
   }
 
+  /** Zeebe's exclusive gateway: the first flow whose condition is true, else the default flow. */
   private chooseFlow(elementInstance: ElementInstance, now: number): void {
-    const { element, instance } = elementInstance
-    try {
-      const variables = this.variablesOf(instance)
-      const taken = element.outgoing.find((flow) =>
-        flow.id !== element.defaultFlow && flow.condition !== undefined && evaluateFeel(flow.condition, variables) === true
-      ) ?? element.outgoing.find((flow) => flow.id === element.defaultFlow)
-      if (taken === undefined) {
-        throw new FeelError(`no outgoing sequence flow of ${element.id} had a true condition, and there is no default flow`)
+    const { element } = elementInstance
+    const only = element.outgoing.length === 1 ? element.outgoing[0]! : undefined
+    if (only !== undefined && only.condition === undefined) return this.leave(elementInstance, [only.target], now)
+    const variables = this.visibleVariables(elementInstance)
+    const warnings: Array<string> = []
+    for (const flow of element.outgoing) {
+      if (flow.id === element.defaultFlow || flow.condition === undefined) continue
+      const result = evaluateFeelResult(flow.condition, variables)
+      warnings.push(...result.warnings)
+      if (typeof result.value !== "boolean") {
+        throw new FeelError(withWarnings(
+          `Expected result of the expression '${flow.condition}' to be 'BOOLEAN', but was '${feelType(result.value)}'.`,
+          result.warnings
+        ))
       }
-      this.leave(elementInstance, [taken.target], now)
-    } catch (error) {
-      if (!(error instanceof FeelError)) throw error
-      this.raiseIncident(elementInstance, undefined, "CONDITION_ERROR", error.message, now)
+      if (result.value) return this.leave(elementInstance, [flow.target], now)
     }
+    const fallback = element.outgoing.find((flow) => flow.id === element.defaultFlow)
+    if (fallback === undefined) {
+      throw new FeelError(withWarnings("Expected at least one condition to evaluate to true, or to have a default flow.", warnings))
+    }
+    this.leave(elementInstance, [fallback.target], now)
   }
 
   private terminate(elementInstance: ElementInstance, now: number): void {
     elementInstance.state = "TERMINATED"
     elementInstance.endDate = now
     for (const job of this.jobs.values()) {
-      if (job.elementInstance === elementInstance && (job.state === "CREATED" || job.state === "ACTIVATED" || job.state === "FAILED")) {
+      if (job.elementInstance === elementInstance && job.endTime === undefined) {
         job.state = "CANCELED"
+        job.endTime = now
+        this.touch(job, "CANCELED", now)
       }
     }
     for (const task of this.userTasks.values()) {
@@ -314,6 +569,7 @@ export class Engine {
     for (const incident of this.incidents.values()) {
       if (incident.elementInstance === elementInstance) incident.state = "RESOLVED"
     }
+    elementInstance.incidentKey = undefined
     this.removeWhere(this.subscriptions, (s) => s.elementInstance === elementInstance)
     this.removeWhere(this.timers, (t) => t.elementInstance === elementInstance)
   }
@@ -322,14 +578,26 @@ export class Engine {
     for (let i = items.length - 1; i >= 0; i--) if (predicate(items[i]!)) items.splice(i, 1)
   }
 
+  // --- incidents --------------------------------------------------------------------------
+
   private raiseIncident(
     elementInstance: ElementInstance,
     job: Job | undefined,
     errorType: Incident["errorType"],
     errorMessage: string,
-    now: number
+    now: number,
+    retry: (now: number) => void
   ): Incident {
-    const incident: Incident = { key: this.key(), elementInstance, job, errorType, errorMessage, state: "ACTIVE", creationTime: now }
+    const incident: Incident = {
+      key: this.key(),
+      elementInstance,
+      job,
+      errorType,
+      errorMessage,
+      state: "ACTIVE",
+      creationTime: now,
+      retry
+    }
     this.incidents.set(incident.key, incident)
     elementInstance.incidentKey = incident.key
     return incident
@@ -342,47 +610,61 @@ export class Engine {
     return false
   }
 
+  /** Marks the incident resolved and retries what failed (which may raise a new incident). */
   resolveIncident(key: string, now: number): void {
     const incident = this.incidents.get(key)
-    if (incident === undefined) throw notFound(`no incident with key ${key}`)
-    if (incident.state !== "ACTIVE") throw conflict(`incident ${key} is already resolved`)
+    if (incident === undefined || incident.state !== "ACTIVE") {
+      throw notFound(`Expected to resolve incident with key '${key}', but no such incident was found`)
+    }
+    if (incident.errorType === "JOB_NO_RETRIES" && incident.job !== undefined && incident.job.retries <= 0) {
+      throw conflict(
+        `Expected to resolve incident with key '${key}', but job with key '${incident.job.key}' has no retries left; update its retries first`
+      )
+    }
     incident.state = "RESOLVED"
     incident.elementInstance.incidentKey = undefined
-    if (incident.job !== undefined) {
-      if (incident.job.retries <= 0) {
-        incident.state = "ACTIVE"
-        throw conflict(`job ${incident.job.key} has no retries left; update its retries before resolving the incident`)
-      }
-      incident.job.state = "CREATED"
-      incident.job.activatableAt = now
-      this.changed()
-    } else if (incident.elementInstance.element.kind === "exclusiveGateway") {
-      this.chooseFlow(incident.elementInstance, now)
-    }
+    incident.retry(now)
+    this.changed()
   }
 
   // --- jobs -------------------------------------------------------------------------------
 
   private createJob(elementInstance: ElementInstance, now: number): void {
     const definition = elementInstance.element.job!
+    const variables = this.visibleVariables(elementInstance)
+    const type = attributeValue(definition.type, variables)
+    if (typeof type !== "string" || type === "") {
+      throw new FeelError(`Expected the job type to be a non-empty string, but was '${JSON.stringify(type)}'`)
+    }
     const job: Job = {
       key: this.key(),
-      type: definition.type,
+      type,
       elementInstance,
-      retries: definition.retries,
-      state: "CREATED",
+      retries: integerValue(definition.retries, variables, "the job retries", Number.MAX_SAFE_INTEGER),
+      state: "ACTIVATABLE",
+      event: "CREATED",
       worker: "",
       deadline: 0,
       activatableAt: now,
       errorMessage: undefined,
-      customHeaders: definition.headers
+      errorCode: undefined,
+      failedWithRetriesLeft: false,
+      customHeaders: definition.headers,
+      creationTime: now,
+      lastUpdateTime: now,
+      endTime: undefined
     }
     this.jobs.set(job.key, job)
   }
 
-  private isActivatable(job: Job, now: number): boolean {
-    if (job.state === "CREATED") return job.activatableAt <= now
-    return job.state === "ACTIVATED" && job.deadline <= now
+  private touch(job: Job, event: JobEvent, now: number): void {
+    job.event = event
+    job.lastUpdateTime = now
+  }
+
+  private makeActivatable(job: Job, at: number): void {
+    job.state = "ACTIVATABLE"
+    job.activatableAt = at
   }
 
   activateJobs(
@@ -392,102 +674,165 @@ export class Engine {
     const activated: Array<Job> = []
     for (const job of this.jobs.values()) {
       if (activated.length >= request.maxJobsToActivate) break
-      if (job.type !== request.type || !this.isActivatable(job, now)) continue
+      if (job.type !== request.type || job.state !== "ACTIVATABLE" || job.activatableAt > now) continue
       const tenant = job.elementInstance.instance.definition.tenantId
       if (request.tenantIds !== undefined && request.tenantIds.length > 0 && !request.tenantIds.includes(tenant)) continue
       job.state = "ACTIVATED"
       job.worker = request.worker
       job.deadline = now + request.timeout
+      job.lastUpdateTime = now
       activated.push(job)
     }
     return activated
   }
 
-  private activeJob(key: string, _now: number): Job {
+  /** A job that exists (not completed, canceled, or of a finished element). */
+  private existingJob(key: string): Job {
     const job = this.jobs.get(key)
-    if (job === undefined || job.elementInstance.state !== "ACTIVE" || job.state === "CANCELED") {
-      throw notFound(`no active job with key ${key}`)
+    if (job === undefined || job.elementInstance.state !== "ACTIVE" || job.state === "COMPLETED" || job.state === "CANCELED") {
+      throw notFound(`Expected to find job with key '${key}', but no such job was found`)
     }
-    if (job.state !== "ACTIVATED" && job.state !== "CREATED") {
-      throw conflict(`job ${key} is ${job.state.toLowerCase()}, it cannot be changed`)
+    return job
+  }
+
+  /** A job a worker may complete, fail or throw an error for: activatable or activated. */
+  private activeJob(key: string, action: string): Job {
+    const job = this.existingJob(key)
+    if (job.state !== "ACTIVATED" && job.state !== "ACTIVATABLE") {
+      throw conflict(`Expected to ${action} job with key '${key}', but it is in state '${job.state}'`)
     }
     return job
   }
 
   completeJob(key: string, variables: Readonly<Record<string, unknown>>, now: number): void {
-    const job = this.activeJob(key, now)
+    const job = this.activeJob(key, "complete")
     job.state = "COMPLETED"
-    this.setVariables(job.elementInstance.instance, variables)
-    this.leave(job.elementInstance, job.elementInstance.element.outgoing.map((flow) => flow.target), now)
+    job.endTime = now
+    this.touch(job, "COMPLETED", now)
+    this.setResult(job.elementInstance, variables)
+    this.complete(job.elementInstance, now)
     this.changed()
   }
 
+  /** Fails a job: retries left make it activatable again after the back-off, none raise an incident. Variables are set locally. */
   failJob(
     key: string,
     failure: { retries: number; errorMessage: string | undefined; retryBackOff: number; variables: Readonly<Record<string, unknown>> },
     now: number
   ): void {
-    const job = this.activeJob(key, now)
+    const job = this.activeJob(key, "fail")
     job.retries = failure.retries
     job.errorMessage = failure.errorMessage
-    this.setVariables(job.elementInstance.instance, failure.variables)
+    this.touch(job, "FAILED", now)
+    for (const [name, value] of Object.entries(failure.variables)) this.setVariable(job.elementInstance.variables, name, value)
     if (failure.retries > 0) {
-      job.state = "CREATED"
-      job.activatableAt = now + failure.retryBackOff
+      job.failedWithRetriesLeft = true
+      this.makeActivatable(job, now + failure.retryBackOff)
     } else {
       job.state = "FAILED"
-      this.raiseIncident(job.elementInstance, job, "JOB_NO_RETRIES", failure.errorMessage ?? "No more retries left.", now)
+      job.failedWithRetriesLeft = false
+      this.raiseIncident(
+        job.elementInstance,
+        job,
+        "JOB_NO_RETRIES",
+        failure.errorMessage === undefined || failure.errorMessage === "" ? "No more retries left." : failure.errorMessage,
+        now,
+        (later) => this.makeActivatable(job, later)
+      )
     }
     this.changed()
   }
 
-  throwJobError(key: string, errorCode: string, errorMessage: string | undefined, variables: Readonly<Record<string, unknown>>, now: number) {
-    const job = this.activeJob(key, now)
+  /** The error boundary event catching `errorCode` on the job's element: one for that code first, else a catch-all one. */
+  private catcher(job: Job, errorCode: string): ElementModel | undefined {
     const { element, instance } = job.elementInstance
-    const boundary = (instance.definition.model.boundaries.get(element.id) ?? []).find((candidate) =>
-      candidate.errorCode === undefined || candidate.errorCode === errorCode
-    )
+    const boundaries = instance.definition.model.boundaries.get(element.id) ?? []
+    return boundaries.find((b) => b.errorCode === errorCode) ?? boundaries.find((b) => b.errorCode === undefined)
+  }
+
+  throwJobError(key: string, errorCode: string, errorMessage: string | undefined, variables: Readonly<Record<string, unknown>>, now: number) {
+    const job = this.activeJob(key, "throw an error for")
+    const boundary = this.catcher(job, errorCode)
     job.state = "ERROR_THROWN"
+    job.errorCode = errorCode
     job.errorMessage = errorMessage
+    this.touch(job, "ERROR_THROWN", now)
     if (boundary === undefined) {
-      job.state = "FAILED"
       this.raiseIncident(
         job.elementInstance,
         job,
         "UNHANDLED_ERROR_EVENT",
-        `Expected to throw an error event with the code '${errorCode}'${errorMessage === undefined ? "" : ` with message '${errorMessage}'`}, but it was not caught.`,
-        now
+        `Expected to throw an error event with the code '${errorCode}'${
+          errorMessage === undefined ? "" : ` with message '${errorMessage}'`
+        }, but it was not caught. No error events are available in the scope.`,
+        now,
+        (later) => this.makeActivatable(job, later)
       )
       return
     }
-    this.setVariables(instance, variables)
+    job.endTime = now
+    const { instance } = job.elementInstance
     this.terminate(job.elementInstance, now)
-    this.activate(instance, boundary.id, now)
+    this.catchEvent(instance, boundary.id, variables, now)
     this.changed()
   }
 
-  /** Changes retries or the activation timeout; a FAILED job (with an incident) takes new retries too. */
-  updateJob(key: string, changeset: { retries?: number | undefined; timeout?: number | undefined }, now: number): void {
-    const failed = this.jobs.get(key)
-    const job = failed?.state === "FAILED" ? failed : this.activeJob(key, now)
-    if (changeset.retries !== undefined) job.retries = changeset.retries
-    if (changeset.timeout !== undefined && job.state === "ACTIVATED") job.deadline = now + changeset.timeout
+  /** Activates a catch event that was triggered with `variables`, which it completes with. */
+  private catchEvent(instance: Instance, elementId: string, variables: Readonly<Record<string, unknown>>, now: number): void {
+    const element = instance.definition.model.elements.get(elementId)!
+    const elementInstance: ElementInstance = {
+      key: this.key(),
+      instance,
+      element,
+      state: "ACTIVE",
+      startDate: now,
+      endDate: undefined,
+      incidentKey: undefined,
+      variables: new Map()
+    }
+    this.elementInstances.set(elementInstance.key, elementInstance)
+    this.setResult(elementInstance, variables)
+    this.complete(elementInstance, now)
+  }
+
+  /** Changes retries (a failed job takes new retries too, for its incident's resolution) or the activation timeout. */
+  updateJob(key: string, changeset: { retries?: number | null | undefined; timeout?: number | null | undefined }, now: number): void {
+    const job = this.existingJob(key)
+    if (changeset.retries !== undefined && changeset.retries !== null) {
+      if (changeset.retries < 1) {
+        throw badRequest(`Expected to update retries for job with key '${key}' with a positive amount of retries, but was ${changeset.retries}`)
+      }
+      job.retries = changeset.retries
+      this.touch(job, "RETRIES_UPDATED", now)
+    }
+    if (changeset.timeout !== undefined && changeset.timeout !== null) {
+      if (job.state !== "ACTIVATED") throw conflict(`Expected to update the timeout of job with key '${key}', but it is not activated`)
+      job.deadline = now + changeset.timeout
+      job.lastUpdateTime = now
+    }
+    this.changed()
   }
 
   // --- user tasks -------------------------------------------------------------------------
 
   private createUserTask(elementInstance: ElementInstance, now: number): void {
     const definition = elementInstance.element.userTask!
+    const variables = this.visibleVariables(elementInstance)
+    const assignee = definition.assignee === undefined ? null : attributeValue(definition.assignee, variables)
+    if (assignee !== null && typeof assignee !== "string") {
+      throw new FeelError(`Expected the assignee to be a string, but was '${JSON.stringify(assignee)}'`)
+    }
+    const date = (text: string | undefined, what: string) => text === undefined ? undefined : dateValue(attributeValue(text, variables), what)
     const task: UserTask = {
       key: this.key(),
       elementInstance,
       state: "CREATED",
-      assignee: definition.assignee,
-      candidateGroups: definition.candidateGroups,
-      candidateUsers: definition.candidateUsers,
-      dueDate: definition.dueDate,
-      followUpDate: definition.followUpDate,
-      priority: definition.priority,
+      assignee: assignee === null || assignee === "" ? undefined : assignee,
+      candidateGroups: listValue(definition.candidateGroups, variables, "the candidate groups"),
+      candidateUsers: listValue(definition.candidateUsers, variables, "the candidate users"),
+      dueDate: date(definition.dueDate, "the due date"),
+      followUpDate: date(definition.followUpDate, "the follow-up date"),
+      priority: definition.priority === undefined ? 50 : integerValue(definition.priority, variables, "the priority", 100),
       creationDate: now,
       completionDate: undefined,
       formKey: definition.formKey,
@@ -496,17 +841,19 @@ export class Engine {
     this.userTasks.set(task.key, task)
   }
 
+  /** A user task that can still be changed; completed and canceled tasks are gone, as in Zeebe (404). */
   openUserTask(key: string): UserTask {
     const task = this.userTasks.get(key)
-    if (task === undefined) throw notFound(`no user task with key ${key}`)
-    if (task.state !== "CREATED") throw conflict(`user task ${key} is ${task.state.toLowerCase()}`)
+    if (task === undefined || task.state !== "CREATED") {
+      throw notFound(`Expected to find user task with key '${key}', but no such user task was found`)
+    }
     return task
   }
 
   assignUserTask(key: string, assignee: string, allowOverride: boolean): void {
     const task = this.openUserTask(key)
     if (!allowOverride && task.assignee !== undefined && task.assignee !== assignee) {
-      throw conflict(`user task ${key} is already assigned to ${task.assignee}`)
+      throw conflict(`Expected to claim user task with key '${key}', but it has already been assigned to '${task.assignee}'`)
     }
     task.assignee = assignee
   }
@@ -515,95 +862,108 @@ export class Engine {
     this.openUserTask(key).assignee = undefined
   }
 
+  updateUserTask(key: string, changeset: UserTaskChangeset): void {
+    const task = this.openUserTask(key)
+    const date = (value: string, what: string) => value === "" ? undefined : dateValue(value, what)
+    try {
+      if (changeset.dueDate !== undefined && changeset.dueDate !== null) task.dueDate = date(changeset.dueDate, "the due date")
+      if (changeset.followUpDate !== undefined && changeset.followUpDate !== null) {
+        task.followUpDate = date(changeset.followUpDate, "the follow-up date")
+      }
+    } catch (error) {
+      if (error instanceof FeelError) throw badRequest(error.message)
+      throw error
+    }
+    if (changeset.candidateGroups !== undefined && changeset.candidateGroups !== null) task.candidateGroups = changeset.candidateGroups
+    if (changeset.candidateUsers !== undefined && changeset.candidateUsers !== null) task.candidateUsers = changeset.candidateUsers
+    if (changeset.priority !== undefined && changeset.priority !== null) task.priority = changeset.priority
+  }
+
   completeUserTask(key: string, variables: Readonly<Record<string, unknown>>, now: number): void {
     const task = this.openUserTask(key)
     task.state = "COMPLETED"
     task.completionDate = now
-    this.setVariables(task.elementInstance.instance, variables)
-    this.leave(task.elementInstance, task.elementInstance.element.outgoing.map((flow) => flow.target), now)
+    this.setResult(task.elementInstance, variables)
+    this.complete(task.elementInstance, now)
     this.changed()
   }
 
-  // --- messages and timers ----------------------------------------------------------------
+  // --- messages ---------------------------------------------------------------------------
 
+  /** Opens the subscription, or correlates right away with the first buffered message that matches (FIFO). */
   private subscribe(elementInstance: ElementInstance, now: number): void {
     const message = elementInstance.element.message!
-    const variables = this.variablesOf(elementInstance.instance)
-    let correlationKey: string
-    try {
-      const value = message.correlationKey === undefined ? "" : evaluateFeel(message.correlationKey, variables)
-      correlationKey = typeof value === "string" ? value : JSON.stringify(value)
-    } catch (error) {
-      if (!(error instanceof FeelError)) throw error
-      this.raiseIncident(elementInstance, undefined, "EXTRACT_VALUE_ERROR", error.message, now)
+    const expression = message.correlationKey ?? "\"\""
+    const result = evaluateFeelResult(expression, this.visibleVariables(elementInstance))
+    if (typeof result.value !== "string" && typeof result.value !== "number") {
+      throw new FeelError(withWarnings(
+        `Failed to extract the correlation key for '${expression}': The value must be either a string or a number, but was '${
+          feelType(result.value)
+        }'.`,
+        result.warnings
+      ))
+    }
+    const subscription: Subscription = { elementInstance, messageName: message.name, correlationKey: String(result.value) }
+    const { instance } = elementInstance
+    const buffered = this.messages.find((m) =>
+      m.name === subscription.messageName && m.correlationKey === subscription.correlationKey && m.expiresAt > now &&
+      m.tenantId === instance.definition.tenantId && !m.correlatedProcesses.has(instance.definition.id)
+    )
+    if (buffered === undefined) {
+      this.subscriptions.push(subscription)
       return
     }
-    const subscription: Subscription = { elementInstance, messageName: message.name, correlationKey }
-    const buffered = this.messages.findIndex((m) =>
-      m.name === subscription.messageName && m.correlationKey === correlationKey && m.expiresAt > now
-    )
-    if (buffered >= 0) {
-      const [message] = this.messages.splice(buffered, 1)
-      this.deliver(subscription, message!.variables, now)
-    } else {
-      this.subscriptions.push(subscription)
-    }
+    buffered.correlatedProcesses.add(instance.definition.id)
+    this.deliver(subscription, buffered.variables, now)
   }
 
   private deliver(subscription: Subscription, variables: Readonly<Record<string, unknown>>, now: number): void {
-    this.setVariables(subscription.elementInstance.instance, variables)
-    const element = subscription.elementInstance.element
-    this.leave(subscription.elementInstance, element.outgoing.map((flow) => flow.target), now)
+    this.setResult(subscription.elementInstance, variables)
+    this.complete(subscription.elementInstance, now)
     this.changed()
   }
 
-  /** Correlates to every waiting instance (one subscription each) and message start event; buffers for `ttl` otherwise. */
-  publishMessage(
-    message: { name: string; correlationKey: string; ttl: number; variables: Readonly<Record<string, unknown>>; tenantId: string },
-    now: number
-  ): Correlation {
+  /** Correlates (at most once per process) with waiting instances and message start events; buffers for `ttl` when positive. */
+  publishMessage(message: MessageInput & { readonly ttl: number }, now: number): Correlation {
     const messageKey = this.key()
-    const correlated = this.correlate(message, now, false)
-    if (correlated === undefined && message.ttl > 0) {
-      this.messages.push({ key: messageKey, ...message, expiresAt: now + message.ttl })
+    const correlatedProcesses = new Set<string>()
+    const correlated = this.correlate(message, correlatedProcesses, now)
+    if (message.ttl > 0) {
+      const { ttl: _, ...rest } = message
+      this.messages.push({ ...rest, key: messageKey, expiresAt: now + message.ttl, correlatedProcesses })
     }
     return { messageKey, processInstanceKey: correlated }
   }
 
-  /** Correlates to one waiting instance or message start event, or fails with 404. */
-  correlateMessage(
-    message: { name: string; correlationKey: string; variables: Readonly<Record<string, unknown>>; tenantId: string },
-    now: number
-  ): Correlation {
-    const correlated = this.correlate(message, now, true)
+  /** Correlates like a publication without buffering, or fails with 404 when nothing waits for the message. */
+  correlateMessage(message: MessageInput, now: number): Correlation {
+    const correlated = this.correlate(message, new Set(), now)
     if (correlated === undefined) {
-      throw notFound(`no process instance waits for message '${message.name}' with correlation key '${message.correlationKey}'`)
+      throw notFound(
+        `Expected to find subscriptions for message with name '${message.name}' and correlation key '${message.correlationKey}', but none was found`
+      )
     }
     return { messageKey: this.key(), processInstanceKey: correlated }
   }
 
-  private correlate(
-    message: { name: string; correlationKey: string; variables: Readonly<Record<string, unknown>>; tenantId: string },
-    now: number,
-    once: boolean
-  ): string | undefined {
+  /** Delivers to one subscription per process, then starts processes with a matching message start event; answers the first instance. */
+  private correlate(message: MessageInput, correlatedProcesses: Set<string>, now: number): string | undefined {
     let first: string | undefined
-    const seen = new Set<Instance>()
     for (const subscription of [...this.subscriptions]) {
+      const { definition } = subscription.elementInstance.instance
       if (subscription.messageName !== message.name || subscription.correlationKey !== message.correlationKey) continue
-      if (seen.has(subscription.elementInstance.instance)) continue
-      seen.add(subscription.elementInstance.instance)
+      if (definition.tenantId !== message.tenantId || correlatedProcesses.has(definition.id)) continue
+      correlatedProcesses.add(definition.id)
       this.removeWhere(this.subscriptions, (s) => s === subscription)
       this.deliver(subscription, message.variables, now)
       first ??= subscription.elementInstance.instance.key
-      if (once) return first
     }
     for (const definition of this.latestDefinitions(message.tenantId)) {
       const start = definition.model.messageStarts.get(message.name)
-      if (start === undefined) continue
+      if (start === undefined || correlatedProcesses.has(definition.id)) continue
+      correlatedProcesses.add(definition.id)
       const instance = this.createInstance(definition, message.variables, now, start)
       first ??= instance.key
-      if (once) return first
     }
     return first
   }
@@ -613,24 +973,44 @@ export class Engine {
     return [...ids].flatMap((id) => this.latestDefinition(id, tenantId) ?? [])
   }
 
-  /** Fires due timers, expires buffered messages; called before every command and by the ticker. */
+  // --- timers and time --------------------------------------------------------------------
+
+  private schedule(elementInstance: ElementInstance, now: number): void {
+    const timer = elementInstance.element.timer!
+    const value = attributeValue(timer.value, this.visibleVariables(elementInstance))
+    if (typeof value !== "string") {
+      throw new FeelError(`Expected the timer ${timer.kind} to be an ISO-8601 ${timer.kind}, but was '${JSON.stringify(value)}'`)
+    }
+    const dueAt = timer.kind === "duration" ? addDuration(now, value) : Date.parse(value)
+    if (Number.isNaN(dueAt)) throw new FeelError(`Expected the timer date to be an ISO-8601 date-time, but was '${value}'`)
+    this.timers.push({ elementInstance, dueAt })
+  }
+
+  /** Fires due timers, times out jobs, expires buffered messages; called before every command and by long polls. */
   advanceTo(now: number): void {
     this.removeWhere(this.messages, (message) => message.expiresAt <= now)
+    let changed = false
+    for (const job of this.jobs.values()) {
+      if (job.state === "ACTIVATED" && job.deadline <= now) {
+        this.makeActivatable(job, job.deadline)
+        this.touch(job, "TIMED_OUT", job.deadline)
+        changed = true
+      }
+    }
     const due = this.timers.filter((timer) => timer.dueAt <= now).sort((a, b) => a.dueAt - b.dueAt)
     for (const timer of due) {
       this.removeWhere(this.timers, (t) => t === timer)
-      if (timer.elementInstance.state !== "ACTIVE") continue
-      const element = timer.elementInstance.element
-      this.leave(timer.elementInstance, element.outgoing.map((flow) => flow.target), timer.dueAt)
+      if (timer.elementInstance.state === "ACTIVE") this.complete(timer.elementInstance, timer.dueAt)
+      changed = true
     }
-    if (due.length > 0) this.changed()
+    if (changed) this.changed()
   }
 
-  /** The next instant something is due (a timer or a job retry back-off), if any. */
+  /** The next instant something is due (a timer, a job retry back-off or a job timeout), if any. */
   nextDue(now: number): number | undefined {
     const instants = [
       ...this.timers.map((timer) => timer.dueAt),
-      ...[...this.jobs.values()].filter((job) => job.state === "CREATED" && job.activatableAt > now).map((job) => job.activatableAt),
+      ...[...this.jobs.values()].filter((job) => job.state === "ACTIVATABLE" && job.activatableAt > now).map((job) => job.activatableAt),
       ...[...this.jobs.values()].filter((job) => job.state === "ACTIVATED").map((job) => job.deadline)
     ]
     return instants.length === 0 ? undefined : Math.min(...instants)

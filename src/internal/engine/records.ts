@@ -1,7 +1,7 @@
 /**
  * The API's view of engine objects: the success bodies of the 8.9 spec, field for field.
  */
-import type { Definition, ElementInstance, Engine, Incident, Instance, Job, UserTask } from "./engine.js"
+import type { Definition, ElementInstance, Engine, Incident, Instance, Job, Scope, UserTask } from "./engine.js"
 
 const iso = (millis: number | undefined): string | null => (millis === undefined ? null : new Date(millis).toISOString())
 
@@ -83,9 +83,14 @@ export const userTaskRecord = (task: UserTask) => {
   }
 }
 
+/** Only the variables named in `names` (all when there are none). */
+export const pick = (variables: Readonly<Record<string, unknown>>, names: ReadonlyArray<string> | undefined) =>
+  names === undefined || names.length === 0
+    ? { ...variables }
+    : Object.fromEntries(names.filter((name) => name in variables).map((name) => [name, variables[name]]))
+
 export const activatedJobRecord = (engine: Engine, job: Job, fetchVariable: ReadonlyArray<string> | undefined) => {
   const { element, instance } = job.elementInstance
-  const variables = engine.variablesOf(instance)
   return {
     jobKey: job.key,
     type: job.type,
@@ -99,9 +104,7 @@ export const activatedJobRecord = (engine: Engine, job: Job, fetchVariable: Read
     worker: job.worker,
     retries: job.retries,
     deadline: job.deadline,
-    variables: fetchVariable === undefined || fetchVariable.length === 0
-      ? variables
-      : Object.fromEntries(fetchVariable.filter((name) => name in variables).map((name) => [name, variables[name]])),
+    variables: pick(engine.visibleVariables(job.elementInstance), fetchVariable),
     tenantId: instance.definition.tenantId,
     kind: "BPMN_ELEMENT",
     listenerEventType: "UNSPECIFIED",
@@ -117,18 +120,18 @@ export const jobRecord = (job: Job) => {
     jobKey: job.key,
     type: job.type,
     worker: job.worker,
-    state: job.state,
+    state: job.event,
     kind: "BPMN_ELEMENT",
     listenerEventType: "UNSPECIFIED",
     retries: job.retries,
     isDenied: null,
     deniedReason: null,
-    hasFailedWithRetriesLeft: job.errorMessage !== undefined && job.retries > 0,
-    errorCode: null,
+    hasFailedWithRetriesLeft: job.failedWithRetriesLeft,
+    errorCode: job.errorCode ?? null,
     errorMessage: job.errorMessage ?? null,
     customHeaders: { ...job.customHeaders },
     deadline: job.state === "ACTIVATED" ? iso(job.deadline) : null,
-    endTime: null,
+    endTime: iso(job.endTime),
     processDefinitionId: instance.definition.id,
     processDefinitionKey: instance.definition.key,
     processInstanceKey: instance.key,
@@ -136,8 +139,8 @@ export const jobRecord = (job: Job) => {
     elementId: element.id,
     elementInstanceKey: job.elementInstance.key,
     tenantId: instance.definition.tenantId,
-    creationTime: null,
-    lastUpdateTime: null
+    creationTime: iso(job.creationTime),
+    lastUpdateTime: iso(job.lastUpdateTime)
   }
 }
 
@@ -160,14 +163,22 @@ export const incidentRecord = (incident: Incident) => {
   }
 }
 
-export const variableRecords = (instance: Instance) =>
-  [...instance.variables].map(([name, { key, value }]) => ({
+const scopeRecords = (instance: Instance, scopeKey: string, scope: Scope) =>
+  [...scope].map(([name, { key, value }]) => ({
     variableKey: key,
     name,
     value: JSON.stringify(value),
     isTruncated: false,
     processInstanceKey: instance.key,
     rootProcessInstanceKey: null,
-    scopeKey: instance.key,
+    scopeKey,
     tenantId: instance.definition.tenantId
   }))
+
+/** The variables of a process instance: its own scope's, then each element instance's local ones. */
+export const variableRecords = (engine: Engine, instance: Instance) => [
+  ...scopeRecords(instance, instance.key, instance.variables),
+  ...[...engine.elementInstances.values()]
+    .filter((elementInstance) => elementInstance.instance === instance)
+    .flatMap((elementInstance) => scopeRecords(instance, elementInstance.key, elementInstance.variables))
+]

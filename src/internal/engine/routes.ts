@@ -12,12 +12,13 @@ import {
   elementInstanceRecord,
   incidentRecord,
   jobRecord,
+  pick,
   processDefinitionRecord,
   processInstanceRecord,
   userTaskRecord,
   variableRecords
 } from "./records.js"
-import { search } from "./search.js"
+import { matches, search } from "./search.js"
 
 /** Faults the engine injects, for tests and benchmarks. */
 export interface Faults {
@@ -83,10 +84,17 @@ const deploy: Handler = (input, context) =>
           const name = file instanceof File ? file.name : `resource-${index}.bpmn`
           if (!/\.bpmn$/i.test(name)) throw badRequest(`${name}: the test engine deploys BPMN resources (.bpmn) only`)
           const xml = await file.text()
-          return { name, xml, models: await parseBpmn(xml) }
+          try {
+            return { name, xml, models: await parseBpmn(xml) }
+          } catch (error) {
+            if (error instanceof ModelError) throw badRequest(`${name}: ${error.message}`)
+            throw error
+          }
         },
-        catch: (error) =>
-          error instanceof EngineFailure ? error : badRequest(error instanceof ModelError ? error.message : String(error))
+        catch: (error) => {
+          if (error instanceof EngineFailure) return error
+          throw error
+        }
       }))
     const tenantId = tenantOf(input)
     const result = context.engine.deploy(resources, tenantId)
@@ -121,21 +129,16 @@ const resolveDefinition = (input: Input, engine: Engine) => {
   return found(definition, `process definition with id ${id}${version === undefined ? "" : ` version ${version}`}`)
 }
 
-const instanceResult = (engine: Engine, instance: Instance, fetchVariables?: ReadonlyArray<string>) => {
-  const variables = engine.variablesOf(instance)
-  return {
-    processInstanceKey: instance.key,
-    processDefinitionKey: instance.definition.key,
-    processDefinitionId: instance.definition.id,
-    processDefinitionVersion: instance.definition.version,
-    tenantId: instance.definition.tenantId,
-    variables: fetchVariables === undefined || fetchVariables.length === 0
-      ? variables
-      : Object.fromEntries(fetchVariables.filter((name) => name in variables).map((name) => [name, variables[name]])),
-    tags: [],
-    businessId: null
-  }
-}
+const instanceResult = (engine: Engine, instance: Instance, fetchVariables?: ReadonlyArray<string>) => ({
+  processInstanceKey: instance.key,
+  processDefinitionKey: instance.definition.key,
+  processDefinitionId: instance.definition.id,
+  processDefinitionVersion: instance.definition.version,
+  tenantId: instance.definition.tenantId,
+  variables: pick(engine.variablesOf(instance), fetchVariables),
+  tags: [],
+  businessId: null
+})
 
 const createProcessInstance: Handler = (input, context) =>
   Effect.gen(function*() {
@@ -182,6 +185,32 @@ const activateJobs: Handler = (input, context) =>
 
 const searchRequest = (input: Input) => ({ filter: input["filter"], sort: input["sort"], page: input["page"] })
 
+/** `[{ name, value }]` filters: every one must match a variable of `variables` (values as JSON). */
+const variablesMatch = (variables: Readonly<Record<string, unknown>>, condition: unknown): boolean =>
+  (condition as ReadonlyArray<{ name: string; value: unknown }>).every(({ name, value }) =>
+    name in variables && matches(JSON.stringify(variables[name]), value)
+  )
+
+/** The variables of the process instance a record belongs to. */
+const processVariables = (engine: Engine, processInstanceKey: unknown): Readonly<Record<string, unknown>> => {
+  const instance = engine.instances.get(processInstanceKey as string)
+  return instance === undefined ? {} : engine.variablesOf(instance)
+}
+
+/** The local variables of the element instance a record belongs to. */
+const localVariables = (engine: Engine, elementInstanceKey: unknown): Readonly<Record<string, unknown>> => {
+  const elementInstance = engine.elementInstances.get(elementInstanceKey as string)
+  return elementInstance === undefined
+    ? {}
+    : Object.fromEntries([...elementInstance.variables].map(([name, { value }]) => [name, value]))
+}
+
+/** All variables of all process instances. */
+const allVariables = (engine: Engine) => [...engine.instances.values()].flatMap((instance) => variableRecords(engine, instance))
+
+const incidentsOf = (engine: Engine, test: (incident: ReturnType<typeof incidentRecord>) => boolean) =>
+  [...engine.incidents.values()].map(incidentRecord).filter(test)
+
 const setClock: Handler = (input, context) =>
   Effect.sync(() => {
     context.pin(input["timestamp"] as number)
@@ -214,7 +243,10 @@ export const handlers: Readonly<Record<string, Handler>> = {
     }),
   createDeployment: deploy,
   searchProcessDefinitions: command((input, engine) =>
-    search([...engine.definitions.values()].map(processDefinitionRecord), searchRequest(input))
+    search([...engine.definitions.values()].map(processDefinitionRecord), searchRequest(input), {
+      isLatestVersion: (row, condition) =>
+        matches(engine.latestDefinition(row.processDefinitionId, row.tenantId)?.key === row.processDefinitionKey, condition)
+    })
   ),
   getProcessDefinition: command((input, engine) =>
     processDefinitionRecord(found(engine.definitions.get(input["processDefinitionKey"]), `process definition ${input["processDefinitionKey"]}`))
@@ -227,14 +259,27 @@ export const handlers: Readonly<Record<string, Handler>> = {
     processInstanceRecord(engine, found(engine.instances.get(input["processInstanceKey"]), `process instance ${input["processInstanceKey"]}`))
   ),
   searchProcessInstances: command((input, engine) =>
-    search([...engine.instances.values()].map((instance) => processInstanceRecord(engine, instance)), searchRequest(input))
+    search([...engine.instances.values()].map((instance) => processInstanceRecord(engine, instance)), searchRequest(input), {
+      variables: (row, condition) => variablesMatch(processVariables(engine, row.processInstanceKey), condition)
+    })
   ),
+  searchProcessInstanceIncidents: command((input, engine) => {
+    found(engine.instances.get(input["processInstanceKey"]), `process instance ${input["processInstanceKey"]}`)
+    return search(incidentsOf(engine, (incident) => incident.processInstanceKey === input["processInstanceKey"]), searchRequest(input))
+  }),
   cancelProcessInstance: command((input, engine, now) => engine.cancelInstance(input["processInstanceKey"], now)),
   searchElementInstances: command((input, engine) =>
     search([...engine.elementInstances.values()].map(elementInstanceRecord), searchRequest(input))
   ),
   getElementInstance: command((input, engine) =>
     elementInstanceRecord(found(engine.elementInstances.get(input["elementInstanceKey"]), `element instance ${input["elementInstanceKey"]}`))
+  ),
+  searchElementInstanceIncidents: command((input, engine) => {
+    found(engine.elementInstances.get(input["elementInstanceKey"]), `element instance ${input["elementInstanceKey"]}`)
+    return search(incidentsOf(engine, (incident) => incident.elementInstanceKey === input["elementInstanceKey"]), searchRequest(input))
+  }),
+  createElementInstanceVariables: command((input, engine) =>
+    engine.updateVariables(input["elementInstanceKey"], input["variables"] ?? {}, input["local"] === true)
   ),
   activateJobs,
   completeJob: command((input, engine, now) => engine.completeJob(input["jobKey"], input["variables"] ?? {}, now)),
@@ -252,35 +297,30 @@ export const handlers: Readonly<Record<string, Handler>> = {
   updateJob: command((input, engine, now) => engine.updateJob(input["jobKey"], input["changeset"] ?? {}, now)),
   searchJobs: command((input, engine) => search([...engine.jobs.values()].map(jobRecord), searchRequest(input))),
   searchUserTasks: command((input, engine) =>
-    search([...engine.userTasks.values()].map(userTaskRecord), searchRequest(input))
+    search([...engine.userTasks.values()].map(userTaskRecord), searchRequest(input), {
+      processInstanceVariables: (row, condition) => variablesMatch(processVariables(engine, row.processInstanceKey), condition),
+      localVariables: (row, condition) => variablesMatch(localVariables(engine, row.elementInstanceKey), condition)
+    })
   ),
   getUserTask: command((input, engine) =>
     userTaskRecord(found(engine.userTasks.get(input["userTaskKey"]), `user task ${input["userTaskKey"]}`))
   ),
-  assignUserTask: command((input, engine) =>
-    engine.assignUserTask(input["userTaskKey"], input["assignee"], input["allowOverride"] ?? true)
-  ),
-  unassignUserTask: command((input, engine) => engine.unassignUserTask(input["userTaskKey"])),
-  updateUserTask: command((input, engine) => {
-    const task = engine.openUserTask(input["userTaskKey"])
-    const changeset = (input["changeset"] ?? {}) as Input
-    if (changeset["dueDate"] !== undefined) task.dueDate = changeset["dueDate"] ?? undefined
-    if (changeset["followUpDate"] !== undefined) task.followUpDate = changeset["followUpDate"] ?? undefined
-    if (changeset["candidateGroups"] !== undefined) task.candidateGroups = changeset["candidateGroups"] ?? []
-    if (changeset["candidateUsers"] !== undefined) task.candidateUsers = changeset["candidateUsers"] ?? []
-    if (changeset["priority"] !== undefined && changeset["priority"] !== null) task.priority = changeset["priority"]
+  assignUserTask: command((input, engine) => {
+    const assignee = input["assignee"] as string | undefined
+    if (assignee === undefined || assignee.trim() === "") throw badRequest("The assignee must not be empty or null")
+    engine.assignUserTask(input["userTaskKey"], assignee, input["allowOverride"] ?? true)
   }),
+  unassignUserTask: command((input, engine) => engine.unassignUserTask(input["userTaskKey"])),
+  updateUserTask: command((input, engine) => engine.updateUserTask(input["userTaskKey"], input["changeset"] ?? {})),
   completeUserTask: command((input, engine, now) => engine.completeUserTask(input["userTaskKey"], input["variables"] ?? {}, now)),
   searchIncidents: command((input, engine) => search([...engine.incidents.values()].map(incidentRecord), searchRequest(input))),
   getIncident: command((input, engine) =>
     incidentRecord(found(engine.incidents.get(input["incidentKey"]), `incident ${input["incidentKey"]}`))
   ),
   resolveIncident: command((input, engine, now) => engine.resolveIncident(input["incidentKey"], now)),
-  searchVariables: command((input, engine) =>
-    search([...engine.instances.values()].flatMap(variableRecords), searchRequest(input))
-  ),
+  searchVariables: command((input, engine) => search(allVariables(engine), searchRequest(input))),
   getVariable: command((input, engine) => {
-    const variable = [...engine.instances.values()].flatMap(variableRecords).find((v) => v.variableKey === input["variableKey"])
+    const variable = allVariables(engine).find((v) => v.variableKey === input["variableKey"])
     const { isTruncated: _, ...record } = found(variable, `variable ${input["variableKey"]}`)
     return record
   }),
