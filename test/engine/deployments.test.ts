@@ -94,6 +94,41 @@ describe("deployments", () => {
       expect(definitions.items).toHaveLength(0)
     }).pipe(Effect.provide(engineLayer())))
 
+  it.effect("models Zeebe would refuse are refused with 400: bad static timer, gateway flow without condition, no correlation key", () =>
+    Effect.gen(function*() {
+      const refuse = (name: string, body: string, preamble = "") =>
+        Effect.map(Effect.flip(Resource.createDeployment({ resources: [bpmn(`${name}.bpmn`, processXml(name, body, preamble))] })), (error) =>
+          error._tag === "BadRequest" ? error.detail : error._tag)
+      expect(yield* refuse("timer", `
+        <bpmn:startEvent id="s" />
+        <bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t" />
+        <bpmn:intermediateCatchEvent id="t">
+          <bpmn:timerEventDefinition><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">PT10X</bpmn:timeDuration></bpmn:timerEventDefinition>
+        </bpmn:intermediateCatchEvent>`)).toBe("timer.bpmn: timer t: 'PT10X' is not an ISO-8601 duration")
+      expect(yield* refuse("cycle", `
+        <bpmn:startEvent id="s" />
+        <bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t" />
+        <bpmn:intermediateCatchEvent id="t">
+          <bpmn:timerEventDefinition><bpmn:timeCycle xsi:type="bpmn:tFormalExpression">R3/PT1M</bpmn:timeCycle></bpmn:timerEventDefinition>
+        </bpmn:intermediateCatchEvent>`)).toContain("cycles are not supported")
+      expect(yield* refuse("gateway", `
+        <bpmn:startEvent id="s" />
+        <bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="g" />
+        <bpmn:exclusiveGateway id="g" />
+        <bpmn:sequenceFlow id="f1" sourceRef="g" targetRef="a"><bpmn:conditionExpression>=x</bpmn:conditionExpression></bpmn:sequenceFlow>
+        <bpmn:sequenceFlow id="f2" sourceRef="g" targetRef="b" />
+        <bpmn:endEvent id="a" /><bpmn:endEvent id="b" />`))
+        .toBe("gateway.bpmn: sequence flow f2 leaves exclusive gateway g without a condition and is not its default flow")
+      expect(yield* refuse("message", `
+        <bpmn:startEvent id="s" />
+        <bpmn:sequenceFlow id="f" sourceRef="s" targetRef="m" />
+        <bpmn:intermediateCatchEvent id="m"><bpmn:messageEventDefinition messageRef="Msg" /></bpmn:intermediateCatchEvent>`,
+        `<bpmn:message id="Msg" name="hello" />`)).toBe("message.bpmn: message catch event m: message hello has no zeebe:subscription correlationKey")
+      expect(yield* refuse("job", `<bpmn:startEvent id="s" /><bpmn:serviceTask id="t" />`))
+        .toBe("job.bpmn: service task t has no zeebe:taskDefinition type")
+      expect(yield* refuse("worker", `<bpmn:startEvent id="s" /><bpmn:userTask id="u" />`)).toContain("job-worker user task")
+    }).pipe(Effect.provide(engineLayer())))
+
   it.effect("invalid XML is refused with 400 and a readable detail", () =>
     Effect.gen(function*() {
       const garbage = yield* Effect.flip(Resource.createDeployment({ resources: [bpmn("broken.bpmn", "this is not XML")] }))

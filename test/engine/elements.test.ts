@@ -99,6 +99,44 @@ describe("elements", () => {
       expect(yield* stateOf(created.processInstanceKey)).toBe("COMPLETED")
     }).pipe(Effect.provide(engineLayer())))
 
+  it.effect("an attribute expression that cannot be evaluated is an incident EXTRACT_VALUE_ERROR until its variables exist", () =>
+    Effect.gen(function*() {
+      yield* deploy("user-task.bpmn")
+      const created = yield* start("user-task", { urgency: 20 })
+      const incidents = yield* Incident.searchIncidents({ filter: { processInstanceKey: created.processInstanceKey } })
+      expect(incidents.items.map((i) => [i.errorType, i.elementId])).toEqual([["EXTRACT_VALUE_ERROR", "approve"]])
+      expect(incidents.items[0]!.errorMessage).toContain("owner")
+      yield* ElementInstance.createElementInstanceVariables({
+        elementInstanceKey: Keys.ElementInstanceKey.make(created.processInstanceKey),
+        variables: { owner: "olga" }
+      })
+      yield* Incident.resolveIncident({ incidentKey: incidents.items[0]!.incidentKey })
+      expect(yield* openTaskOf(created.processInstanceKey)).toMatchObject({ assignee: "olga", priority: 20 })
+    }).pipe(Effect.provide(engineLayer())))
+
+  it.effect("timer durations and dates may be FEEL expressions", () =>
+    Effect.gen(function*() {
+      yield* Resource.createDeployment({
+        resources: [bpmn("timers.bpmn", processXml("timers", `
+          <bpmn:startEvent id="start" />
+          <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="pause" />
+          <bpmn:intermediateCatchEvent id="pause">
+            <bpmn:timerEventDefinition><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">=pause</bpmn:timeDuration></bpmn:timerEventDefinition>
+          </bpmn:intermediateCatchEvent>
+          <bpmn:sequenceFlow id="f2" sourceRef="pause" targetRef="until" />
+          <bpmn:intermediateCatchEvent id="until">
+            <bpmn:timerEventDefinition><bpmn:timeDate xsi:type="bpmn:tFormalExpression">=date and time(wakeUp)</bpmn:timeDate></bpmn:timerEventDefinition>
+          </bpmn:intermediateCatchEvent>
+          <bpmn:sequenceFlow id="f3" sourceRef="until" targetRef="end" />
+          <bpmn:endEvent id="end" />`))]
+      })
+      const created = yield* start("timers", { pause: "PT1M", wakeUp: "1970-01-01T01:00:00Z" })
+      yield* TestClock.adjust("1 minute")
+      expect((yield* elementsOf(created.processInstanceKey)).at(-1)).toBe("until:INTERMEDIATE_CATCH_EVENT:ACTIVE")
+      yield* TestClock.adjust("59 minutes")
+      expect(yield* stateOf(created.processInstanceKey)).toBe("COMPLETED")
+    }).pipe(Effect.provide(engineLayer())))
+
   it.effect("exclusive gateway: the first flow whose FEEL condition holds, else the default flow", () =>
     Effect.gen(function*() {
       yield* deploy("exclusive-gateway.bpmn")
@@ -212,6 +250,17 @@ describe("elements", () => {
         yield* completeOne("prepare")
         expect(yield* stateOf(buffered.processInstanceKey)).toBe("COMPLETED")
         expect(yield* stateOf(dropped.processInstanceKey)).toBe("ACTIVE")
+      }).pipe(Effect.provide(engineLayer())))
+
+    it.effect("a message id still buffered cannot be published again (409, undeclared: UnexpectedStatus)", () =>
+      Effect.gen(function*() {
+        const message = { name: "payment-received", correlationKey: "k", timeToLive: 10_000, messageId: "m-1" }
+        yield* Message.publishMessage(message)
+        const duplicate = yield* Effect.flip(Message.publishMessage(message))
+        expect(duplicate._tag === "UnexpectedStatus" && [duplicate.status, duplicate.problem?.title]).toEqual([409, "ALREADY_EXISTS"])
+        yield* Message.publishMessage({ ...message, correlationKey: "other" })
+        yield* TestClock.adjust("10 seconds")
+        yield* Message.publishMessage(message)
       }).pipe(Effect.provide(engineLayer())))
 
     it.effect("a buffered message expires after its TTL on the clock", () =>

@@ -4,9 +4,10 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
 import { Clock, Cluster, ElementInstance, Incident, Job, Keys, ProcessInstance, Resource, User, Variable } from "effect-camunda"
-import { activate, activateOne, engineLayer, start, stateOf, testBpmn } from "../support/engine.js"
+import { activate, activateOne, engineLayer, settle, start, stateOf, testBpmn } from "../support/engine.js"
 
 const deploy = (...names: ReadonlyArray<string>) => Resource.createDeployment({ resources: names.map(testBpmn) })
 
@@ -185,6 +186,22 @@ describe("cluster", () => {
 })
 
 describe("clock", () => {
+  it.effect("request timeouts run on the Clock even while the engine's clock is pinned", () =>
+    Effect.gen(function*() {
+      yield* deploy("service-task.bpmn")
+      yield* Clock.pinClock({ timestamp: Date.parse("2030-01-01T00:00:00.000Z") })
+      const poll = yield* Effect.fork(Job.activateJobs({ type: "nothing", timeout: 1000, maxJobsToActivate: 1, requestTimeout: 5_000 }))
+      const awaiting = yield* Effect.fork(ProcessInstance.createProcessInstance({
+        processDefinitionId: Keys.ProcessDefinitionId.make("service-task"),
+        awaitCompletion: true,
+        requestTimeout: 5_000
+      }))
+      yield* Effect.repeatN(settle, 5)
+      yield* TestClock.adjust("5 seconds")
+      expect((yield* Fiber.join(poll)).jobs).toEqual([])
+      expect((yield* Effect.flip(Fiber.join(awaiting)))._tag).toBe("GatewayTimeout")
+    }).pipe(Effect.provide(engineLayer())))
+
   it.effect("pinClock makes engine time jump (a timer due before fires); resetClock goes back to the Clock", () =>
     Effect.gen(function*() {
       yield* deploy("timer.bpmn", "straight-through.bpmn")

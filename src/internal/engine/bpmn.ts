@@ -50,6 +50,7 @@ export interface TimerModel {
   readonly value: string
 }
 
+/** What the engine does with an element. */
 export type ElementKind =
   | "startEvent"
   | "endEvent"
@@ -63,6 +64,7 @@ export type ElementKind =
   /** Elements a token passes straight through: undefined and manual tasks, none intermediate throw events. */
   | "passThrough"
 
+/** An element of a process, as the engine runs it. */
 export interface ElementModel {
   readonly id: string
   readonly name: string | undefined
@@ -87,6 +89,7 @@ export interface ElementModel {
   readonly errorCode: string | undefined
 }
 
+/** An executable process of a BPMN document. */
 export interface ProcessModel {
   readonly id: string
   readonly name: string | undefined

@@ -20,12 +20,17 @@ export class EngineFailure extends Error {
   }
 }
 
+/** 404 `NOT_FOUND`. */
 export const notFound = (detail: string) => new EngineFailure(404, "NOT_FOUND", detail)
+/** 409 `INVALID_STATE`. */
 export const conflict = (detail: string) => new EngineFailure(409, "INVALID_STATE", detail)
+/** 400 `INVALID_ARGUMENT`. */
 export const badRequest = (detail: string) => new EngineFailure(400, "INVALID_ARGUMENT", detail)
 
+/** The tenant of everything deployed or started without a tenant id. */
 export const defaultTenant = "<default>"
 
+/** A deployed process definition (one version of a BPMN process id). */
 export interface Definition {
   readonly key: string
   readonly id: string
@@ -46,6 +51,7 @@ export interface Variable {
 /** Variables by name. */
 export type Scope = Map<string, Variable>
 
+/** A process instance. */
 export interface Instance {
   readonly key: string
   readonly definition: Definition
@@ -58,6 +64,7 @@ export interface Instance {
   readonly joins: Map<string, number>
 }
 
+/** A token at (or past) an element of a process instance. */
 export interface ElementInstance {
   readonly key: string
   readonly instance: Instance
@@ -73,6 +80,7 @@ export interface ElementInstance {
 /** What searches report as a job's state: the last thing that happened to it. */
 export type JobEvent = "CREATED" | "COMPLETED" | "FAILED" | "ERROR_THROWN" | "CANCELED" | "TIMED_OUT" | "RETRIES_UPDATED"
 
+/** A job of a service task. */
 export interface Job {
   readonly key: string
   readonly type: string
@@ -93,6 +101,7 @@ export interface Job {
   endTime: number | undefined
 }
 
+/** A `zeebe:userTask`. */
 export interface UserTask {
   readonly key: string
   readonly elementInstance: ElementInstance
@@ -109,6 +118,7 @@ export interface UserTask {
   readonly customHeaders: Readonly<Record<string, string>>
 }
 
+/** An incident: a failure the instance waits on until it is resolved. */
 export interface Incident {
   readonly key: string
   readonly elementInstance: ElementInstance
@@ -143,6 +153,7 @@ interface Subscription {
 
 interface BufferedMessage {
   readonly key: string
+  readonly messageId: string | undefined
   readonly name: string
   readonly correlationKey: string
   readonly variables: Readonly<Record<string, unknown>>
@@ -217,6 +228,7 @@ const integerValue = (text: string, variables: Readonly<Record<string, unknown>>
   return number
 }
 
+/** The engine state and its commands. */
 export class Engine {
   private nextKey = 2251799813685249n
   readonly definitions = new Map<string, Definition>()
@@ -230,6 +242,7 @@ export class Engine {
   private readonly timers: Array<Timer> = []
   private readonly listeners = new Set<() => void>()
 
+  /** A fresh key (a 64-bit number as a string, like Zeebe's). */
   key(): string {
     return String(this.nextKey++)
   }
@@ -246,6 +259,7 @@ export class Engine {
 
   // --- deployments ------------------------------------------------------------------------
 
+  /** Deploys parsed resources; a resource identical to the latest version keeps that version. */
   deploy(resources: ReadonlyArray<{ name: string; xml: string; models: ReadonlyArray<ProcessModel> }>, tenantId: string) {
     const deployed: Array<Definition> = []
     for (const resource of resources) {
@@ -272,6 +286,7 @@ export class Engine {
     return { deploymentKey: this.key(), definitions: deployed }
   }
 
+  /** The latest version of process `id` of a tenant. */
   latestDefinition(id: string, tenantId: string): Definition | undefined {
     let latest: Definition | undefined
     for (const definition of this.definitions.values()) {
@@ -284,6 +299,7 @@ export class Engine {
 
   // --- process instances ------------------------------------------------------------------
 
+  /** Starts an instance at the none start event (or at `startAt`, a message start event). */
   createInstance(definition: Definition, variables: Readonly<Record<string, unknown>>, now: number, startAt?: string): Instance {
     const start = startAt ?? definition.model.startEvent
     if (start === undefined) throw badRequest(`process ${definition.id} has no none start event`)
@@ -303,6 +319,7 @@ export class Engine {
     return instance
   }
 
+  /** Terminates an active instance and everything in it; 404 when it is not active. */
   cancelInstance(key: string, now: number): void {
     const instance = this.instances.get(key)
     if (instance === undefined || instance.state !== "ACTIVE") {
@@ -384,6 +401,10 @@ export class Engine {
       }
       instance.joins.delete(element.id)
     }
+    this.enter(this.elementInstance(instance, element, now), now)
+  }
+
+  private elementInstance(instance: Instance, element: ElementModel, now: number): ElementInstance {
     const elementInstance: ElementInstance = {
       key: this.key(),
       instance,
@@ -395,7 +416,7 @@ export class Engine {
       variables: new Map()
     }
     this.elementInstances.set(elementInstance.key, elementInstance)
-    this.enter(elementInstance, now)
+    return elementInstance
   }
 
   /**
@@ -603,6 +624,7 @@ export class Engine {
     return incident
   }
 
+  /** Whether the instance has an active incident. */
   hasIncident(instance: Instance): boolean {
     for (const incident of this.incidents.values()) {
       if (incident.state === "ACTIVE" && incident.elementInstance.instance === instance) return true
@@ -667,6 +689,7 @@ export class Engine {
     job.activatableAt = at
   }
 
+  /** Activates up to `maxJobsToActivate` activatable jobs of `type` (and tenants) for `timeout` ms. */
   activateJobs(
     request: { type: string; worker: string; timeout: number; maxJobsToActivate: number; tenantIds: ReadonlyArray<string> | undefined },
     now: number
@@ -704,6 +727,7 @@ export class Engine {
     return job
   }
 
+  /** Completes a job and its element with the job's variables. */
   completeJob(key: string, variables: Readonly<Record<string, unknown>>, now: number): void {
     const job = this.activeJob(key, "complete")
     job.state = "COMPLETED"
@@ -750,6 +774,7 @@ export class Engine {
     return boundaries.find((b) => b.errorCode === errorCode) ?? boundaries.find((b) => b.errorCode === undefined)
   }
 
+  /** Throws a business error: the catching error boundary event takes over, else an UNHANDLED_ERROR_EVENT incident. */
   throwJobError(key: string, errorCode: string, errorMessage: string | undefined, variables: Readonly<Record<string, unknown>>, now: number) {
     const job = this.activeJob(key, "throw an error for")
     const boundary = this.catcher(job, errorCode)
@@ -779,18 +804,7 @@ export class Engine {
 
   /** Activates a catch event that was triggered with `variables`, which it completes with. */
   private catchEvent(instance: Instance, elementId: string, variables: Readonly<Record<string, unknown>>, now: number): void {
-    const element = instance.definition.model.elements.get(elementId)!
-    const elementInstance: ElementInstance = {
-      key: this.key(),
-      instance,
-      element,
-      state: "ACTIVE",
-      startDate: now,
-      endDate: undefined,
-      incidentKey: undefined,
-      variables: new Map()
-    }
-    this.elementInstances.set(elementInstance.key, elementInstance)
+    const elementInstance = this.elementInstance(instance, instance.definition.model.elements.get(elementId)!, now)
     this.setResult(elementInstance, variables)
     this.complete(elementInstance, now)
   }
@@ -850,6 +864,7 @@ export class Engine {
     return task
   }
 
+  /** Assigns a task; with `allowOverride` false, a task assigned to someone else is a conflict (409). */
   assignUserTask(key: string, assignee: string, allowOverride: boolean): void {
     const task = this.openUserTask(key)
     if (!allowOverride && task.assignee !== undefined && task.assignee !== assignee) {
@@ -858,10 +873,12 @@ export class Engine {
     task.assignee = assignee
   }
 
+  /** Removes the assignee. */
   unassignUserTask(key: string): void {
     this.openUserTask(key).assignee = undefined
   }
 
+  /** Applies a changeset (see {@link UserTaskChangeset}). */
   updateUserTask(key: string, changeset: UserTaskChangeset): void {
     const task = this.openUserTask(key)
     const date = (value: string, what: string) => value === "" ? undefined : dateValue(value, what)
@@ -879,6 +896,7 @@ export class Engine {
     if (changeset.priority !== undefined && changeset.priority !== null) task.priority = changeset.priority
   }
 
+  /** Completes a task and its element with the given variables. */
   completeUserTask(key: string, variables: Readonly<Record<string, unknown>>, now: number): void {
     const task = this.openUserTask(key)
     task.state = "COMPLETED"
@@ -923,15 +941,28 @@ export class Engine {
     this.changed()
   }
 
-  /** Correlates (at most once per process) with waiting instances and message start events; buffers for `ttl` when positive. */
-  publishMessage(message: MessageInput & { readonly ttl: number }, now: number): Correlation {
+  /**
+   * Correlates (at most once per process) with waiting instances and message start events;
+   * buffers for `ttl` when positive. A `messageId` still buffered for the same name, correlation
+   * key and tenant is refused (409).
+   */
+  publishMessage(message: MessageInput & { readonly ttl: number; readonly messageId: string | undefined }, now: number): Correlation {
+    const { ttl, ...rest } = message
+    const duplicate = rest.messageId !== undefined && this.messages.some((m) =>
+      m.messageId === rest.messageId && m.name === rest.name && m.correlationKey === rest.correlationKey &&
+      m.tenantId === rest.tenantId && m.expiresAt > now
+    )
+    if (duplicate) {
+      throw new EngineFailure(
+        409,
+        "ALREADY_EXISTS",
+        `Expected to publish a new message with id '${rest.messageId}', but a message with that id was already published`
+      )
+    }
     const messageKey = this.key()
     const correlatedProcesses = new Set<string>()
-    const correlated = this.correlate(message, correlatedProcesses, now)
-    if (message.ttl > 0) {
-      const { ttl: _, ...rest } = message
-      this.messages.push({ ...rest, key: messageKey, expiresAt: now + message.ttl, correlatedProcesses })
-    }
+    const correlated = this.correlate(rest, correlatedProcesses, now)
+    if (ttl > 0) this.messages.push({ ...rest, key: messageKey, expiresAt: now + ttl, correlatedProcesses })
     return { messageKey, processInstanceKey: correlated }
   }
 

@@ -5,6 +5,7 @@ import type { Definition, ElementInstance, Engine, Incident, Instance, Job, Scop
 
 const iso = (millis: number | undefined): string | null => (millis === undefined ? null : new Date(millis).toISOString())
 
+/** `ProcessDefinitionResult`. */
 export const processDefinitionRecord = (definition: Definition) => ({
   processDefinitionKey: definition.key,
   processDefinitionId: definition.id,
@@ -17,6 +18,7 @@ export const processDefinitionRecord = (definition: Definition) => ({
   state: "ACTIVE"
 })
 
+/** `ProcessInstanceResult`. */
 export const processInstanceRecord = (engine: Engine, instance: Instance) => ({
   processInstanceKey: instance.key,
   processDefinitionKey: instance.definition.key,
@@ -36,6 +38,7 @@ export const processInstanceRecord = (engine: Engine, instance: Instance) => ({
   businessId: null
 })
 
+/** `ElementInstanceResult`. */
 export const elementInstanceRecord = (elementInstance: ElementInstance) => ({
   elementInstanceKey: elementInstance.key,
   processInstanceKey: elementInstance.instance.key,
@@ -53,6 +56,7 @@ export const elementInstanceRecord = (elementInstance: ElementInstance) => ({
   rootProcessInstanceKey: null
 })
 
+/** `UserTaskResult`. */
 export const userTaskRecord = (task: UserTask) => {
   const { element, instance } = task.elementInstance
   return {
@@ -89,6 +93,7 @@ export const pick = (variables: Readonly<Record<string, unknown>>, names: Readon
     ? { ...variables }
     : Object.fromEntries(names.filter((name) => name in variables).map((name) => [name, variables[name]]))
 
+/** `ActivatedJobResult`: what a worker receives, with the variables its element sees. */
 export const activatedJobRecord = (engine: Engine, job: Job, fetchVariable: ReadonlyArray<string> | undefined) => {
   const { element, instance } = job.elementInstance
   return {
@@ -114,6 +119,7 @@ export const activatedJobRecord = (engine: Engine, job: Job, fetchVariable: Read
   }
 }
 
+/** `JobSearchResult`: `state` is the last thing that happened to the job. */
 export const jobRecord = (job: Job) => {
   const { element, instance } = job.elementInstance
   return {
@@ -144,6 +150,7 @@ export const jobRecord = (job: Job) => {
   }
 }
 
+/** `IncidentResult`. */
 export const incidentRecord = (incident: Incident) => {
   const { element, instance } = incident.elementInstance
   return {

@@ -75,6 +75,25 @@ const changeOrTimeout = (engine: Engine, millis: number) =>
     Effect.sleep(Duration.millis(Math.max(0, millis)))
   )
 
+/** A request's deadline on Effect's Clock: request timeouts are the gateway's, whatever the engine's (pinned) time. */
+const requestDeadline = (millis: number) => Effect.map(Clock.currentTimeMillis, (now) => now + millis)
+
+const pastDeadline = (deadline: number) => Effect.map(Clock.currentTimeMillis, (now) => now >= deadline)
+
+/**
+ * Waits until the engine changes, the request deadline passes (Effect's Clock), or the next
+ * timer, retry back-off or job timeout is due (engine time), whichever comes first; then
+ * processes what is due.
+ */
+const awaitChange = (context: EngineContext, deadline: number) =>
+  Effect.gen(function*() {
+    const clockNow = yield* Clock.currentTimeMillis
+    const engineNow = yield* context.now
+    const due = context.engine.nextDue(engineNow)
+    yield* changeOrTimeout(context.engine, Math.min(deadline - clockNow, due === undefined ? Infinity : due - engineNow))
+    context.engine.advanceTo(yield* context.now)
+  })
+
 const deploy: Handler = (input, context) =>
   Effect.gen(function*() {
     const files = input["resources"] as ReadonlyArray<Blob>
@@ -147,14 +166,14 @@ const createProcessInstance: Handler = (input, context) =>
     )(input, context)) as Instance
     if (input["awaitCompletion"] !== true) return instanceResult(context.engine, instance)
     const timeout = (input["requestTimeout"] as number | undefined) || 10_000
-    const deadline = (yield* context.now) + timeout
+    const deadline = yield* requestDeadline(timeout)
     while (instance.state === "ACTIVE") {
-      const now = yield* context.now
-      if (now >= deadline) {
-        return yield* Effect.fail(new EngineFailure(504, "DEADLINE_EXCEEDED", `process instance ${instance.key} did not complete within ${timeout} ms`))
+      if (yield* pastDeadline(deadline)) {
+        return yield* Effect.fail(
+          new EngineFailure(504, "DEADLINE_EXCEEDED", `process instance ${instance.key} did not complete within ${timeout} ms`)
+        )
       }
-      yield* changeOrTimeout(context.engine, Math.min(deadline, context.engine.nextDue(now) ?? deadline) - now)
-      context.engine.advanceTo(yield* context.now)
+      yield* awaitChange(context, deadline)
     }
     return instanceResult(context.engine, instance, input["fetchVariables"])
   })
@@ -163,8 +182,7 @@ const activateJobs: Handler = (input, context) =>
   Effect.gen(function*() {
     const requestTimeout = (input["requestTimeout"] as number | undefined) ?? 0
     const longPoll = requestTimeout >= 0
-    const start = yield* context.now
-    const deadline = start + (requestTimeout === 0 ? 10_000 : requestTimeout)
+    const deadline = yield* requestDeadline(requestTimeout === 0 ? 10_000 : requestTimeout)
     const request = {
       type: input["type"] as string,
       worker: (input["worker"] as string | undefined) ?? "",
@@ -176,10 +194,10 @@ const activateJobs: Handler = (input, context) =>
       const now = yield* context.now
       context.engine.advanceTo(now)
       const jobs = context.engine.activateJobs(request, now)
-      if (jobs.length > 0 || !longPoll || now >= deadline) {
+      if (jobs.length > 0 || !longPoll || (yield* pastDeadline(deadline))) {
         return { jobs: jobs.map((job) => activatedJobRecord(context.engine, job, input["fetchVariable"])) }
       }
-      yield* changeOrTimeout(context.engine, Math.min(deadline, context.engine.nextDue(now) ?? deadline) - now)
+      yield* awaitChange(context, deadline)
     }
   })
 
@@ -329,6 +347,7 @@ export const handlers: Readonly<Record<string, Handler>> = {
       name: input["name"],
       correlationKey: input["correlationKey"] ?? "",
       ttl: input["timeToLive"] ?? 0,
+      messageId: input["messageId"] || undefined,
       variables: input["variables"] ?? {},
       tenantId: tenantOf(input)
     }, now)
