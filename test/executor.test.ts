@@ -11,7 +11,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import { Auth, CamundaClient, Cluster, Document, Group, Keys, ProcessDefinition, Resource, System, UserTask } from "effect-camunda"
-import { json, mockHttp, problem, sampleSuccessBody } from "./support/mockHttp.js"
+import { json, mockHttp, problem, sampleSuccessBody, topologyBody } from "./support/mockHttp.js"
 
 const userTaskKey = Keys.UserTaskKey.make("2251799813685249")
 
@@ -121,16 +121,7 @@ describe("requests", () => {
 describe("success bodies", () => {
   it.effect("JSON is decoded into branded values", () => {
     const http = mockHttp(() =>
-      json(200, {
-        brokers: [],
-        clusterSize: 1,
-        partitionsCount: 1,
-        replicationFactor: 1,
-        gatewayVersion: "8.9.0",
-        lastCompletedChangeId: "-1",
-        clusterId: "c",
-        unknownFutureField: true
-      })
+      json(200, { ...topologyBody, unknownFutureField: true })
     )
     return Effect.gen(function*() {
       const topology = yield* Cluster.getTopology()

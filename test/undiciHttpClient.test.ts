@@ -12,6 +12,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net"
 import { Auth, CamundaClient, Cluster, Document, Keys, Resource, UserTask } from "effect-camunda"
 import * as UndiciHttpClient from "effect-camunda/UndiciHttpClient"
+import { topologyBody } from "./support/mockHttp.js"
 
 interface Seen {
   readonly method: string
@@ -93,15 +94,7 @@ describe("UndiciHttpClient", () => {
     Effect.gen(function*() {
       const { url } = yield* server((seen, response) => {
         if (seen.url === "/v2/topology") {
-          response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({
-            brokers: [],
-            clusterSize: 1,
-            partitionsCount: 1,
-            replicationFactor: 1,
-            gatewayVersion: "8.9.0",
-            lastCompletedChangeId: "-1",
-            clusterId: "c"
-          }))
+          response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(topologyBody))
         } else {
           response.writeHead(409, { "content-type": "application/problem+json" }).end(
             JSON.stringify({ title: "INVALID_STATE", status: 409, detail: "assigned to someone else" })

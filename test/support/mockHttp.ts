@@ -74,3 +74,14 @@ export const sampleSuccessBody = (
   const value = FastCheck.sample(Arbitrary.make(body.schema), { numRuns: 1, seed: 7 })[0]
   return json(status, Schema.encodeSync(body.schema)(value))
 }
+
+/** A valid `getTopology` body of a one-broker cluster. */
+export const topologyBody = {
+  brokers: [],
+  clusterSize: 1,
+  partitionsCount: 1,
+  replicationFactor: 1,
+  gatewayVersion: "8.9.0",
+  lastCompletedChangeId: "-1",
+  clusterId: "c"
+}

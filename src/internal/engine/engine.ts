@@ -10,7 +10,7 @@
  * the process scope; when the element has output mappings, the results stay local and only
  * the mappings' targets are propagated.
  */
-import type { ElementModel, MappingModel, ProcessModel } from "./bpmn.js"
+import type { ElementKind, ElementModel, MappingModel, ProcessModel } from "./bpmn.js"
 import { addDuration, attributeValue, evaluateFeelResult, FeelError } from "./feel.js"
 
 /** A refusal with the status and problem the API would answer. */
@@ -452,27 +452,27 @@ export class Engine {
     if (mapped) this.behave(elementInstance, now)
   }
 
+  /** What entering each waiting element does, and the incident a failure of it raises. */
+  private readonly waitStates: Partial<
+    Record<ElementKind, { readonly incident: Incident["errorType"]; readonly run: (e: ElementInstance, now: number) => void }>
+  > = {
+    serviceTask: { incident: "EXTRACT_VALUE_ERROR", run: (e, now) => this.createJob(e, now) },
+    userTask: { incident: "EXTRACT_VALUE_ERROR", run: (e, now) => this.createUserTask(e, now) },
+    messageCatchEvent: { incident: "EXTRACT_VALUE_ERROR", run: (e, now) => this.subscribe(e, now) },
+    timerCatchEvent: { incident: "EXTRACT_VALUE_ERROR", run: (e, now) => this.schedule(e, now) },
+    exclusiveGateway: { incident: "CONDITION_ERROR", run: (e, now) => this.chooseFlow(e, now) }
+  }
+
   private behave(elementInstance: ElementInstance, now: number): void {
-    const retry = (later: number) => this.behave(elementInstance, later)
-    switch (elementInstance.element.kind) {
-      case "serviceTask":
-        this.attempt(elementInstance, "EXTRACT_VALUE_ERROR", now, () => this.createJob(elementInstance, now), retry)
-        return
-      case "userTask":
-        this.attempt(elementInstance, "EXTRACT_VALUE_ERROR", now, () => this.createUserTask(elementInstance, now), retry)
-        return
-      case "messageCatchEvent":
-        this.attempt(elementInstance, "EXTRACT_VALUE_ERROR", now, () => this.subscribe(elementInstance, now), retry)
-        return
-      case "timerCatchEvent":
-        this.attempt(elementInstance, "EXTRACT_VALUE_ERROR", now, () => this.schedule(elementInstance, now), retry)
-        return
-      case "exclusiveGateway":
-        this.attempt(elementInstance, "CONDITION_ERROR", now, () => this.chooseFlow(elementInstance, now), retry)
-        return
-      default:
-        this.complete(elementInstance, now)
-    }
+    const step = this.waitStates[elementInstance.element.kind]
+    if (step === undefined) return this.complete(elementInstance, now)
+    this.attempt(
+      elementInstance,
+      step.incident,
+      now,
+      () => step.run(elementInstance, now),
+      (later) => this.behave(elementInstance, later)
+    )
   }
 
   private mapped(mappings: ReadonlyArray<MappingModel>, variables: Readonly<Record<string, unknown>>): Array<[string, unknown]> {
