@@ -1,24 +1,19 @@
 /**
  * Typed errors and backpressure (`npm run example -- backpressure`): the embedded engine
- * is given a capacity of 2 commands in flight and some latency, 12 orders are started at
- * once, and the calls the engine rejects with 503 RESOURCE_EXHAUSTED are retried with an
- * exponential, jittered `Schedule`. Other errors are not retried.
+ * is given a capacity of 2 commands in flight and some latency, and 12 orders are started
+ * at once. The client retries backpressure by itself (`Retry.defaultPolicy`); here that is
+ * turned off for the calls (`CamundaClient.withRetry(…, Retry.none)`) and the program
+ * retries with its own `Schedule` instead, counting the rejected attempts. Other errors are
+ * not retried.
  */
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Schedule from "effect/Schedule"
-import { CamundaError, Keys, ProcessInstance } from "effect-camunda"
+import { CamundaClient, Keys, ProcessInstance, Retry } from "effect-camunda"
 import { deploy, engine, run } from "./runtime.js"
 
-/** Backpressure: the command was not processed, so repeating it is safe. */
-const isBackpressure = (error: CamundaError.CamundaError): boolean =>
-  error._tag === "TooManyRequests" ||
-  (error._tag === "ServiceUnavailable" && error.title === "RESOURCE_EXHAUSTED") ||
-  (error._tag === "InternalServerError" && `${error.title} ${error.detail ?? ""}`.includes("RESOURCE_EXHAUSTED"))
-
-/** Exponential from 50 ms, jittered, at most 8 retries. */
-const backpressureRetry = Schedule.exponential("50 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(8)))
+/** Exponential from 50 ms, ±20 % jitter, at most 10 attempts, never sooner than Retry-After. */
+const backpressureRetry = Retry.schedule(Retry.policy({ baseDelay: "50 millis", jitter: "proportional", maxAttempts: 10 }))
 
 export const program = Effect.gen(function*() {
   yield* deploy("shipment.bpmn")
@@ -31,8 +26,9 @@ export const program = Effect.gen(function*() {
   let rejected = 0
   const start = (orderId: string) =>
     ProcessInstance.createProcessInstance({ processDefinitionId: Keys.ProcessDefinitionId.make("shipment"), variables: { orderId } }).pipe(
-      Effect.tapError((error) => Effect.sync(() => isBackpressure(error) && rejected++)),
-      Effect.retry({ schedule: backpressureRetry, while: isBackpressure })
+      CamundaClient.withRetry(Retry.none),
+      Effect.tapError((error) => Effect.sync(() => Retry.isBackpressure(error) && rejected++)),
+      Effect.retry({ schedule: backpressureRetry, while: Retry.isBackpressure })
     )
   const started = yield* Effect.forEach(Array.from({ length: 12 }, (_, i) => `D-${i}`), start, { concurrency: "unbounded" })
   yield* Console.log(`started ${started.length} orders; ${rejected} attempt(s) were rejected with backpressure and retried`)

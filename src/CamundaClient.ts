@@ -26,8 +26,11 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import { flow } from "effect/Function"
+import { dual, flow } from "effect/Function"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { currentRetryPolicy } from "./internal/retryPolicy.js"
+import type * as Retry from "./Retry.js"
 import type * as ConfigError from "effect/ConfigError"
 import * as Auth from "./Auth.js"
 import * as CamundaConfig from "./CamundaConfig.js"
@@ -89,3 +92,19 @@ export const layerConfig = (
   config: typeof CamundaConfig.config = CamundaConfig.config
 ): Layer.Layer<CamundaClient, ConfigError.ConfigError, HttpClient.HttpClient> =>
   Layer.effect(CamundaClient, Effect.flatMap(config, make))
+
+/**
+ * Runs `self` with another retry policy for every operation it calls, without rebuilding
+ * the client: `CamundaClient.withRetry(program, Retry.none)` turns retries off.
+ *
+ * @since 0.1.0
+ * @category retry
+ */
+export const withRetry: {
+  (policy: Retry.Policy): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, policy: Retry.Policy): Effect.Effect<A, E, R>
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, policy: Retry.Policy): Effect.Effect<A, E, R> =>
+    Effect.locally(self, currentRetryPolicy, Option.some(policy))
+)

@@ -6,10 +6,12 @@
  */
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Auth from "./Auth.js"
+import * as Retry from "./Retry.js"
 
 /**
  * What `CamundaClient.layer` accepts.
@@ -24,6 +26,8 @@ export interface Options {
   readonly auth?: Auth.Auth | undefined
   /** Tenant used by examples and helpers when an input names none (`CAMUNDA_DEFAULT_TENANT_ID`). */
   readonly defaultTenantId?: string | undefined
+  /** How calls are retried; default {@link Retry.defaultPolicy} (backpressure only). */
+  readonly retry?: Retry.Policy | undefined
 }
 
 /**
@@ -36,6 +40,7 @@ export interface Resolved {
   readonly restAddress: string
   readonly auth: Auth.Auth
   readonly defaultTenantId: Option.Option<string>
+  readonly retry: Retry.Policy
 }
 
 /**
@@ -67,7 +72,8 @@ export const normalizeRestAddress = (address: string): string => {
 export const resolve = (options: Options = {}): Resolved => ({
   restAddress: normalizeRestAddress(options.restAddress ?? defaultRestAddress),
   auth: options.auth ?? Auth.none,
-  defaultTenantId: Option.fromNullable(options.defaultTenantId)
+  defaultTenantId: Option.fromNullable(options.defaultTenantId),
+  retry: options.retry ?? Retry.defaultPolicy
 })
 
 const strategies = ["NONE", "BASIC", "OAUTH"] as const
@@ -109,11 +115,33 @@ const authConfig = (): Config.Config<Auth.Auth> =>
     password: Config.option(Config.redacted("CAMUNDA_BASIC_AUTH_PASSWORD"))
   }).pipe(Config.mapOrFail(chooseAuth))
 
+const retryConfig = (): Config.Config<Retry.Policy> =>
+  Config.all({
+    maxAttempts: Config.option(Config.integer("CAMUNDA_SDK_HTTP_RETRY_MAX_ATTEMPTS")),
+    baseDelay: Config.option(Config.integer("CAMUNDA_SDK_HTTP_RETRY_BASE_DELAY_MS")),
+    maxDelay: Config.option(Config.integer("CAMUNDA_SDK_HTTP_RETRY_MAX_DELAY_MS"))
+  }).pipe(
+    Config.validate({
+      message: "retry attempts must be at least 1 and delays at least 0",
+      validation: ({ baseDelay, maxAttempts, maxDelay }) =>
+        Option.getOrElse(maxAttempts, () => 1) >= 1 && Option.getOrElse(baseDelay, () => 0) >= 0 &&
+        Option.getOrElse(maxDelay, () => 0) >= 0
+    }),
+    Config.map(({ baseDelay, maxAttempts, maxDelay }) =>
+      Retry.policy({
+        maxAttempts: Option.getOrUndefined(maxAttempts),
+        baseDelay: Option.getOrUndefined(Option.map(baseDelay, Duration.millis)),
+        maxDelay: Option.getOrUndefined(Option.map(maxDelay, Duration.millis))
+      })
+    )
+  )
+
 /**
  * Reads {@link Options} from the environment (or any `ConfigProvider`):
  * `CAMUNDA_REST_ADDRESS` (alias `ZEEBE_REST_ADDRESS`), `CAMUNDA_AUTH_STRATEGY`
  * (`NONE` | `BASIC`, inferred when unset), `CAMUNDA_BASIC_AUTH_USERNAME`,
- * `CAMUNDA_BASIC_AUTH_PASSWORD` (read as `Redacted`) and `CAMUNDA_DEFAULT_TENANT_ID`.
+ * `CAMUNDA_BASIC_AUTH_PASSWORD` (read as `Redacted`), `CAMUNDA_DEFAULT_TENANT_ID` and
+ * `CAMUNDA_SDK_HTTP_RETRY_MAX_ATTEMPTS`, `…_BASE_DELAY_MS`, `…_MAX_DELAY_MS`.
  *
  * @since 0.1.0
  * @category config
@@ -125,6 +153,7 @@ export const config: Config.Config<Options> = /*#__PURE__*/ Config.suspend(() =>
       Config.withDefault(defaultRestAddress)
     ),
     auth: authConfig(),
+    retry: retryConfig(),
     defaultTenantId: Config.option(Config.string("CAMUNDA_DEFAULT_TENANT_ID")).pipe(Config.map(Option.getOrUndefined))
   })
 )

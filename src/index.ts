@@ -33,6 +33,13 @@ export * as CamundaError from "./CamundaError.js"
 export * as Auth from "./Auth.js"
 
 /**
+ * Retry policies and backpressure classification, as `Schedule`s.
+ *
+ * @since 0.1.0
+ */
+export * as Retry from "./Retry.js"
+
+/**
  * The shape of generated operations.
  *
  * @since 0.1.0

@@ -2,12 +2,17 @@ import * as HttpBody from "@effect/platform/HttpBody"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FiberRef from "effect/FiberRef"
+import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { CamundaClient } from "../CamundaClient.js"
-import { DecodeError, InvalidRequest, type OperationError, TransportError } from "../CamundaError.js"
+import { type CamundaError, DecodeError, InvalidRequest, type OperationError, TransportError } from "../CamundaError.js"
+import * as Retry from "../Retry.js"
+import { currentRetryPolicy } from "./retryPolicy.js"
 import type { Descriptor, SuccessBody } from "./operation.js"
 import { problemError } from "./problem.js"
 
@@ -189,35 +194,64 @@ const successBodyFor = (descriptor: Descriptor, status: number): SuccessBody | u
   return Object.values(descriptor.responses)[0] ?? { _tag: "Empty" }
 }
 
+/** One attempt: encode, send, read the answer. */
+const attempt = <S extends number>(
+  descriptor: Descriptor<S>,
+  compiled: Compiled,
+  client: CamundaClient["Type"],
+  input: unknown
+): Effect.Effect<unknown, CamundaError> =>
+  Either.match(compiled.encode(input ?? {}), {
+    onLeft: (issue) =>
+      Effect.fail(
+        new InvalidRequest({ operationId: descriptor.operationId, description: ParseResult.TreeFormatter.formatIssueSync(issue) })
+      ),
+    onRight: (encoded) =>
+      client.httpClient.execute(buildRequest(descriptor, compiled, encoded)).pipe(
+        Effect.mapError(transportError(descriptor.operationId)),
+        Effect.flatMap((response): Effect.Effect<unknown, CamundaError> => {
+          const body = successBodyFor(descriptor, response.status)
+          return body === undefined ? problemError(descriptor, response) : decodeSuccess(descriptor, body, response)
+        })
+      )
+  })
+
+/** Records a retried failure on the operation's span. */
+const recordRetry = (error: CamundaError) =>
+  Effect.flatMap(Clock.currentTimeNanos, (now) =>
+    Effect.withFiberRuntime<void>((fiber) => {
+      const span = fiber.currentSpan
+      if (span?._tag === "Span") span.event("camunda.retry", now, { "error.type": error._tag })
+      return Effect.void
+    }))
+
+/** The policy in force: the call's (`CamundaClient.withRetry`) or the client's. */
+const policyFor = (client: CamundaClient["Type"]) =>
+  Effect.map(FiberRef.get(currentRetryPolicy), Option.getOrElse(() => client.config.retry))
+
 /** @internal */
 export const execute = <A, S extends number>(
   descriptor: Descriptor<S>,
   input: unknown
 ): Effect.Effect<A, OperationError<S>, CamundaClient> => {
   const compiled = compile(descriptor)
-  const { operationId } = descriptor
   return CamundaClient.pipe(
     Effect.flatMap((client) =>
-      compiled.encode(input ?? {}).pipe(
-        Effect.mapError((issue) =>
-          new InvalidRequest({ operationId, description: ParseResult.TreeFormatter.formatIssueSync(issue) })
-        ),
-        Effect.flatMap((encoded) =>
-          client.httpClient.execute(buildRequest(descriptor, compiled, encoded)).pipe(
-            Effect.mapError(transportError(operationId))
-          )
-        ),
-        Effect.flatMap((response): Effect.Effect<any, any> => {
-          const body = successBodyFor(descriptor, response.status)
-          return body === undefined ? problemError(descriptor, response) : decodeSuccess(descriptor, body, response)
-        })
-      )
+      Effect.flatMap(policyFor(client), (policy) => {
+        const once = attempt(descriptor, compiled, client, input)
+        if (policy.maxAttempts <= 1) return once
+        const retryable = Retry.shouldRetry(policy, descriptor.safeToRepeat)
+        return once.pipe(
+          Effect.tapError((error) => (retryable(error) ? recordRetry(error) : Effect.void)),
+          Effect.retry({ schedule: Retry.schedule(policy), while: retryable })
+        )
+      })
     ),
-    Effect.withSpan(`camunda.${operationId}`, {
+    Effect.withSpan(`camunda.${descriptor.operationId}`, {
       kind: "client",
       attributes: compiled.spanAttributes,
       // the call site is the generated operation, the same for every call: not worth a stack trace each time
       captureStackTrace: false
     })
-  )
+  ) as Effect.Effect<A, OperationError<S>, CamundaClient>
 }

@@ -78,7 +78,7 @@ const extensionsOf = (problem: ProblemDetailType): Record<string, unknown> => {
 export const problemError = (
   descriptor: Descriptor,
   response: HttpClientResponse.HttpClientResponse
-): Effect.Effect<never, unknown> =>
+): Effect.Effect<never, ProblemError | UnexpectedStatus | TransportError> =>
   Effect.flatMap(
     Effect.zip(
       Effect.mapError(response.text, (error) =>

@@ -5,12 +5,13 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { CamundaClient, Job, Keys, ProcessInstance, Resource, UserTask } from "effect-camunda"
+import { CamundaClient, Retry, Job, Keys, ProcessInstance, Resource, UserTask } from "effect-camunda"
 import * as TestEngine from "effect-camunda/testkit"
 
 /** A client on a fresh in-memory engine; the engine's `TestEngine` service is provided too. */
 export const engineLayer = (options: TestEngine.Options = {}) =>
-  CamundaClient.layer().pipe(Layer.provideMerge(TestEngine.layer(options)))
+  // no client retries: the engine tests look at every answer as the engine sent it
+  CamundaClient.layer({ retry: Retry.none }).pipe(Layer.provideMerge(TestEngine.layer(options)))
 
 /** A BPMN file of examples/bpmn as a File part. */
 export const bpmnFile = (name: string) =>

@@ -11,6 +11,7 @@ import * as FastCheck from "effect/FastCheck"
 import * as Schema from "effect/Schema"
 import * as Layer from "effect/Layer"
 import * as CamundaClient from "../../src/CamundaClient.js"
+import * as Retry from "../../src/Retry.js"
 import type * as CamundaConfig from "../../src/CamundaConfig.js"
 
 /** What the client sent. */
@@ -50,9 +51,9 @@ export const mockHttp = (respond: (request: Recorded) => Response | Promise<Resp
   return {
     requests,
     httpLayer,
-    /** `CamundaClient.layer(options)` over this client. */
-    layer: (options: CamundaConfig.Options = { restAddress: "http://camunda.test:8080" }) =>
-      CamundaClient.layer(options).pipe(Layer.provide(httpLayer))
+    /** `CamundaClient.layer(options)` over this client; no retries unless `options.retry` says so. */
+    layer: (options: CamundaConfig.Options = {}) =>
+      CamundaClient.layer({ restAddress: "http://camunda.test:8080", retry: Retry.none, ...options }).pipe(Layer.provide(httpLayer))
   }
 }
 

@@ -1,0 +1,167 @@
+/**
+ * Retrying on backpressure, as `Schedule`s (the only place the client builds schedules).
+ *
+ * A backpressure answer means the cluster did not process the command, so repeating it is
+ * safe for every operation. Other failures (500, 502, 504, a dropped connection) are
+ * ambiguous: the command may have been processed. They are retried only for operations that
+ * are safe to repeat (reads and searches), and only when the policy opts in.
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import * as Schedule from "effect/Schedule"
+import type { CamundaError } from "./CamundaError.js"
+
+/**
+ * How calls are retried.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Policy {
+  /** Attempts in all, the first included; 1 turns retries off. */
+  readonly maxAttempts: number
+  /** The first delay; each next one doubles. */
+  readonly baseDelay: Duration.Duration
+  /** No delay is longer (before `Retry-After`, which always wins). */
+  readonly maxDelay: Duration.Duration
+  /** `full`: uniform in [0, delay]; `proportional`: ±20 %; `none`: exact (for tests). */
+  readonly jitter: "full" | "proportional" | "none"
+  /** Also retry 500, 502, 503, 504 and transport failures, for operations safe to repeat. */
+  readonly retryTransientReads: boolean
+}
+
+/**
+ * The default: backpressure only, 100 ms doubling to at most 5 s, full jitter, 6 attempts.
+ *
+ * @since 0.1.0
+ * @category policies
+ */
+export const defaultPolicy: Policy = {
+  maxAttempts: 6,
+  baseDelay: Duration.millis(100),
+  maxDelay: Duration.seconds(5),
+  jitter: "full",
+  retryTransientReads: false
+}
+
+/**
+ * No retries.
+ *
+ * @since 0.1.0
+ * @category policies
+ */
+export const none: Policy = { ...defaultPolicy, maxAttempts: 1 }
+
+/**
+ * Backpressure, as servers 8.6–8.9 signal it: 429; 503 titled `RESOURCE_EXHAUSTED`; 500
+ * with `RESOURCE_EXHAUSTED` in its title or detail.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isBackpressure = (error: CamundaError): boolean => {
+  switch (error._tag) {
+    case "TooManyRequests":
+      return true
+    case "ServiceUnavailable":
+      return error.title === "RESOURCE_EXHAUSTED"
+    case "InternalServerError":
+      return `${error.title} ${error.detail ?? ""}`.includes("RESOURCE_EXHAUSTED")
+    case "UnexpectedStatus": {
+      const problem = error.problem
+      if (error.status === 429) return true
+      const text = `${problem?.title ?? ""} ${problem?.detail ?? ""}`
+      return (error.status === 503 || error.status === 500) && text.includes("RESOURCE_EXHAUSTED")
+    }
+    default:
+      return false
+  }
+}
+
+/**
+ * A failure after which the command may or may not have been processed.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isTransient = (error: CamundaError): boolean => {
+  switch (error._tag) {
+    case "InternalServerError":
+    case "BadGateway":
+    case "ServiceUnavailable":
+    case "GatewayTimeout":
+      return true
+    case "TransportError":
+      return error.reason !== "ResponseBody"
+    case "UnexpectedStatus":
+      return error.status >= 500
+    default:
+      return false
+  }
+}
+
+/**
+ * Whether `policy` retries `error` for an operation (`safeToRepeat`: a read or search).
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const shouldRetry = (policy: Policy, safeToRepeat: boolean) => (error: CamundaError): boolean =>
+  isBackpressure(error) || (policy.retryTransientReads && safeToRepeat && isTransient(error))
+
+const retryAfterOf = (error: CamundaError): Duration.Duration | undefined =>
+  "retryAfter" in error ? error.retryAfter : undefined
+
+const jittered = (policy: Policy) => <Out, In>(schedule: Schedule.Schedule<Out, In>): Schedule.Schedule<Out, In> => {
+  switch (policy.jitter) {
+    case "full":
+      return Schedule.jitteredWith(schedule, { min: 0, max: 1 })
+    case "proportional":
+      return Schedule.jitteredWith(schedule, { min: 0.8, max: 1.2 })
+    case "none":
+      return schedule
+  }
+}
+
+/**
+ * The delays of `policy`: exponential from `baseDelay`, capped at `maxDelay`, jittered,
+ * `maxAttempts - 1` retries, and never sooner than the failure's `Retry-After`.
+ *
+ * @since 0.1.0
+ * @category schedules
+ */
+export const schedule = (policy: Policy): Schedule.Schedule<unknown, CamundaError> => {
+  const delays = Schedule.exponential(policy.baseDelay).pipe(
+    Schedule.modifyDelay((_, delay) => Duration.min(delay, policy.maxDelay)),
+    jittered(policy),
+    Schedule.intersect(Schedule.recurs(Math.max(0, policy.maxAttempts - 1)))
+  )
+  return Schedule.identity<CamundaError>().pipe(
+    Schedule.intersect(delays),
+    Schedule.modifyDelay(([error], delay) => {
+      const retryAfter = retryAfterOf(error)
+      return retryAfter === undefined ? delay : Duration.max(delay, retryAfter)
+    })
+  )
+}
+
+/**
+ * A policy from partial settings over {@link defaultPolicy}.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const policy = (settings: {
+  readonly maxAttempts?: number | undefined
+  readonly baseDelay?: Duration.DurationInput | undefined
+  readonly maxDelay?: Duration.DurationInput | undefined
+  readonly jitter?: Policy["jitter"] | undefined
+  readonly retryTransientReads?: boolean | undefined
+}): Policy => ({
+  maxAttempts: settings.maxAttempts ?? defaultPolicy.maxAttempts,
+  baseDelay: settings.baseDelay === undefined ? defaultPolicy.baseDelay : Duration.decode(settings.baseDelay),
+  maxDelay: settings.maxDelay === undefined ? defaultPolicy.maxDelay : Duration.decode(settings.maxDelay),
+  jitter: settings.jitter ?? defaultPolicy.jitter,
+  retryTransientReads: settings.retryTransientReads ?? defaultPolicy.retryTransientReads
+})
