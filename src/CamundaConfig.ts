@@ -28,6 +28,11 @@ export interface Options {
   readonly defaultTenantId?: string | undefined
   /** How calls are retried; default {@link Retry.defaultPolicy} (backpressure only). */
   readonly retry?: Retry.Policy | undefined
+  /**
+   * How long one attempt may take before it fails with `TransportError` (`reason: "Timeout"`);
+   * default 60 s. Long polls (an input with `requestTimeout`) get their own plus 10 s.
+   */
+  readonly requestTimeout?: Duration.DurationInput | undefined
 }
 
 /**
@@ -41,6 +46,7 @@ export interface Resolved {
   readonly auth: Auth.Auth
   readonly defaultTenantId: Option.Option<string>
   readonly retry: Retry.Policy
+  readonly requestTimeout: Duration.Duration
 }
 
 /**
@@ -50,6 +56,14 @@ export interface Resolved {
  * @category constants
  */
 export const defaultRestAddress = "http://localhost:8080/v2"
+
+/**
+ * How long one attempt may take when nothing else is said.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultRequestTimeout: Duration.Duration = Duration.seconds(60)
 
 /**
  * Appends `/v2` to an address that lacks it and drops trailing slashes:
@@ -73,7 +87,8 @@ export const resolve = (options: Options = {}): Resolved => ({
   restAddress: normalizeRestAddress(options.restAddress ?? defaultRestAddress),
   auth: options.auth ?? Auth.none,
   defaultTenantId: Option.fromNullable(options.defaultTenantId),
-  retry: options.retry ?? Retry.defaultPolicy
+  retry: options.retry ?? Retry.defaultPolicy,
+  requestTimeout: Duration.decode(options.requestTimeout ?? defaultRequestTimeout)
 })
 
 const strategies = ["NONE", "BASIC", "OAUTH"] as const

@@ -3,6 +3,7 @@ import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
@@ -194,6 +195,16 @@ const successBodyFor = (descriptor: Descriptor, status: number): SuccessBody | u
   return Object.values(descriptor.responses)[0] ?? { _tag: "Empty" }
 }
 
+/** Long polls (activateJobs, awaitCompletion) may hold a request this much longer than they asked for. */
+const longPollMargin = Duration.seconds(10)
+
+/** The time one attempt may take: the client's, or a long poll's own `requestTimeout` plus a margin. */
+const attemptTimeout = (client: CamundaClient["Type"], input: unknown): Duration.Duration => {
+  const asked = typeof input === "object" && input !== null ? (input as { requestTimeout?: unknown }).requestTimeout : undefined
+  if (typeof asked !== "number" || asked <= 0) return client.config.requestTimeout
+  return Duration.max(client.config.requestTimeout, Duration.sum(Duration.millis(asked), longPollMargin))
+}
+
 /** One attempt: encode, send, read the answer. */
 const attempt = <S extends number>(
   descriptor: Descriptor<S>,
@@ -206,14 +217,26 @@ const attempt = <S extends number>(
       Effect.fail(
         new InvalidRequest({ operationId: descriptor.operationId, description: ParseResult.TreeFormatter.formatIssueSync(issue) })
       ),
-    onRight: (encoded) =>
-      client.httpClient.execute(buildRequest(descriptor, compiled, encoded)).pipe(
+    onRight: (encoded) => {
+      const timeout = attemptTimeout(client, input)
+      return client.httpClient.execute(buildRequest(descriptor, compiled, encoded)).pipe(
         Effect.mapError(transportError(descriptor.operationId)),
         Effect.flatMap((response): Effect.Effect<unknown, CamundaError> => {
           const body = successBodyFor(descriptor, response.status)
           return body === undefined ? problemError(descriptor, response) : decodeSuccess(descriptor, body, response)
+        }),
+        // interrupting the attempt aborts its HTTP request
+        Effect.timeoutFail({
+          duration: timeout,
+          onTimeout: () =>
+            new TransportError({
+              operationId: descriptor.operationId,
+              reason: "Timeout",
+              description: `no answer within ${Duration.format(timeout)}`
+            })
         })
       )
+    }
   })
 
 /** Records a retried failure on the operation's span. */
