@@ -7,14 +7,18 @@ import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as TraceContext from "@effect/platform/HttpTraceContext"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as Cookies from "@effect/platform/Cookies"
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
+import { readFile } from "node:fs/promises"
 import { Readable } from "node:stream"
 import * as Undici from "undici"
-import type { Options } from "../UndiciHttpClient.js"
+import type { Options, TlsOptions } from "../UndiciHttpClient.js"
 
 type UndiciResponse = Undici.Dispatcher.ResponseData
 
@@ -151,15 +155,86 @@ export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient =>
     Effect.succeed
   )
 
+/** The `connect` options of the `Agent`: only the TLS settings given, secrets unwrapped here. */
+const connectOptions = (tls: TlsOptions | undefined): Undici.Agent.Options["connect"] => {
+  if (tls === undefined) return undefined
+  const connect: Record<string, string | Buffer> = {}
+  if (tls.ca !== undefined) connect.ca = tls.ca
+  if (tls.cert !== undefined) connect.cert = tls.cert
+  if (tls.key !== undefined) connect.key = Redacted.isRedacted(tls.key) ? Redacted.value(tls.key) : tls.key
+  if (tls.passphrase !== undefined) connect.passphrase = Redacted.value(tls.passphrase)
+  return Object.keys(connect).length === 0 ? undefined : connect
+}
+
 /** @internal */
 export const layer = (options: Options = {}): Layer.Layer<HttpClient.HttpClient> =>
   Layer.scoped(
     HttpClient.HttpClient,
     Effect.map(
       Effect.acquireRelease(
-        Effect.sync(() => new Undici.Agent({ connections: options.connections ?? null, keepAliveTimeout: 30_000 })),
+        Effect.sync(() => {
+          const connect = connectOptions(options.tls)
+          return new Undici.Agent({
+            connections: options.connections ?? null,
+            keepAliveTimeout: 30_000,
+            ...(connect === undefined ? {} : { connect })
+          })
+        }),
         (agent) => Effect.promise(() => agent.close())
       ),
       make
     )
+  )
+
+/** The contents of the file named by `name`; an unreadable file is invalid configuration. */
+const readPem = (name: string, path: string): Effect.Effect<Buffer, ConfigError.ConfigError> =>
+  Effect.tryPromise({
+    try: () => readFile(path),
+    catch: (cause) =>
+      ConfigError.InvalidData([name], `cannot read ${path}: ${cause instanceof Error ? cause.message : String(cause)}`)
+  })
+
+/** PEM text from `name`, else the file named by `${name}_PATH`, else nothing. */
+const pem = <A>(
+  name: string,
+  text: Config.Config<A>,
+  fromFile: (bytes: Buffer) => A
+): Effect.Effect<A | undefined, ConfigError.ConfigError> =>
+  Effect.flatMap(
+    Config.all([Config.option(text), Config.option(Config.string(`${name}_PATH`))]),
+    ([text, path]): Effect.Effect<A | undefined, ConfigError.ConfigError> =>
+      Option.isSome(text)
+        ? Effect.succeed(text.value)
+        : Option.isSome(path)
+        ? Effect.map(readPem(`${name}_PATH`, path.value), fromFile)
+        : Effect.succeed(undefined)
+  )
+
+/** @internal */
+export const tlsConfig: Effect.Effect<TlsOptions | undefined, ConfigError.ConfigError> = Effect.suspend(() =>
+  Effect.map(
+    Effect.all({
+      ca: pem<string | Buffer>("CAMUNDA_MTLS_CA", Config.string("CAMUNDA_MTLS_CA"), (bytes) => bytes),
+      cert: pem<string | Buffer>("CAMUNDA_MTLS_CERT", Config.string("CAMUNDA_MTLS_CERT"), (bytes) => bytes),
+      key: pem<Redacted.Redacted<string | Buffer>>(
+        "CAMUNDA_MTLS_KEY",
+        Config.redacted("CAMUNDA_MTLS_KEY"),
+        (bytes) => Redacted.make(bytes)
+      ),
+      passphrase: Config.option(Config.redacted("CAMUNDA_MTLS_KEY_PASSPHRASE")).pipe(Effect.map(Option.getOrUndefined))
+    }),
+    (settings): TlsOptions | undefined => {
+      const tls: { -readonly [K in keyof TlsOptions]: TlsOptions[K] } = {}
+      for (const [name, value] of Object.entries(settings)) {
+        if (value !== undefined) (tls as Record<string, unknown>)[name] = value
+      }
+      return Object.keys(tls).length === 0 ? undefined : tls
+    }
+  )
+)
+
+/** @internal */
+export const layerConfig = (options: Options = {}): Layer.Layer<HttpClient.HttpClient, ConfigError.ConfigError> =>
+  Layer.unwrapEffect(
+    Effect.map(tlsConfig, (tls) => layer(tls === undefined ? options : { ...options, tls: { ...options.tls, ...tls } }))
   )
