@@ -23,12 +23,14 @@
  * @since 0.1.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import { dual, flow } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as OAuth from "./internal/oauth.js"
 import { currentRetryPolicy } from "./internal/retryPolicy.js"
 import type * as Retry from "./Retry.js"
 import type * as ConfigError from "effect/ConfigError"
@@ -44,6 +46,11 @@ export interface Service {
   readonly config: CamundaConfig.Resolved
   /** The application's HTTP client with the base URL and credentials applied. */
   readonly httpClient: HttpClient.HttpClient
+  /**
+   * With OAuth: drops the cached token, so the next request fetches a new one. The
+   * executor uses it to repeat a call once after a 401.
+   */
+  readonly invalidateToken?: Effect.Effect<void> | undefined
 }
 
 /**
@@ -61,15 +68,39 @@ export class CamundaClient extends Context.Tag("effect-camunda/CamundaClient")<C
  * @category constructors
  */
 export const make = (options: CamundaConfig.Options = {}): Effect.Effect<Service, never, HttpClient.HttpClient> =>
-  Effect.map(HttpClient.HttpClient, (httpClient) => {
+  Effect.flatMap(HttpClient.HttpClient, (httpClient) => {
     const config = CamundaConfig.resolve(options)
-    return {
-      config,
-      httpClient: HttpClient.mapRequest(
-        httpClient,
-        flow(HttpClientRequest.prependUrl(config.restAddress), Auth.authorize(config.auth))
-      )
+    const auth = config.auth
+    if (auth._tag !== "OAuth") {
+      return Effect.succeed({
+        config,
+        httpClient: HttpClient.mapRequest(
+          httpClient,
+          flow(HttpClientRequest.prependUrl(config.restAddress), Auth.authorize(auth))
+        )
+      })
     }
+    // Tokens are requested through the application's client as given: no base URL, no credentials.
+    // A token that cannot be had fails the request with a RequestError whose cause is the
+    // Auth.AuthError, so an operation sees a TransportError (reason "Transport") carrying it.
+    return Effect.map(OAuth.make(auth, httpClient, config.requestTimeout), (tokens): Service => ({
+      config,
+      httpClient: HttpClient.mapRequestEffect(httpClient, (request) =>
+        tokens.get.pipe(
+          Effect.map((token) =>
+            HttpClientRequest.bearerToken(HttpClientRequest.prependUrl(request, config.restAddress), token)
+          ),
+          Effect.mapError((error) =>
+            new HttpClientError.RequestError({
+              request: HttpClientRequest.prependUrl(request, config.restAddress),
+              reason: "Transport",
+              cause: error,
+              description: error.message
+            })
+          )
+        )),
+      invalidateToken: tokens.invalidate
+    }))
   })
 
 /**

@@ -93,31 +93,44 @@ export const resolve = (options: Options = {}): Resolved => ({
 
 const strategies = ["NONE", "BASIC", "OAUTH"] as const
 
-const missing = (name: string) => ConfigError.MissingData([name], `Expected ${name} to be set for basic authentication`)
+const missing = (name: string, strategy: string) =>
+  ConfigError.MissingData([name], `Expected ${name} to be set for ${strategy} authentication`)
 
 interface AuthSettings {
   readonly strategy: Option.Option<(typeof strategies)[number]>
   readonly clientId: Option.Option<string>
   readonly username: Option.Option<string>
   readonly password: Option.Option<Redacted.Redacted<string>>
+  readonly clientSecret: Option.Option<Redacted.Redacted<string>>
+  readonly oauthUrl: Option.Option<string>
+  readonly audience: Option.Option<string>
+  readonly scope: Option.Option<string>
 }
 
 /** Chooses the strategy as the official SDK does: explicit, else OAuth when a client id is set, else basic when a username is set. */
-const chooseAuth = ({ clientId, password, strategy, username }: AuthSettings): Either.Either<Auth.Auth, ConfigError.ConfigError> => {
+const chooseAuth = (
+  { audience, clientId, clientSecret, oauthUrl, password, scope, strategy, username }: AuthSettings
+): Either.Either<Auth.Auth, ConfigError.ConfigError> => {
   const chosen = Option.getOrElse(strategy, () => Option.isSome(clientId) ? "OAUTH" : Option.isSome(username) ? "BASIC" : "NONE")
   switch (chosen) {
     case "NONE":
       return Either.right(Auth.none)
     case "BASIC":
-      if (Option.isNone(username)) return Either.left(missing("CAMUNDA_BASIC_AUTH_USERNAME"))
-      if (Option.isNone(password)) return Either.left(missing("CAMUNDA_BASIC_AUTH_PASSWORD"))
+      if (Option.isNone(username)) return Either.left(missing("CAMUNDA_BASIC_AUTH_USERNAME", "basic"))
+      if (Option.isNone(password)) return Either.left(missing("CAMUNDA_BASIC_AUTH_PASSWORD", "basic"))
       return Either.right(Auth.basic({ username: username.value, password: password.value }))
     case "OAUTH":
-      return Either.left(
-        ConfigError.Unsupported(
-          ["CAMUNDA_AUTH_STRATEGY"],
-          "OAUTH is not supported yet; use BASIC, NONE, or CamundaClient.layer with Auth.bearer(token)"
-        )
+      if (Option.isNone(oauthUrl)) return Either.left(missing("CAMUNDA_OAUTH_URL", "OAuth"))
+      if (Option.isNone(clientId)) return Either.left(missing("CAMUNDA_CLIENT_ID", "OAuth"))
+      if (Option.isNone(clientSecret)) return Either.left(missing("CAMUNDA_CLIENT_SECRET", "OAuth"))
+      return Either.right(
+        Auth.oauth({
+          oauthUrl: oauthUrl.value,
+          clientId: clientId.value,
+          clientSecret: clientSecret.value,
+          audience: Option.getOrUndefined(audience),
+          scope: Option.getOrUndefined(scope)
+        })
       )
   }
 }
@@ -127,7 +140,11 @@ const authConfig = (): Config.Config<Auth.Auth> =>
     strategy: Config.option(Config.literal(...strategies)("CAMUNDA_AUTH_STRATEGY")),
     clientId: Config.option(Config.string("CAMUNDA_CLIENT_ID")),
     username: Config.option(Config.string("CAMUNDA_BASIC_AUTH_USERNAME")),
-    password: Config.option(Config.redacted("CAMUNDA_BASIC_AUTH_PASSWORD"))
+    password: Config.option(Config.redacted("CAMUNDA_BASIC_AUTH_PASSWORD")),
+    clientSecret: Config.option(Config.redacted("CAMUNDA_CLIENT_SECRET")),
+    oauthUrl: Config.option(Config.string("CAMUNDA_OAUTH_URL")),
+    audience: Config.option(Config.string("CAMUNDA_TOKEN_AUDIENCE")),
+    scope: Config.option(Config.string("CAMUNDA_TOKEN_SCOPE"))
   }).pipe(Config.mapOrFail(chooseAuth))
 
 const retryConfig = (): Config.Config<Retry.Policy> =>
@@ -154,8 +171,11 @@ const retryConfig = (): Config.Config<Retry.Policy> =>
 /**
  * Reads {@link Options} from the environment (or any `ConfigProvider`):
  * `CAMUNDA_REST_ADDRESS` (alias `ZEEBE_REST_ADDRESS`), `CAMUNDA_AUTH_STRATEGY`
- * (`NONE` | `BASIC`, inferred when unset), `CAMUNDA_BASIC_AUTH_USERNAME`,
- * `CAMUNDA_BASIC_AUTH_PASSWORD` (read as `Redacted`), `CAMUNDA_DEFAULT_TENANT_ID` and
+ * (`NONE` | `BASIC` | `OAUTH`, inferred when unset: OAuth when `CAMUNDA_CLIENT_ID` is set,
+ * else basic when a username is), `CAMUNDA_BASIC_AUTH_USERNAME`,
+ * `CAMUNDA_BASIC_AUTH_PASSWORD` (read as `Redacted`), for OAuth `CAMUNDA_OAUTH_URL`,
+ * `CAMUNDA_CLIENT_ID`, `CAMUNDA_CLIENT_SECRET` (read as `Redacted`) and the optional
+ * `CAMUNDA_TOKEN_AUDIENCE`, `CAMUNDA_TOKEN_SCOPE`, `CAMUNDA_DEFAULT_TENANT_ID` and
  * `CAMUNDA_SDK_HTTP_RETRY_MAX_ATTEMPTS`, `…_BASE_DELAY_MS`, `…_MAX_DELAY_MS`.
  *
  * @since 0.1.0

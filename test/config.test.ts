@@ -72,13 +72,24 @@ describe("layerConfig", () => {
       expect(String(error)).toContain("CAMUNDA_BASIC_AUTH_PASSWORD")
     }))
 
-  it.effect("OAUTH (explicit or inferred from CAMUNDA_CLIENT_ID) is refused until OAuth support lands", () =>
+  it.effect("OAUTH (explicit or inferred from CAMUNDA_CLIENT_ID) needs its variables; the secret stays Redacted", () =>
     Effect.gen(function*() {
       const explicit = yield* Effect.flip(resolvedFrom({ CAMUNDA_AUTH_STRATEGY: "OAUTH" }))
-      expect(String(explicit)).toContain("OAUTH is not supported yet")
+      expect(String(explicit)).toContain("CAMUNDA_OAUTH_URL")
       const inferred = yield* Effect.flip(resolvedFrom({ CAMUNDA_CLIENT_ID: "id", CAMUNDA_CLIENT_SECRET: "t0p-s3cret" }))
-      expect(String(inferred)).toContain("OAUTH is not supported yet")
+      expect(String(inferred)).toContain("CAMUNDA_OAUTH_URL")
       expect(String(inferred)).not.toContain("t0p-s3cret")
+      const noSecret = yield* Effect.flip(
+        resolvedFrom({ CAMUNDA_CLIENT_ID: "id", CAMUNDA_OAUTH_URL: "http://login.test/oauth/token" })
+      )
+      expect(String(noSecret)).toContain("CAMUNDA_CLIENT_SECRET")
+      const config = yield* resolvedFrom({
+        CAMUNDA_CLIENT_ID: "id",
+        CAMUNDA_CLIENT_SECRET: "t0p-s3cret",
+        CAMUNDA_OAUTH_URL: "http://login.test/oauth/token"
+      })
+      expect(config.auth._tag).toBe("OAuth")
+      expect(JSON.stringify(config)).not.toContain("t0p-s3cret")
     }))
 
   it.effect("an unknown strategy is an error, not a silent fallback", () =>

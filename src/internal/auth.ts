@@ -10,5 +10,8 @@ export const authorize = (auth: Auth) => (request: HttpClientRequest.HttpClientR
       return HttpClientRequest.basicAuth(request, auth.username, auth.password)
     case "Bearer":
       return HttpClientRequest.bearerToken(request, auth.token)
+    case "OAuth":
+      // the token is added by the client's token provider (internal/oauth.ts)
+      return request
   }
 }

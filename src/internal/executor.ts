@@ -252,6 +252,9 @@ const recordRetry = (error: CamundaError) =>
 const policyFor = (client: CamundaClient["Type"]) =>
   Effect.map(FiberRef.get(currentRetryPolicy), Option.getOrElse(() => client.config.retry))
 
+const isUnauthorized = (error: CamundaError): boolean =>
+  error._tag === "Unauthorized" || (error._tag === "UnexpectedStatus" && error.status === 401)
+
 /** @internal */
 export const execute = <A, S extends number>(
   descriptor: Descriptor<S>,
@@ -261,7 +264,12 @@ export const execute = <A, S extends number>(
   return CamundaClient.pipe(
     Effect.flatMap((client) =>
       Effect.flatMap(policyFor(client), (policy) => {
-        const once = attempt(descriptor, compiled, client, input)
+        const first = attempt(descriptor, compiled, client, input)
+        const invalidateToken = client.invalidateToken
+        // OAuth: a 401 means the token was revoked or expired early; drop it, fetch a new one, repeat once
+        const once = invalidateToken === undefined ? first : first.pipe(
+          Effect.catchIf(isUnauthorized, () => Effect.zipRight(invalidateToken, attempt(descriptor, compiled, client, input)))
+        )
         if (policy.maxAttempts <= 1) return once
         const retryable = Retry.shouldRetry(policy, descriptor.safeToRepeat)
         return once.pipe(
