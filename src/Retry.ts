@@ -141,7 +141,9 @@ export const schedule = (policy: Policy): Schedule.Schedule<unknown, CamundaErro
     Schedule.intersect(delays),
     Schedule.modifyDelay(([error], delay) => {
       const retryAfter = retryAfterOf(error)
-      return retryAfter === undefined ? delay : Duration.max(delay, retryAfter)
+      // whole milliseconds: jitter yields fractions, which TestClock cannot represent
+      const wait = Duration.millis(Math.ceil(Duration.toMillis(delay)))
+      return retryAfter === undefined ? wait : Duration.max(wait, retryAfter)
     })
   )
 }
