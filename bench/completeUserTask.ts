@@ -22,7 +22,7 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { Effect, Layer, ManagedRuntime } from "effect"
+import { Duration, Effect, Layer, ManagedRuntime } from "effect"
 import { type ChildProcess, fork } from "node:child_process"
 import { once } from "node:events"
 import { createRequire } from "node:module"
@@ -31,6 +31,7 @@ import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import { Pool } from "undici"
 import * as CamundaClient from "../src/CamundaClient.js"
+import type * as CamundaConfig from "../src/CamundaConfig.js"
 import * as UndiciHttpClient from "../src/UndiciHttpClient.js"
 import * as UserTask from "../src/generated/UserTask.js"
 import * as Keys from "../src/generated/schemas/Keys.js"
@@ -44,7 +45,7 @@ const USER_TASK_KEY = "2251799813685249"
 const PATH = `/v2/user-tasks/${USER_TASK_KEY}/completion`
 const HEADERS = { accept: "application/problem+json" }
 
-type VariantId = "a" | "b" | "c" | "d" | "e" | "f"
+type VariantId = "a" | "b" | "c" | "d" | "e" | "f" | "g"
 
 interface Variant {
   readonly id: VariantId
@@ -165,9 +166,14 @@ const onRuntime = <R>(
   }
 }
 
-const camunda = (id: VariantId, name: string, httpClient: Layer.Layer<HttpClient.HttpClient>) => (origin: string) => {
+const camunda = (
+  id: VariantId,
+  name: string,
+  httpClient: Layer.Layer<HttpClient.HttpClient>,
+  options: CamundaConfig.Options = {}
+) => (origin: string) => {
   const input = { userTaskKey: Keys.UserTaskKey.make(USER_TASK_KEY) }
-  const layer = CamundaClient.layer({ restAddress: origin }).pipe(Layer.provide(httpClient))
+  const layer = CamundaClient.layer({ restAddress: origin, ...options }).pipe(Layer.provide(httpClient))
   return onRuntime(id, name, layer, () => UserTask.completeUserTask(input))
 }
 
@@ -187,7 +193,10 @@ const VARIANTS: ReadonlyArray<(origin: string) => Variant> = [
   camunda("c", "effect-camunda on FetchHttpClient.layer", FetchHttpClient.layer),
   camunda("d", "effect-camunda on NodeHttpClient.layerUndici", NodeHttpClient.layerUndici),
   bareHttpClient,
-  camunda("f", "effect-camunda on UndiciHttpClient.layer (effect-camunda/UndiciHttpClient)", UndiciHttpClient.layer())
+  camunda("f", "effect-camunda on UndiciHttpClient.layer (effect-camunda/UndiciHttpClient)", UndiciHttpClient.layer()),
+  camunda("g", "(f) with requestTimeout: Duration.infinity (no timer per attempt)", UndiciHttpClient.layer(), {
+    requestTimeout: Duration.infinity
+  })
 ]
 
 // --- measuring and reporting -----------------------------------------------------------------
@@ -230,7 +239,7 @@ const printReport = (results: ReadonlyArray<Result>) => {
     const ratio = (r.requestsPerSecond / baseline).toFixed(2)
     console.log(`| (${r.id}) ${r.name} | ${Math.round(r.requestsPerSecond)} | ${ms(r.meanMs)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${ratio}× |`)
   }
-  for (const id of ["d", "f"] as const) {
+  for (const id of ["d", "f", "g"] as const) {
     const ratio = rate(id) / baseline
     const verdict = ratio >= TARGET_RATIO ? "met" : "NOT met"
     console.log(`\n(${id}) / (a) = ${ratio.toFixed(2)}× — target ≥ ${TARGET_RATIO}× raw undici: ${verdict}`)

@@ -31,6 +31,7 @@ export interface Options {
   /**
    * How long one attempt may take before it fails with `TransportError` (`reason: "Timeout"`);
    * default 60 s. Long polls (an input with `requestTimeout`) get their own plus 10 s.
+   * `Duration.infinity` sets no timer at all (it costs throughput; see BENCHMARKS.md).
    */
   readonly requestTimeout?: Duration.DurationInput | undefined
 }

@@ -5,6 +5,7 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -48,6 +49,21 @@ describe("timeouts", () => {
       expect((yield* Fiber.poll(fiber))._tag).toBe("None")
       yield* TestClock.adjust("1 second")
       expect(yield* Fiber.join(fiber)).toMatchObject({ _tag: "TransportError", reason: "Timeout" })
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("requestTimeout: Duration.infinity sets no timer", () => {
+    const { state } = silent()
+    const http = HttpClient.make(() => Effect.never as Effect.Effect<HttpClientResponse.HttpClientResponse>)
+    const layer = CamundaClient.layer({ restAddress: "http://camunda.test", requestTimeout: Duration.infinity }).pipe(
+      Layer.provide(Layer.succeed(HttpClient.HttpClient, http))
+    )
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(UserTask.completeUserTask({ userTaskKey: Keys.UserTaskKey.make("1") }))
+      yield* TestClock.adjust("24 hours")
+      expect((yield* Fiber.poll(fiber))._tag).toBe("None")
+      yield* Fiber.interrupt(fiber)
+      expect(state.started).toBe(0)
     }).pipe(Effect.provide(layer))
   })
 

@@ -218,24 +218,25 @@ const attempt = <S extends number>(
         new InvalidRequest({ operationId: descriptor.operationId, description: ParseResult.TreeFormatter.formatIssueSync(issue) })
       ),
     onRight: (encoded) => {
-      const timeout = attemptTimeout(client, input)
-      return client.httpClient.execute(buildRequest(descriptor, compiled, encoded)).pipe(
+      const exchange = client.httpClient.execute(buildRequest(descriptor, compiled, encoded)).pipe(
         Effect.mapError(transportError(descriptor.operationId)),
         Effect.flatMap((response): Effect.Effect<unknown, CamundaError> => {
           const body = successBodyFor(descriptor, response.status)
           return body === undefined ? problemError(descriptor, response) : decodeSuccess(descriptor, body, response)
-        }),
-        // interrupting the attempt aborts its HTTP request
-        Effect.timeoutFail({
-          duration: timeout,
-          onTimeout: () =>
-            new TransportError({
-              operationId: descriptor.operationId,
-              reason: "Timeout",
-              description: `no answer within ${Duration.format(timeout)}`
-            })
         })
       )
+      const timeout = attemptTimeout(client, input)
+      if (!Duration.isFinite(timeout)) return exchange
+      // interrupting the attempt aborts its HTTP request
+      return Effect.timeoutFail(exchange, {
+        duration: timeout,
+        onTimeout: () =>
+          new TransportError({
+            operationId: descriptor.operationId,
+            reason: "Timeout",
+            description: `no answer within ${Duration.format(timeout)}`
+          })
+      })
     }
   })
 
@@ -248,12 +249,55 @@ const recordRetry = (error: CamundaError) =>
       return Effect.void
     }))
 
+const isUnauthorized = (error: CamundaError): boolean =>
+  error._tag === "Unauthorized" || (error._tag === "UnexpectedStatus" && error.status === 401)
+
+/** OAuth: a 401 means the token was revoked or expired early; drop it, fetch a new one, repeat once. */
+const withTokenRefresh = (client: CamundaClient["Type"], attempt: Effect.Effect<unknown, CamundaError>) => {
+  const invalidateToken = client.invalidateToken
+  return invalidateToken === undefined
+    ? attempt
+    : Effect.catchIf(attempt, isUnauthorized, () => Effect.zipRight(invalidateToken, attempt))
+}
+
 /** The policy in force: the call's (`CamundaClient.withRetry`) or the client's. */
 const policyFor = (client: CamundaClient["Type"]) =>
   Effect.map(FiberRef.get(currentRetryPolicy), Option.getOrElse(() => client.config.retry))
 
-const isUnauthorized = (error: CamundaError): boolean =>
-  error._tag === "Unauthorized" || (error._tag === "UnexpectedStatus" && error.status === 401)
+/** A policy's schedule, built once per policy. */
+const schedules = new WeakMap<Retry.Policy, ReturnType<typeof Retry.schedule>>()
+const scheduleOf = (policy: Retry.Policy) => {
+  let schedule = schedules.get(policy)
+  if (schedule === undefined) {
+    schedule = Retry.schedule(policy)
+    schedules.set(policy, schedule)
+  }
+  return schedule
+}
+
+/**
+ * Retries `once` by `policy` after its first failure `first`. Nothing of the retry machinery
+ * is built on the success path: the schedule is driven only once an attempt failed, starting
+ * from that failure (so its `Retry-After` counts).
+ */
+const retryAfterFailure = (
+  once: Effect.Effect<unknown, CamundaError>,
+  first: CamundaError,
+  policy: Retry.Policy,
+  retryable: (error: CamundaError) => boolean
+) => {
+  let replay: CamundaError | undefined = first
+  const next = Effect.suspend(() => {
+    if (replay === undefined) return once
+    const error = replay
+    replay = undefined
+    return Effect.fail(error)
+  })
+  return next.pipe(
+    Effect.tapError((error) => (retryable(error) ? recordRetry(error) : Effect.void)),
+    Effect.retry({ schedule: scheduleOf(policy), while: retryable })
+  )
+}
 
 /** @internal */
 export const execute = <A, S extends number>(
@@ -264,18 +308,10 @@ export const execute = <A, S extends number>(
   return CamundaClient.pipe(
     Effect.flatMap((client) =>
       Effect.flatMap(policyFor(client), (policy) => {
-        const first = attempt(descriptor, compiled, client, input)
-        const invalidateToken = client.invalidateToken
-        // OAuth: a 401 means the token was revoked or expired early; drop it, fetch a new one, repeat once
-        const once = invalidateToken === undefined ? first : first.pipe(
-          Effect.catchIf(isUnauthorized, () => Effect.zipRight(invalidateToken, attempt(descriptor, compiled, client, input)))
-        )
+        const once = withTokenRefresh(client, attempt(descriptor, compiled, client, input))
         if (policy.maxAttempts <= 1) return once
         const retryable = Retry.shouldRetry(policy, descriptor.safeToRepeat)
-        return once.pipe(
-          Effect.tapError((error) => (retryable(error) ? recordRetry(error) : Effect.void)),
-          Effect.retry({ schedule: Retry.schedule(policy), while: retryable })
-        )
+        return Effect.catchAll(once, (error) => retryable(error) ? retryAfterFailure(once, error, policy, retryable) : Effect.fail(error))
       })
     ),
     Effect.withSpan(`camunda.${descriptor.operationId}`, {
