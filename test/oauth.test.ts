@@ -12,11 +12,11 @@ import * as ConfigError from "effect/ConfigError"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import { Auth, CamundaClient, Keys, Retry, UserTask } from "effect-camunda"
+import { runWithClock } from "./support/clock.js"
 
 const tokenUrl = "http://login.test/oauth/token"
 const secret = "t0p-s3cret"
@@ -74,17 +74,6 @@ const token = (n: number, expiresIn: number = 300) =>
 
 const complete = UserTask.completeUserTask({ userTaskKey: Keys.UserTaskKey.make("1") })
 
-/** Runs `effect` in the background and moves the TestClock until it is done. */
-const runWithClock = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Duration.DurationInput = "50 millis", maxSteps = 1000) =>
-  Effect.gen(function*() {
-    const fiber = yield* Effect.fork(Effect.either(effect))
-    for (let i = 0; i < maxSteps; i++) {
-      const done = yield* Fiber.poll(fiber)
-      if (done._tag === "Some") break
-      yield* TestClock.adjust(step)
-    }
-    return yield* Fiber.join(fiber)
-  })
 
 describe("OAuth token provider", () => {
   it.effect("50 concurrent calls with a cold token make exactly one token request", () =>

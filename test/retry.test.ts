@@ -9,11 +9,10 @@ import * as Clock from "effect/Clock"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as TestClock from "effect/TestClock"
 import { CamundaClient, Cluster, Keys, Retry, UserTask } from "effect-camunda"
 import { topologyBody } from "./support/mockHttp.js"
+import { runWithClock } from "./support/clock.js"
 
 type Answer = () => Response
 
@@ -44,17 +43,6 @@ const exact = (settings: Parameters<typeof Retry.policy>[0]) => Retry.policy({ j
 
 const complete = UserTask.completeUserTask({ userTaskKey: Keys.UserTaskKey.make("1") })
 
-/** Runs `effect` in the background and moves the TestClock until it is done. */
-const runWithClock = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Duration.DurationInput = "50 millis", maxSteps = 1000) =>
-  Effect.gen(function*() {
-    const fiber = yield* Effect.fork(Effect.either(effect))
-    for (let i = 0; i < maxSteps; i++) {
-      const done = yield* Fiber.poll(fiber)
-      if (done._tag === "Some") break
-      yield* TestClock.adjust(step)
-    }
-    return yield* Fiber.join(fiber)
-  })
 
 describe("backpressure retry", () => {
   it.effect("attempts go out at base, 2×base, 4×base … after each other", () => {
