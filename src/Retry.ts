@@ -149,6 +149,18 @@ export const schedule = (policy: Policy): Schedule.Schedule<unknown, CamundaErro
 }
 
 /**
+ * Retries of an OAuth token request that failed for lack of an answer, 429 or 5xx:
+ * 200 ms, 400 ms, 800 ms, on the Clock.
+ *
+ * @since 0.1.0
+ * @category schedules
+ */
+export const tokenRequestSchedule: Schedule.Schedule<unknown> = /*#__PURE__*/ Schedule.intersect(
+  Schedule.exponential(Duration.millis(200)),
+  Schedule.recurs(3)
+)
+
+/**
  * A policy from partial settings over {@link defaultPolicy}.
  *
  * @since 0.1.0

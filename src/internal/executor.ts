@@ -35,8 +35,7 @@ const decoders = new WeakMap<Schema.Schema<any, any>, Decoder>()
 const decoderFor = (schema: Schema.Schema<any, any>): Decoder => {
   let decoder = decoders.get(schema)
   if (decoder === undefined) {
-    const decode = ParseResult.decodeUnknownEither(schema, { onExcessProperty: "ignore" })
-    decoder = (u) => decode(u)
+    decoder = ParseResult.decodeUnknownEither(schema, { onExcessProperty: "ignore" })
     decoders.set(schema, decoder)
   }
   return decoder

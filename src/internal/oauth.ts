@@ -5,9 +5,9 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import * as Schedule from "effect/Schedule"
 import * as SynchronizedRef from "effect/SynchronizedRef"
 import { AuthError, type OAuth } from "../Auth.js"
+import { tokenRequestSchedule } from "../Retry.js"
 
 /** @internal */
 export interface TokenProvider {
@@ -30,8 +30,6 @@ export const safetyMargin = (expiresInMillis: number): number => Math.max(1_000,
 /** Token requests that failed this way are retried: no answer, 429 or 5xx. */
 const retryable = (error: AuthError) => error.status === undefined || error.status === 429 || error.status >= 500
 
-/** Bounded retries of the token request: 200 ms, 400 ms, 800 ms, on the Clock. */
-const retrySchedule = Schedule.intersect(Schedule.exponential(Duration.millis(200)), Schedule.recurs(3))
 
 /** Keeps the secret out of anything quoted from the token endpoint. */
 const scrub = (auth: OAuth, text: string): string => {
@@ -123,7 +121,7 @@ export const make = (
   timeout: Duration.Duration
 ): Effect.Effect<TokenProvider> =>
   Effect.map(SynchronizedRef.make<State>(empty), (ref) => {
-    const fetch = Effect.retry(requestToken(auth, httpClient, timeout), { schedule: retrySchedule, while: retryable })
+    const fetch = Effect.retry(requestToken(auth, httpClient, timeout), { schedule: tokenRequestSchedule, while: retryable })
 
     const start = (deferred: Deferred.Deferred<Redacted.Redacted<string>, AuthError>) =>
       fetch.pipe(

@@ -12,7 +12,7 @@ import type * as Scope from "effect/Scope"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { Engine } from "./engine.js"
-import { dispatch, type EngineRequest, type EngineResponse } from "./http.js"
+import { dispatch, type EngineRequest, type EngineResponse, problemResponse } from "./http.js"
 import { type EngineContext, engineTime, type Faults } from "./routes.js"
 
 /** A fresh engine with its clock and faults. */
@@ -31,22 +31,14 @@ export const makeContext = (faults: Partial<Omit<Faults, "scripted">> = {}): Eng
 
 const basePath = "/v2"
 
-const badBody = (path: string, detail: string): EngineResponse => ({
-  status: 400,
-  body: JSON.stringify({ type: "about:blank", title: "INVALID_ARGUMENT", status: 400, detail, instance: path }),
-  contentType: "application/problem+json"
-})
+const badBody = (path: string, detail: string): EngineResponse => problemResponse(400, "INVALID_ARGUMENT", detail, path)
 
 /** A request body that could not be read; `route` answers it with 400. */
 class BadBody extends Error {}
 
 const route = (context: EngineContext, method: string, url: URL, body: () => unknown): Effect.Effect<EngineResponse> => {
   if (!url.pathname.startsWith(`${basePath}/`)) {
-    return Effect.succeed({
-      status: 404,
-      body: JSON.stringify({ type: "about:blank", title: "NOT_FOUND", status: 404, detail: `the API lives under ${basePath}` }),
-      contentType: "application/problem+json"
-    })
+    return Effect.succeed(problemResponse(404, "NOT_FOUND", `the API lives under ${basePath}`))
   }
   let parsed: unknown
   try {

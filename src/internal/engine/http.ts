@@ -50,11 +50,16 @@ const routes: ReadonlyArray<Route> = Object.values(Api).flatMap((module) =>
     : []
 )
 
-const problem = (status: number, title: string, detail: string, instance: string): EngineResponse => ({
+/** A problem+json answer; `instance` is the full request path when given. */
+export const problemResponse = (status: number, title: string, detail: string, instance?: string): EngineResponse => ({
   status,
-  body: JSON.stringify({ type: "about:blank", title, status, detail, instance: `/v2${instance}` }),
+  body: JSON.stringify({ type: "about:blank", title, status, detail, ...(instance === undefined ? {} : { instance }) }),
   contentType: "application/problem+json"
 })
+
+/** A problem+json answer for a path below `/v2`. */
+const problem = (status: number, title: string, detail: string, path: string): EngineResponse =>
+  problemResponse(status, title, detail, `/v2${path}`)
 
 const queryValue = (value: string): unknown => (value === "true" ? true : value === "false" ? false : value)
 
