@@ -10,7 +10,7 @@ export default defineConfig({
       { find: /^effect-camunda\/operations$/, replacement: src("generated/operations.ts") },
       { find: /^effect-camunda\/testkit$/, replacement: src("TestEngine.ts") },
       { find: /^effect-camunda\/(Keys|Models)$/, replacement: src("generated/schemas/$1.ts") },
-      { find: /^effect-camunda\/(CamundaClient|CamundaConfig|CamundaError|Auth|Operation|UndiciHttpClient)$/, replacement: src("$1.ts") },
+      { find: /^effect-camunda\/(CamundaClient|CamundaConfig|CamundaError|Auth|Operation|Retry|Backpressure|JobWorker|Search|Eventually|Deployment|Node|UndiciHttpClient)$/, replacement: src("$1.ts") },
       { find: /^effect-camunda\/(.*)$/, replacement: src("generated/$1.ts") }
     ]
   },

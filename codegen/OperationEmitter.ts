@@ -11,6 +11,7 @@ import {
   type Parameter,
   type SchemaObject
 } from "./OpenApi.js"
+import * as Backpressure from "../src/Backpressure.js"
 import { type Field, type SchemaEmitter } from "./SchemaEmitter.js"
 import { banner, docComment, identifier, pascalCase, propertyKey, typeDeclaration, upperFirst } from "./Source.js"
 
@@ -109,11 +110,24 @@ export class OperationEmitter {
     }))
   }
 
-  /** Flattening needs distinct names: a body field named like a parameter could not be told apart. */
-  private assertNoNameClash(model: OperationModel, body: SchemaObject): void {
+  /** The top-level field names of a body, across the members of a union. */
+  private bodyFieldNames(body: SchemaObject): ReadonlySet<string> {
     const resolved = deref(this.document, body)
     const members = resolved.oneOf ?? resolved.anyOf ?? [body]
-    const bodyNames = new Set(members.flatMap((member) => this.schemas.objectFields(member, "Module", 0).map((f) => f.name)))
+    return new Set(members.flatMap((member) => this.schemas.objectFields(member, "Module", 0).map((f) => f.name)))
+  }
+
+  /** The body field the client's default tenant fills when the caller leaves it out. */
+  private tenantField(model: OperationModel): "tenantId" | "tenantIds" | undefined {
+    // the Tenant operations name the tenant they manage, not the tenant they act in
+    if (model.body === undefined || model.tag === "Tenant") return undefined
+    const names = this.bodyFieldNames(model.body.schema)
+    return names.has("tenantId") ? "tenantId" : names.has("tenantIds") ? "tenantIds" : undefined
+  }
+
+  /** Flattening needs distinct names: a body field named like a parameter could not be told apart. */
+  private assertNoNameClash(model: OperationModel, body: SchemaObject): void {
+    const bodyNames = this.bodyFieldNames(body)
     const clashes = model.parameters.map((parameter) => parameter.name).filter((name) => bodyNames.has(name))
     if (clashes.length > 0) {
       throw new Error(`${model.operationId}: body fields ${clashes.join(", ")} have the names of parameters`)
@@ -209,6 +223,8 @@ export class OperationEmitter {
     const input = this.input(model)
     const success = this.successes(model)
     const errors = model.declaredErrors.length === 0 ? "never" : model.declaredErrors.join(" | ")
+    // a call that may wait for a backpressure permit may also be refused one
+    const gated = Backpressure.isGated(model) ? ", true" : ""
     const descriptor = [
       `operationId: ${JSON.stringify(model.operationId)}`,
       `tag: ${JSON.stringify(model.tag)}`,
@@ -224,10 +240,12 @@ export class OperationEmitter {
       `eventuallyConsistent: ${model.eventuallyConsistent}`,
       `safeToRepeat: ${model.safeToRepeat}`
     ]
+    const tenantField = this.tenantField(model)
+    if (tenantField !== undefined) descriptor.push(`tenantField: ${JSON.stringify(tenantField)}`)
     return [
       ...input.declarations,
       ...success.declarations,
-      `${this.operationDoc(model)}\nexport const ${identifier(model.operationId)} = /*#__PURE__*/ Operation.make<${input.inputType}, ${success.type}, ${errors}>({\n  ${
+      `${this.operationDoc(model)}\nexport const ${identifier(model.operationId)} = /*#__PURE__*/ Operation.make<${input.inputType}, ${success.type}, ${errors}${gated}>({\n  ${
         descriptor.join(",\n  ")
       }\n})`
     ].join("\n\n")

@@ -1,22 +1,22 @@
 /**
- * Search pagination (`npm run example -- pagination`): page through process instances
- * with cursors (`after` the previous page's `endCursor`) until the last page.
+ * Search pagination (`npm run example -- pagination`): `Search.pages` pages through process
+ * instances with cursors (`after` the previous page's `endCursor`) until the last page;
+ * `Search.stream` gives the items themselves, requesting a page only when it needs one.
  */
+import * as Chunk from "effect/Chunk"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
-import { Keys, ProcessInstance } from "effect-camunda"
+import * as Stream from "effect/Stream"
+import { Keys, ProcessInstance, Search } from "effect-camunda"
 import { deploy, run } from "./runtime.js"
 
 const pageSize = 4
-const maxPages = 100
 
-/** One page of shipment instances, after `cursor` (none on the first page). */
-const page = (cursor: Keys.EndCursor | undefined) =>
-  ProcessInstance.searchProcessInstances({
-    filter: { processDefinitionId: Keys.ProcessDefinitionId.make("shipment") },
-    sort: [{ field: "processInstanceKey", order: "ASC" }],
-    page: cursor === undefined ? { limit: pageSize } : { limit: pageSize, after: cursor }
-  })
+/** Shipment instances, oldest key first. */
+const shipments = {
+  filter: { processDefinitionId: Keys.ProcessDefinitionId.make("shipment") },
+  sort: [{ field: "processInstanceKey" as const, order: "ASC" as const }]
+}
 
 export const program = Effect.gen(function*() {
   yield* deploy("shipment.bpmn")
@@ -24,16 +24,24 @@ export const program = Effect.gen(function*() {
     ProcessInstance.createProcessInstance({ processDefinitionId: Keys.ProcessDefinitionId.make("shipment"), variables: { orderId } }), {
     discard: true
   })
-  let cursor: Keys.EndCursor | undefined
-  let pages = 0
-  let seen = 0
-  do {
-    const result = yield* page(cursor)
-    pages++
-    seen += result.items.length
-    yield* Console.log(`page ${pages}: ${result.items.map((item) => item.processInstanceKey).join(", ")} (${seen} of ${result.page.totalItems})`)
-    cursor = result.items.length < pageSize ? undefined : result.page.endCursor ?? undefined
-  } while (cursor !== undefined && pages < maxPages)
+
+  // page by page: one element (and one request) per page, with the page's metadata
+  const { pages, seen } = yield* Search.pages(ProcessInstance.searchProcessInstances, shipments, { pageSize }).pipe(
+    Stream.runFoldEffect({ pages: 0, seen: 0 }, (done, result) => {
+      const next = { pages: done.pages + 1, seen: done.seen + result.items.length }
+      return Console.log(
+        `page ${next.pages}: ${result.items.map((item) => item.processInstanceKey).join(", ")} (${next.seen} of ${result.page.totalItems})`
+      ).pipe(Effect.as(next))
+    })
+  )
+
+  // item by item: the first three instances cost one request
+  const firstThree = yield* Search.stream(ProcessInstance.searchProcessInstances, shipments, { pageSize }).pipe(
+    Stream.map((instance) => instance.processInstanceKey),
+    Stream.take(3),
+    Stream.runCollect
+  )
+  yield* Console.log(`the first three: ${Chunk.join(firstThree, ", ")}`)
   return { pages, seen }
 })
 

@@ -35,6 +35,7 @@ import { currentRetryPolicy } from "./internal/retryPolicy.js"
 import type * as Retry from "./Retry.js"
 import type * as ConfigError from "effect/ConfigError"
 import * as Auth from "./Auth.js"
+import * as Backpressure from "./Backpressure.js"
 import * as CamundaConfig from "./CamundaConfig.js"
 
 /**
@@ -51,6 +52,8 @@ export interface Service {
    * executor uses it to repeat a call once after a 401.
    */
   readonly invalidateToken?: Effect.Effect<void> | undefined
+  /** The adaptive concurrency gate every call of this client shares. */
+  readonly gate: Backpressure.Gate
 }
 
 /**
@@ -70,38 +73,49 @@ export class CamundaClient extends Context.Tag("effect-camunda/CamundaClient")<C
 export const make = (options: CamundaConfig.Options = {}): Effect.Effect<Service, never, HttpClient.HttpClient> =>
   Effect.flatMap(HttpClient.HttpClient, (httpClient) => {
     const config = CamundaConfig.resolve(options)
-    const auth = config.auth
-    if (auth._tag !== "OAuth") {
-      return Effect.succeed({
-        config,
-        httpClient: HttpClient.mapRequest(
-          httpClient,
-          flow(HttpClientRequest.prependUrl(config.restAddress), Auth.authorize(auth))
-        )
-      })
-    }
-    // Tokens are requested through the application's client as given: no base URL, no credentials.
-    // A token that cannot be had fails the request with a RequestError whose cause is the
-    // Auth.AuthError, so an operation sees a TransportError (reason "Transport") carrying it.
-    return Effect.map(OAuth.make(auth, httpClient, config.requestTimeout), (tokens): Service => ({
-      config,
-      httpClient: HttpClient.mapRequestEffect(httpClient, (request) =>
-        tokens.get.pipe(
-          Effect.map((token) =>
-            HttpClientRequest.bearerToken(HttpClientRequest.prependUrl(request, config.restAddress), token)
-          ),
-          Effect.mapError((error) =>
-            new HttpClientError.RequestError({
-              request: HttpClientRequest.prependUrl(request, config.restAddress),
-              reason: "Transport",
-              cause: error,
-              description: error.message
-            })
-          )
-        )),
-      invalidateToken: tokens.invalidate
-    }))
+    return Effect.flatMap(Backpressure.make(config.backpressure), (gate) => withAuth(config, httpClient, gate))
   })
+
+/** The service, with the base URL and the credentials applied to every request. */
+const withAuth = (
+  config: CamundaConfig.Resolved,
+  httpClient: HttpClient.HttpClient,
+  gate: Backpressure.Gate
+): Effect.Effect<Service> => {
+  const auth = config.auth
+  if (auth._tag !== "OAuth") {
+    return Effect.succeed({
+      config,
+      gate,
+      httpClient: HttpClient.mapRequest(
+        httpClient,
+        flow(HttpClientRequest.prependUrl(config.restAddress), Auth.authorize(auth))
+      )
+    })
+  }
+  // Tokens are requested through the application's client as given: no base URL, no credentials.
+  // A token that cannot be had fails the request with a RequestError whose cause is the
+  // Auth.AuthError, so an operation sees a TransportError (reason "Transport") carrying it.
+  return Effect.map(OAuth.make(auth, httpClient, config.requestTimeout), (tokens): Service => ({
+    config,
+    gate,
+    httpClient: HttpClient.mapRequestEffect(httpClient, (request) =>
+      tokens.get.pipe(
+        Effect.map((token) =>
+          HttpClientRequest.bearerToken(HttpClientRequest.prependUrl(request, config.restAddress), token)
+        ),
+        Effect.mapError((error) =>
+          new HttpClientError.RequestError({
+            request: HttpClientRequest.prependUrl(request, config.restAddress),
+            reason: "Transport",
+            cause: error,
+            description: error.message
+          })
+        )
+      )),
+    invalidateToken: tokens.invalidate
+  }))
+}
 
 /**
  * A layer from options: `CamundaClient.layer({ restAddress: "http://localhost:8080" })`.

@@ -11,6 +11,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Auth from "./Auth.js"
+import * as Backpressure from "./Backpressure.js"
 import * as Retry from "./Retry.js"
 
 /**
@@ -24,7 +25,12 @@ export interface Options {
   readonly restAddress?: string | undefined
   /** Credentials; default {@link Auth.none}. */
   readonly auth?: Auth.Auth | undefined
-  /** Tenant used by examples and helpers when an input names none (`CAMUNDA_DEFAULT_TENANT_ID`). */
+  /**
+   * The tenant of calls that name none (`CAMUNDA_DEFAULT_TENANT_ID`): fills `tenantId` of
+   * the request bodies that take one (createProcessInstance, createDeployment,
+   * publishMessage, correlateMessage, broadcastSignal, evaluateDecision, …) and
+   * `tenantIds` of activateJobs, when the caller left them out. Search filters are left alone.
+   */
   readonly defaultTenantId?: string | undefined
   /** How calls are retried; default {@link Retry.defaultPolicy} (backpressure only). */
   readonly retry?: Retry.Policy | undefined
@@ -34,6 +40,11 @@ export interface Options {
    * `Duration.infinity` sets no timer at all (it costs throughput; see BENCHMARKS.md).
    */
   readonly requestTimeout?: Duration.DurationInput | undefined
+  /**
+   * The adaptive concurrency gate's profile (`CAMUNDA_SDK_BACKPRESSURE_PROFILE`); default
+   * {@link Backpressure.balanced}. `"LEGACY"` only observes.
+   */
+  readonly backpressure?: Backpressure.Profile | Backpressure.ProfileName | undefined
 }
 
 /**
@@ -48,6 +59,7 @@ export interface Resolved {
   readonly defaultTenantId: Option.Option<string>
   readonly retry: Retry.Policy
   readonly requestTimeout: Duration.Duration
+  readonly backpressure: Backpressure.Profile
 }
 
 /**
@@ -89,7 +101,10 @@ export const resolve = (options: Options = {}): Resolved => ({
   auth: options.auth ?? Auth.none,
   defaultTenantId: Option.fromNullable(options.defaultTenantId),
   retry: options.retry ?? Retry.defaultPolicy,
-  requestTimeout: Duration.decode(options.requestTimeout ?? defaultRequestTimeout)
+  requestTimeout: Duration.decode(options.requestTimeout ?? defaultRequestTimeout),
+  backpressure: typeof options.backpressure === "string"
+    ? Backpressure.profiles[options.backpressure]
+    : options.backpressure ?? Backpressure.balanced
 })
 
 const strategies = ["NONE", "BASIC", "OAUTH"] as const
@@ -177,7 +192,8 @@ const retryConfig = (): Config.Config<Retry.Policy> =>
  * `CAMUNDA_BASIC_AUTH_PASSWORD` (read as `Redacted`), for OAuth `CAMUNDA_OAUTH_URL`,
  * `CAMUNDA_CLIENT_ID`, `CAMUNDA_CLIENT_SECRET` (read as `Redacted`) and the optional
  * `CAMUNDA_TOKEN_AUDIENCE`, `CAMUNDA_TOKEN_SCOPE`, `CAMUNDA_DEFAULT_TENANT_ID` and
- * `CAMUNDA_SDK_HTTP_RETRY_MAX_ATTEMPTS`, `…_BASE_DELAY_MS`, `…_MAX_DELAY_MS`.
+ * `CAMUNDA_SDK_HTTP_RETRY_MAX_ATTEMPTS`, `…_BASE_DELAY_MS`, `…_MAX_DELAY_MS` and
+ * `CAMUNDA_SDK_BACKPRESSURE_PROFILE` (`BALANCED` | `CONSERVATIVE` | `AGGRESSIVE` | `LEGACY`).
  *
  * @since 0.1.0
  * @category config
@@ -190,6 +206,9 @@ export const config: Config.Config<Options> = /*#__PURE__*/ Config.suspend(() =>
     ),
     auth: authConfig(),
     retry: retryConfig(),
-    defaultTenantId: Config.option(Config.string("CAMUNDA_DEFAULT_TENANT_ID")).pipe(Config.map(Option.getOrUndefined))
+    defaultTenantId: Config.option(Config.string("CAMUNDA_DEFAULT_TENANT_ID")).pipe(Config.map(Option.getOrUndefined)),
+    backpressure: Config.literal("BALANCED", "CONSERVATIVE", "AGGRESSIVE", "LEGACY")("CAMUNDA_SDK_BACKPRESSURE_PROFILE").pipe(
+      Config.withDefault("BALANCED" as const)
+    )
   })
 )

@@ -339,17 +339,38 @@ export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("Invali
 }
 
 /**
- * The error channel of an operation that declares the statuses `Declared`.
+ * The client's backpressure gate is full: too many calls already wait for a permit.
+ * Nothing was sent. Raised at once, so a caller can shed load instead of queueing.
  *
  * @since 0.1.0
  * @category errors
  */
-export type OperationError<Declared extends number> =
+export class BackpressureQueueFull extends Schema.TaggedError<BackpressureQueueFull>()("BackpressureQueueFull", {
+  operationId: Schema.String,
+  /** Calls waiting when this one was refused. */
+  waiting: Schema.Number,
+  /** The gate's concurrency limit at the time. */
+  limit: Schema.Number
+}) {
+  override get message(): string {
+    return `BackpressureQueueFull [${this.operationId}]: ${this.waiting} calls already wait for one of ${this.limit} permits`
+  }
+}
+
+/**
+ * The error channel of an operation that declares the statuses `Declared`; `Gated`
+ * operations (commands that wait for a backpressure permit) may also be refused one.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type OperationError<Declared extends number, Gated extends boolean = false> =
   | StatusError<Declared | (typeof alwaysPossibleStatuses)[number]>
   | UnexpectedStatus
   | TransportError
   | DecodeError
   | InvalidRequest
+  | (Gated extends true ? BackpressureQueueFull : never)
 
 /**
  * Every error an operation can fail with.
@@ -357,4 +378,10 @@ export type OperationError<Declared extends number> =
  * @since 0.1.0
  * @category errors
  */
-export type CamundaError = ProblemError | UnexpectedStatus | TransportError | DecodeError | InvalidRequest
+export type CamundaError =
+  | ProblemError
+  | UnexpectedStatus
+  | TransportError
+  | DecodeError
+  | InvalidRequest
+  | BackpressureQueueFull

@@ -15,13 +15,15 @@ import type * as internal from "./internal/operation.js"
 export type Descriptor<S extends number = number> = internal.Descriptor<S>
 
 /**
- * An operation: `(input) => Effect<A, OperationError<S>, CamundaClient>` with its descriptor attached.
+ * An operation: `(input) => Effect<A, OperationError<S, Gated>, CamundaClient>` with its descriptor attached.
  * Operations without input take no argument; those whose input is all optional take it optionally.
+ * `Gated` operations wait for a backpressure permit and may be refused one; left out, the
+ * type stands for either kind.
  *
  * @since 0.1.0
  * @category models
  */
-export type Operation<I, A, S extends number> = internal.Operation<I, A, S>
+export type Operation<I, A, S extends number, Gated extends boolean = boolean> = internal.Operation<I, A, S, Gated>
 
 /**
  * The input an operation takes.
@@ -29,7 +31,7 @@ export type Operation<I, A, S extends number> = internal.Operation<I, A, S>
  * @since 0.1.0
  * @category type-level
  */
-export type Input<O> = O extends internal.Operation<infer I, any, any> ? I : never
+export type Input<O> = O extends internal.Operation<infer I, any, any, any> ? I : never
 
 /**
  * The success value of an operation.
@@ -37,7 +39,7 @@ export type Input<O> = O extends internal.Operation<infer I, any, any> ? I : nev
  * @since 0.1.0
  * @category type-level
  */
-export type Success<O> = O extends internal.Operation<any, infer A, any> ? A : never
+export type Success<O> = O extends internal.Operation<any, infer A, any, any> ? A : never
 
 /**
  * One entry of the registry `operations`.

@@ -179,3 +179,48 @@ export const policy = (settings: {
   jitter: settings.jitter ?? defaultPolicy.jitter,
   retryTransientReads: settings.retryTransientReads ?? defaultPolicy.retryTransientReads
 })
+
+/**
+ * Pauses of a `JobWorker` between failed job activations: 100 ms doubling up to 10 s, each
+ * jittered to between half and all of it (so at most one request per 5 s in a long outage,
+ * and a fleet of workers does not poll in step), in whole milliseconds, never sooner than the
+ * failure's `Retry-After`, and forever: a worker recovers by itself once the cluster answers.
+ * The worker starts it afresh after every activation that succeeds.
+ *
+ * @since 0.1.0
+ * @category schedules
+ */
+export const activationBackoff: Schedule.Schedule<unknown, unknown> = /*#__PURE__*/ Schedule.intersect(
+  Schedule.identity<unknown>(),
+  /*#__PURE__*/ Schedule.jitteredWith(
+    /*#__PURE__*/ Schedule.modifyDelay(
+      Schedule.exponential(Duration.millis(100)),
+      (_, delay) => Duration.min(delay, Duration.seconds(10))
+    ),
+    { min: 0.5, max: 1 }
+  )
+).pipe(
+  /*#__PURE__*/ Schedule.modifyDelay(([failure], delay) => {
+    const retryAfter = typeof failure === "object" && failure !== null && "retryAfter" in failure &&
+        Duration.isDuration(failure.retryAfter)
+      ? failure.retryAfter
+      : undefined
+    // whole milliseconds: jitter yields fractions, which TestClock cannot represent
+    const wait = Duration.millis(Math.ceil(Duration.toMillis(delay)))
+    return retryAfter === undefined ? wait : Duration.max(wait, retryAfter)
+  })
+)
+
+/**
+ * The default polling of `Eventually.eventually` for eventually consistent reads (secondary
+ * storage lags commands by the exporter's flush interval, about a second): the next
+ * attempt after 100 ms, then 200, 400, 800 ms, then every second; no jitter, no bound of
+ * its own (the caller's `timeout` ends it). On the Clock.
+ *
+ * @since 0.1.0
+ * @category schedules
+ */
+export const eventualConsistencySchedule: Schedule.Schedule<unknown> = /*#__PURE__*/ Schedule.modifyDelay(
+  /*#__PURE__*/ Schedule.exponential(/*#__PURE__*/ Duration.millis(100)),
+  (_, delay) => Duration.min(delay, Duration.seconds(1))
+)

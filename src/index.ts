@@ -40,10 +40,38 @@ export * as Auth from "./Auth.js"
 export * as Retry from "./Retry.js"
 
 /**
+ * The adaptive concurrency gate every client shares between its calls.
+ *
+ * @since 0.1.0
+ */
+export * as Backpressure from "./Backpressure.js"
+
+/**
  * The shape of generated operations.
  *
  * @since 0.1.0
  */
 export * as Operation from "./Operation.js"
+
+/**
+ * Every search as a lazy, cursor-paginated `Stream`.
+ *
+ * @since 0.1.0
+ */
+export * as Search from "./Search.js"
+
+/**
+ * Waiting out eventual consistency: repeat a read until its data is there.
+ *
+ * @since 0.1.0
+ */
+export * as Eventually from "./Eventually.js"
+
+/**
+ * Deploying resources from memory or files, with a summary of what was created.
+ *
+ * @since 0.1.0
+ */
+export * as Deployment from "./Deployment.js"
 
 export * from "./generated/index.js"

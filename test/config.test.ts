@@ -92,6 +92,18 @@ describe("layerConfig", () => {
       expect(JSON.stringify(config)).not.toContain("t0p-s3cret")
     }))
 
+  it.effect("reads CAMUNDA_SDK_BACKPRESSURE_PROFILE (default BALANCED); an unknown profile is an error", () =>
+    Effect.gen(function*() {
+      expect((yield* resolvedFrom({})).backpressure.name).toBe("BALANCED")
+      for (const name of ["CONSERVATIVE", "AGGRESSIVE", "LEGACY"] as const) {
+        const profile = (yield* resolvedFrom({ CAMUNDA_SDK_BACKPRESSURE_PROFILE: name })).backpressure
+        expect(profile.name).toBe(name)
+        expect(profile.observeOnly).toBe(name === "LEGACY")
+      }
+      const error = yield* Effect.flip(resolvedFrom({ CAMUNDA_SDK_BACKPRESSURE_PROFILE: "TURBO" }))
+      expect(String(error)).toContain("CAMUNDA_SDK_BACKPRESSURE_PROFILE")
+    }))
+
   it.effect("an unknown strategy is an error, not a silent fallback", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(resolvedFrom({ CAMUNDA_AUTH_STRATEGY: "KERBEROS" }))

@@ -10,7 +10,21 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
-import { Auth, CamundaClient, Cluster, Document, Group, Keys, ProcessDefinition, Resource, System, UserTask } from "effect-camunda"
+import {
+  Auth,
+  CamundaClient,
+  Cluster,
+  Document,
+  Group,
+  Job,
+  Keys,
+  ProcessDefinition,
+  ProcessInstance,
+  Resource,
+  System,
+  Tenant,
+  UserTask
+} from "effect-camunda"
 import { json, mockHttp, problem, sampleSuccessBody, topologyBody } from "./support/mockHttp.js"
 
 const userTaskKey = Keys.UserTaskKey.make("2251799813685249")
@@ -115,6 +129,50 @@ describe("requests", () => {
       const file = form.get("file") as File
       expect(new Uint8Array(yield* Effect.promise(() => file.arrayBuffer()))).toEqual(new Uint8Array([1, 2, 3]))
     }).pipe(Effect.provide(http.layer()))
+  })
+})
+
+describe("default tenant", () => {
+  const bodyOf = (request: { readonly text: string | undefined }) => JSON.parse(request.text ?? "{}")
+  const processDefinitionId = Keys.ProcessDefinitionId.make("order")
+
+  it.effect("fills tenantId of bodies that take one and tenantIds of activateJobs, when left out", () => {
+    const http = mockHttp((request) =>
+      request.url.pathname.endsWith("/activation")
+        ? json(200, { jobs: [] })
+        : request.url.pathname.endsWith("/deployments")
+        ? json(200, { deploymentKey: "1", tenantId: "acme", deployments: [] })
+        : sampleSuccessBody(ProcessInstance.createProcessInstance)
+    )
+    return Effect.gen(function*() {
+      yield* ProcessInstance.createProcessInstance({ processDefinitionId })
+      yield* ProcessInstance.createProcessInstance({ processDefinitionId, tenantId: Keys.TenantId.make("other") })
+      yield* Job.activateJobs({ type: "t", maxJobsToActivate: 1, timeout: 1000 })
+      yield* Resource.createDeployment({ resources: [new File(["<bpmn/>"], "a.bpmn")] })
+      expect(bodyOf(http.requests[0]!).tenantId).toBe("acme")
+      expect(bodyOf(http.requests[1]!).tenantId).toBe("other")
+      expect(bodyOf(http.requests[2]!).tenantIds).toEqual(["acme"])
+      expect(http.requests[3]!.form!.get("tenantId")).toBe("acme")
+    }).pipe(Effect.provide(http.layer({ defaultTenantId: "acme" })))
+  })
+
+  it.effect("leaves search filters, tenant management and clients without a default tenant alone", () => {
+    const http = mockHttp((request) =>
+      request.url.pathname.endsWith("/search")
+        ? sampleSuccessBody(ProcessInstance.searchProcessInstances)
+        : request.url.pathname === "/v2/tenants"
+        ? sampleSuccessBody(Tenant.createTenant, 201)
+        : sampleSuccessBody(ProcessInstance.createProcessInstance)
+    )
+    const withoutDefault = mockHttp(() => sampleSuccessBody(ProcessInstance.createProcessInstance))
+    return Effect.gen(function*() {
+      yield* ProcessInstance.searchProcessInstances({ filter: { processDefinitionId } })
+      yield* Tenant.createTenant({ tenantId: Keys.TenantId.make("new-tenant"), name: "New" })
+      expect(bodyOf(http.requests[0]!)).toEqual({ filter: { processDefinitionId: "order" } })
+      expect(bodyOf(http.requests[1]!).tenantId).toBe("new-tenant")
+      yield* ProcessInstance.createProcessInstance({ processDefinitionId }).pipe(Effect.provide(withoutDefault.layer()))
+      expect(bodyOf(withoutDefault.requests[0]!).tenantId).toBeUndefined()
+    }).pipe(Effect.provide(http.layer({ defaultTenantId: "acme" })))
   })
 })
 

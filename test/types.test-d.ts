@@ -5,6 +5,7 @@
 import type * as Effect from "effect/Effect"
 import { describe, expectTypeOf, it } from "vitest"
 import type {
+  BackpressureQueueFull,
   BadRequest,
   Conflict,
   DecodeError,
@@ -44,11 +45,12 @@ describe("error channels", () => {
   it("completeUserTask", () => {
     expectTypeOf<ErrorOf<typeof UserTask.completeUserTask>>().toEqualTypeOf<UserTaskMutationError>()
   })
+  // commands that wait for a backpressure permit may be refused one; completeUserTask drains work and never waits
   it("updateUserTask", () => {
-    expectTypeOf<ErrorOf<typeof UserTask.updateUserTask>>().toEqualTypeOf<UserTaskMutationError>()
+    expectTypeOf<ErrorOf<typeof UserTask.updateUserTask>>().toEqualTypeOf<UserTaskMutationError | BackpressureQueueFull>()
   })
   it("unassignUserTask", () => {
-    expectTypeOf<ErrorOf<typeof UserTask.unassignUserTask>>().toEqualTypeOf<UserTaskMutationError>()
+    expectTypeOf<ErrorOf<typeof UserTask.unassignUserTask>>().toEqualTypeOf<UserTaskMutationError | BackpressureQueueFull>()
   })
   it("getTopology declares 401 and 500 only", () => {
     expectTypeOf<ErrorOf<typeof Cluster.getTopology>>().toEqualTypeOf<

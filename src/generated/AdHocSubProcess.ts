@@ -39,7 +39,7 @@ export type ActivateAdHocSubProcessActivitiesInput = typeof ActivateAdHocSubProc
  * @since 8.8
  * @category Ad-hoc sub-process
  */
-export const activateAdHocSubProcessActivities = /*#__PURE__*/ Operation.make<ActivateAdHocSubProcessActivitiesInput, void, 400 | 401 | 403 | 404 | 500 | 503>({
+export const activateAdHocSubProcessActivities = /*#__PURE__*/ Operation.make<ActivateAdHocSubProcessActivitiesInput, void, 400 | 401 | 403 | 404 | 500 | 503, true>({
   operationId: "activateAdHocSubProcessActivities",
   tag: "Ad-hoc sub-process",
   method: "POST",

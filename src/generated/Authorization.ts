@@ -34,7 +34,7 @@ export type CreateAuthorizationInput = typeof CreateAuthorizationInput.Type
  * @since 8.8
  * @category Authorization
  */
-export const createAuthorization = /*#__PURE__*/ Operation.make<CreateAuthorizationInput, Models.AuthorizationCreateResult, 400 | 401 | 403 | 404 | 500 | 503>({
+export const createAuthorization = /*#__PURE__*/ Operation.make<CreateAuthorizationInput, Models.AuthorizationCreateResult, 400 | 401 | 403 | 404 | 500 | 503, true>({
   operationId: "createAuthorization",
   tag: "Authorization",
   method: "POST",
@@ -140,7 +140,7 @@ export type UpdateAuthorizationInput = typeof UpdateAuthorizationInput.Type
  * @since 8.8
  * @category Authorization
  */
-export const updateAuthorization = /*#__PURE__*/ Operation.make<UpdateAuthorizationInput, void, 401 | 404 | 500 | 503>({
+export const updateAuthorization = /*#__PURE__*/ Operation.make<UpdateAuthorizationInput, void, 401 | 404 | 500 | 503, true>({
   operationId: "updateAuthorization",
   tag: "Authorization",
   method: "PUT",
@@ -175,7 +175,7 @@ export interface DeleteAuthorizationInput extends S.Schema.Type<typeof DeleteAut
  * @since 8.8
  * @category Authorization
  */
-export const deleteAuthorization = /*#__PURE__*/ Operation.make<DeleteAuthorizationInput, void, 401 | 404 | 500 | 503>({
+export const deleteAuthorization = /*#__PURE__*/ Operation.make<DeleteAuthorizationInput, void, 401 | 404 | 500 | 503, true>({
   operationId: "deleteAuthorization",
   tag: "Authorization",
   method: "DELETE",

@@ -143,7 +143,7 @@ export interface CancelBatchOperationInput extends S.Schema.Type<typeof CancelBa
  * @since 8.8
  * @category Batch operation
  */
-export const cancelBatchOperation = /*#__PURE__*/ Operation.make<CancelBatchOperationInput, void, 400 | 403 | 404 | 500>({
+export const cancelBatchOperation = /*#__PURE__*/ Operation.make<CancelBatchOperationInput, void, 400 | 403 | 404 | 500, true>({
   operationId: "cancelBatchOperation",
   tag: "Batch operation",
   method: "POST",
@@ -179,7 +179,7 @@ export interface ResumeBatchOperationInput extends S.Schema.Type<typeof ResumeBa
  * @since 8.8
  * @category Batch operation
  */
-export const resumeBatchOperation = /*#__PURE__*/ Operation.make<ResumeBatchOperationInput, void, 400 | 403 | 404 | 500 | 503>({
+export const resumeBatchOperation = /*#__PURE__*/ Operation.make<ResumeBatchOperationInput, void, 400 | 403 | 404 | 500 | 503, true>({
   operationId: "resumeBatchOperation",
   tag: "Batch operation",
   method: "POST",
@@ -215,7 +215,7 @@ export interface SuspendBatchOperationInput extends S.Schema.Type<typeof Suspend
  * @since 8.8
  * @category Batch operation
  */
-export const suspendBatchOperation = /*#__PURE__*/ Operation.make<SuspendBatchOperationInput, void, 400 | 403 | 404 | 500 | 503>({
+export const suspendBatchOperation = /*#__PURE__*/ Operation.make<SuspendBatchOperationInput, void, 400 | 403 | 404 | 500 | 503, true>({
   operationId: "suspendBatchOperation",
   tag: "Batch operation",
   method: "POST",

@@ -39,7 +39,7 @@ export type PinClockInput = typeof PinClockInput.Type
  * @since 8.6
  * @category Clock
  */
-export const pinClock = /*#__PURE__*/ Operation.make<PinClockInput, void, 400 | 500 | 503>({
+export const pinClock = /*#__PURE__*/ Operation.make<PinClockInput, void, 400 | 500 | 503, true>({
   operationId: "pinClock",
   tag: "Clock",
   method: "PUT",
@@ -70,7 +70,7 @@ export const pinClock = /*#__PURE__*/ Operation.make<PinClockInput, void, 400 | 
  * @since 8.6
  * @category Clock
  */
-export const resetClock = /*#__PURE__*/ Operation.make<void, void, 500 | 503>({
+export const resetClock = /*#__PURE__*/ Operation.make<void, void, 500 | 503, true>({
   operationId: "resetClock",
   tag: "Clock",
   method: "POST",

@@ -34,7 +34,7 @@ export type CreateGlobalClusterVariableInput = typeof CreateGlobalClusterVariabl
  * @since 8.9
  * @category Cluster Variable
  */
-export const createGlobalClusterVariable = /*#__PURE__*/ Operation.make<CreateGlobalClusterVariableInput, Models.ClusterVariableResult, 400 | 401 | 403 | 409 | 500>({
+export const createGlobalClusterVariable = /*#__PURE__*/ Operation.make<CreateGlobalClusterVariableInput, Models.ClusterVariableResult, 400 | 401 | 403 | 409 | 500, true>({
   operationId: "createGlobalClusterVariable",
   tag: "Cluster Variable",
   method: "POST",
@@ -107,7 +107,7 @@ export type UpdateGlobalClusterVariableInput = typeof UpdateGlobalClusterVariabl
  * @since 8.9
  * @category Cluster Variable
  */
-export const updateGlobalClusterVariable = /*#__PURE__*/ Operation.make<UpdateGlobalClusterVariableInput, Models.ClusterVariableResult, 400 | 401 | 403 | 404 | 500>({
+export const updateGlobalClusterVariable = /*#__PURE__*/ Operation.make<UpdateGlobalClusterVariableInput, Models.ClusterVariableResult, 400 | 401 | 403 | 404 | 500, true>({
   operationId: "updateGlobalClusterVariable",
   tag: "Cluster Variable",
   method: "PUT",
@@ -142,7 +142,7 @@ export interface DeleteGlobalClusterVariableInput extends S.Schema.Type<typeof D
  * @since 8.9
  * @category Cluster Variable
  */
-export const deleteGlobalClusterVariable = /*#__PURE__*/ Operation.make<DeleteGlobalClusterVariableInput, void, 400 | 401 | 403 | 404 | 500>({
+export const deleteGlobalClusterVariable = /*#__PURE__*/ Operation.make<DeleteGlobalClusterVariableInput, void, 400 | 401 | 403 | 404 | 500, true>({
   operationId: "deleteGlobalClusterVariable",
   tag: "Cluster Variable",
   method: "DELETE",
@@ -214,7 +214,7 @@ export type CreateTenantClusterVariableInput = typeof CreateTenantClusterVariabl
  * @since 8.9
  * @category Cluster Variable
  */
-export const createTenantClusterVariable = /*#__PURE__*/ Operation.make<CreateTenantClusterVariableInput, Models.ClusterVariableResult, 400 | 401 | 403 | 404 | 409 | 500>({
+export const createTenantClusterVariable = /*#__PURE__*/ Operation.make<CreateTenantClusterVariableInput, Models.ClusterVariableResult, 400 | 401 | 403 | 404 | 409 | 500, true>({
   operationId: "createTenantClusterVariable",
   tag: "Cluster Variable",
   method: "POST",
@@ -291,7 +291,7 @@ export type UpdateTenantClusterVariableInput = typeof UpdateTenantClusterVariabl
  * @since 8.9
  * @category Cluster Variable
  */
-export const updateTenantClusterVariable = /*#__PURE__*/ Operation.make<UpdateTenantClusterVariableInput, Models.ClusterVariableResult, 400 | 401 | 403 | 404 | 500>({
+export const updateTenantClusterVariable = /*#__PURE__*/ Operation.make<UpdateTenantClusterVariableInput, Models.ClusterVariableResult, 400 | 401 | 403 | 404 | 500, true>({
   operationId: "updateTenantClusterVariable",
   tag: "Cluster Variable",
   method: "PUT",
@@ -328,7 +328,7 @@ export interface DeleteTenantClusterVariableInput extends S.Schema.Type<typeof D
  * @since 8.9
  * @category Cluster Variable
  */
-export const deleteTenantClusterVariable = /*#__PURE__*/ Operation.make<DeleteTenantClusterVariableInput, void, 400 | 401 | 403 | 404 | 500>({
+export const deleteTenantClusterVariable = /*#__PURE__*/ Operation.make<DeleteTenantClusterVariableInput, void, 400 | 401 | 403 | 404 | 500, true>({
   operationId: "deleteTenantClusterVariable",
   tag: "Cluster Variable",
   method: "DELETE",

@@ -36,7 +36,7 @@ export type EvaluateConditionalsInput = typeof EvaluateConditionalsInput.Type
  * @since 8.9
  * @category Conditional
  */
-export const evaluateConditionals = /*#__PURE__*/ Operation.make<EvaluateConditionalsInput, Models.EvaluateConditionalResult, 400 | 403 | 404 | 500 | 503>({
+export const evaluateConditionals = /*#__PURE__*/ Operation.make<EvaluateConditionalsInput, Models.EvaluateConditionalResult, 400 | 403 | 404 | 500 | 503, true>({
   operationId: "evaluateConditionals",
   tag: "Conditional",
   method: "POST",
@@ -49,5 +49,6 @@ export const evaluateConditionals = /*#__PURE__*/ Operation.make<EvaluateConditi
   responses: { 200: { _tag: "Json", schema: Models.EvaluateConditionalResult } },
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  tenantField: "tenantId"
 })

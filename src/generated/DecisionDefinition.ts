@@ -37,7 +37,7 @@ export type EvaluateDecisionInput = typeof EvaluateDecisionInput.Type
  * @since 8.6
  * @category Decision definition
  */
-export const evaluateDecision = /*#__PURE__*/ Operation.make<EvaluateDecisionInput, Models.EvaluateDecisionResult, 400 | 404 | 500 | 503>({
+export const evaluateDecision = /*#__PURE__*/ Operation.make<EvaluateDecisionInput, Models.EvaluateDecisionResult, 400 | 404 | 500 | 503, true>({
   operationId: "evaluateDecision",
   tag: "Decision definition",
   method: "POST",
@@ -50,7 +50,8 @@ export const evaluateDecision = /*#__PURE__*/ Operation.make<EvaluateDecisionInp
   responses: { 200: { _tag: "Json", schema: Models.EvaluateDecisionResult } },
   declaredErrors: [400, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  tenantField: "tenantId"
 })
 
 /** The input of {@link searchDecisionDefinitions}. */

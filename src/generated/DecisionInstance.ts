@@ -113,7 +113,7 @@ export interface DeleteDecisionInstanceInput extends S.Schema.Type<typeof Delete
  * @since 8.9
  * @category Decision instance
  */
-export const deleteDecisionInstance = /*#__PURE__*/ Operation.make<DeleteDecisionInstanceInput, void, 401 | 403 | 404 | 500 | 503>({
+export const deleteDecisionInstance = /*#__PURE__*/ Operation.make<DeleteDecisionInstanceInput, void, 401 | 403 | 404 | 500 | 503, true>({
   operationId: "deleteDecisionInstance",
   tag: "Decision instance",
   method: "POST",
@@ -146,7 +146,7 @@ export type DeleteDecisionInstancesBatchOperationInput = typeof DeleteDecisionIn
  * @since 8.9
  * @category Decision instance
  */
-export const deleteDecisionInstancesBatchOperation = /*#__PURE__*/ Operation.make<DeleteDecisionInstancesBatchOperationInput, Models.BatchOperationCreatedResult, 400 | 401 | 403 | 500>({
+export const deleteDecisionInstancesBatchOperation = /*#__PURE__*/ Operation.make<DeleteDecisionInstancesBatchOperationInput, Models.BatchOperationCreatedResult, 400 | 401 | 403 | 500, true>({
   operationId: "deleteDecisionInstancesBatchOperation",
   tag: "Decision instance",
   method: "POST",

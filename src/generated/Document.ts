@@ -44,7 +44,7 @@ export interface CreateDocumentInput extends S.Schema.Type<typeof CreateDocument
  * @since 8.6
  * @category Document
  */
-export const createDocument = /*#__PURE__*/ Operation.make<CreateDocumentInput, Models.DocumentReference, 400 | 415>({
+export const createDocument = /*#__PURE__*/ Operation.make<CreateDocumentInput, Models.DocumentReference, 400 | 415, true>({
   operationId: "createDocument",
   tag: "Document",
   method: "POST",
@@ -97,7 +97,7 @@ export interface CreateDocumentsInput extends S.Schema.Type<typeof CreateDocumen
  * @since 8.7
  * @category Document
  */
-export const createDocuments = /*#__PURE__*/ Operation.make<CreateDocumentsInput, Models.DocumentCreationBatchResponse, 400 | 415>({
+export const createDocuments = /*#__PURE__*/ Operation.make<CreateDocumentsInput, Models.DocumentCreationBatchResponse, 400 | 415, true>({
   operationId: "createDocuments",
   tag: "Document",
   method: "POST",
@@ -177,7 +177,7 @@ export interface DeleteDocumentInput extends S.Schema.Type<typeof DeleteDocument
  * @since 8.6
  * @category Document
  */
-export const deleteDocument = /*#__PURE__*/ Operation.make<DeleteDocumentInput, void, 404 | 500>({
+export const deleteDocument = /*#__PURE__*/ Operation.make<DeleteDocumentInput, void, 404 | 500, true>({
   operationId: "deleteDocument",
   tag: "Document",
   method: "DELETE",
@@ -218,7 +218,7 @@ export type CreateDocumentLinkInput = typeof CreateDocumentLinkInput.Type
  * @since 8.7
  * @category Document
  */
-export const createDocumentLink = /*#__PURE__*/ Operation.make<CreateDocumentLinkInput, Models.DocumentLink, 400>({
+export const createDocumentLink = /*#__PURE__*/ Operation.make<CreateDocumentLinkInput, Models.DocumentLink, 400, true>({
   operationId: "createDocumentLink",
   tag: "Document",
   method: "POST",

@@ -160,7 +160,7 @@ export type CreateElementInstanceVariablesInput = typeof CreateElementInstanceVa
  * @since 8.6
  * @category Element instance
  */
-export const createElementInstanceVariables = /*#__PURE__*/ Operation.make<CreateElementInstanceVariablesInput, void, 400 | 500 | 503 | 504>({
+export const createElementInstanceVariables = /*#__PURE__*/ Operation.make<CreateElementInstanceVariablesInput, void, 400 | 500 | 503 | 504, true>({
   operationId: "createElementInstanceVariables",
   tag: "Element instance",
   method: "PUT",

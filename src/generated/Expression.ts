@@ -34,7 +34,7 @@ export type EvaluateExpressionInput = typeof EvaluateExpressionInput.Type
  * @since 8.9
  * @category Expression
  */
-export const evaluateExpression = /*#__PURE__*/ Operation.make<EvaluateExpressionInput, Models.ExpressionEvaluationResult, 400 | 401 | 403 | 500>({
+export const evaluateExpression = /*#__PURE__*/ Operation.make<EvaluateExpressionInput, Models.ExpressionEvaluationResult, 400 | 401 | 403 | 500, true>({
   operationId: "evaluateExpression",
   tag: "Expression",
   method: "POST",
@@ -47,5 +47,6 @@ export const evaluateExpression = /*#__PURE__*/ Operation.make<EvaluateExpressio
   responses: { 200: { _tag: "Json", schema: Models.ExpressionEvaluationResult } },
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  tenantField: "tenantId"
 })

@@ -34,7 +34,7 @@ export type CreateGlobalTaskListenerInput = typeof CreateGlobalTaskListenerInput
  * @since 8.9
  * @category Global listener
  */
-export const createGlobalTaskListener = /*#__PURE__*/ Operation.make<CreateGlobalTaskListenerInput, Models.GlobalTaskListenerResult, 400 | 401 | 403 | 409 | 500 | 503>({
+export const createGlobalTaskListener = /*#__PURE__*/ Operation.make<CreateGlobalTaskListenerInput, Models.GlobalTaskListenerResult, 400 | 401 | 403 | 409 | 500 | 503, true>({
   operationId: "createGlobalTaskListener",
   tag: "Global listener",
   method: "POST",
@@ -116,7 +116,7 @@ export interface UpdateGlobalTaskListenerInput extends S.Schema.Type<typeof Upda
  * @since 8.9
  * @category Global listener
  */
-export const updateGlobalTaskListener = /*#__PURE__*/ Operation.make<UpdateGlobalTaskListenerInput, Models.GlobalTaskListenerResult, 400 | 401 | 403 | 404 | 500 | 503>({
+export const updateGlobalTaskListener = /*#__PURE__*/ Operation.make<UpdateGlobalTaskListenerInput, Models.GlobalTaskListenerResult, 400 | 401 | 403 | 404 | 500 | 503, true>({
   operationId: "updateGlobalTaskListener",
   tag: "Global listener",
   method: "PUT",
@@ -151,7 +151,7 @@ export interface DeleteGlobalTaskListenerInput extends S.Schema.Type<typeof Dele
  * @since 8.9
  * @category Global listener
  */
-export const deleteGlobalTaskListener = /*#__PURE__*/ Operation.make<DeleteGlobalTaskListenerInput, void, 400 | 401 | 403 | 404 | 500 | 503>({
+export const deleteGlobalTaskListener = /*#__PURE__*/ Operation.make<DeleteGlobalTaskListenerInput, void, 400 | 401 | 403 | 404 | 500 | 503, true>({
   operationId: "deleteGlobalTaskListener",
   tag: "Global listener",
   method: "DELETE",

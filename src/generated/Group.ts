@@ -34,7 +34,7 @@ export type CreateGroupInput = typeof CreateGroupInput.Type
  * @since 8.8
  * @category Group
  */
-export const createGroup = /*#__PURE__*/ Operation.make<CreateGroupInput, Models.GroupCreateResult, 400 | 401 | 403 | 500 | 503>({
+export const createGroup = /*#__PURE__*/ Operation.make<CreateGroupInput, Models.GroupCreateResult, 400 | 401 | 403 | 500 | 503, true>({
   operationId: "createGroup",
   tag: "Group",
   method: "POST",
@@ -140,7 +140,7 @@ export type UpdateGroupInput = typeof UpdateGroupInput.Type
  * @since 8.8
  * @category Group
  */
-export const updateGroup = /*#__PURE__*/ Operation.make<UpdateGroupInput, Models.GroupUpdateResult, 400 | 401 | 404 | 500 | 503>({
+export const updateGroup = /*#__PURE__*/ Operation.make<UpdateGroupInput, Models.GroupUpdateResult, 400 | 401 | 404 | 500 | 503, true>({
   operationId: "updateGroup",
   tag: "Group",
   method: "PUT",
@@ -175,7 +175,7 @@ export interface DeleteGroupInput extends S.Schema.Type<typeof DeleteGroupInput>
  * @since 8.8
  * @category Group
  */
-export const deleteGroup = /*#__PURE__*/ Operation.make<DeleteGroupInput, void, 401 | 404 | 500 | 503>({
+export const deleteGroup = /*#__PURE__*/ Operation.make<DeleteGroupInput, void, 401 | 404 | 500 | 503, true>({
   operationId: "deleteGroup",
   tag: "Group",
   method: "DELETE",
@@ -273,7 +273,7 @@ export interface AssignClientToGroupInput extends S.Schema.Type<typeof AssignCli
  * @since 8.8
  * @category Group
  */
-export const assignClientToGroup = /*#__PURE__*/ Operation.make<AssignClientToGroupInput, void, 400 | 403 | 404 | 409 | 500 | 503>({
+export const assignClientToGroup = /*#__PURE__*/ Operation.make<AssignClientToGroupInput, void, 400 | 403 | 404 | 409 | 500 | 503, true>({
   operationId: "assignClientToGroup",
   tag: "Group",
   method: "PUT",
@@ -311,7 +311,7 @@ export interface UnassignClientFromGroupInput extends S.Schema.Type<typeof Unass
  * @since 8.8
  * @category Group
  */
-export const unassignClientFromGroup = /*#__PURE__*/ Operation.make<UnassignClientFromGroupInput, void, 400 | 403 | 404 | 500 | 503>({
+export const unassignClientFromGroup = /*#__PURE__*/ Operation.make<UnassignClientFromGroupInput, void, 400 | 403 | 404 | 500 | 503, true>({
   operationId: "unassignClientFromGroup",
   tag: "Group",
   method: "DELETE",
@@ -396,7 +396,7 @@ export interface AssignMappingRuleToGroupInput extends S.Schema.Type<typeof Assi
  * @since 8.8
  * @category Group
  */
-export const assignMappingRuleToGroup = /*#__PURE__*/ Operation.make<AssignMappingRuleToGroupInput, void, 400 | 403 | 404 | 409 | 500 | 503>({
+export const assignMappingRuleToGroup = /*#__PURE__*/ Operation.make<AssignMappingRuleToGroupInput, void, 400 | 403 | 404 | 409 | 500 | 503, true>({
   operationId: "assignMappingRuleToGroup",
   tag: "Group",
   method: "PUT",
@@ -433,7 +433,7 @@ export interface UnassignMappingRuleFromGroupInput extends S.Schema.Type<typeof 
  * @since 8.8
  * @category Group
  */
-export const unassignMappingRuleFromGroup = /*#__PURE__*/ Operation.make<UnassignMappingRuleFromGroupInput, void, 400 | 403 | 404 | 500 | 503>({
+export const unassignMappingRuleFromGroup = /*#__PURE__*/ Operation.make<UnassignMappingRuleFromGroupInput, void, 400 | 403 | 404 | 500 | 503, true>({
   operationId: "unassignMappingRuleFromGroup",
   tag: "Group",
   method: "DELETE",
@@ -579,7 +579,7 @@ export interface AssignUserToGroupInput extends S.Schema.Type<typeof AssignUserT
  * @since 8.8
  * @category Group
  */
-export const assignUserToGroup = /*#__PURE__*/ Operation.make<AssignUserToGroupInput, void, 400 | 403 | 404 | 409 | 500 | 503>({
+export const assignUserToGroup = /*#__PURE__*/ Operation.make<AssignUserToGroupInput, void, 400 | 403 | 404 | 409 | 500 | 503, true>({
   operationId: "assignUserToGroup",
   tag: "Group",
   method: "PUT",
@@ -617,7 +617,7 @@ export interface UnassignUserFromGroupInput extends S.Schema.Type<typeof Unassig
  * @since 8.8
  * @category Group
  */
-export const unassignUserFromGroup = /*#__PURE__*/ Operation.make<UnassignUserFromGroupInput, void, 400 | 403 | 404 | 500 | 503>({
+export const unassignUserFromGroup = /*#__PURE__*/ Operation.make<UnassignUserFromGroupInput, void, 400 | 403 | 404 | 500 | 503, true>({
   operationId: "unassignUserFromGroup",
   tag: "Group",
   method: "DELETE",

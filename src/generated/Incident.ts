@@ -109,7 +109,7 @@ export type ResolveIncidentInput = typeof ResolveIncidentInput.Type
  * @since 8.6
  * @category Incident
  */
-export const resolveIncident = /*#__PURE__*/ Operation.make<ResolveIncidentInput, void, 400 | 404 | 409 | 500 | 503>({
+export const resolveIncident = /*#__PURE__*/ Operation.make<ResolveIncidentInput, void, 400 | 404 | 409 | 500 | 503, true>({
   operationId: "resolveIncident",
   tag: "Incident",
   method: "POST",

@@ -47,7 +47,8 @@ export const activateJobs = /*#__PURE__*/ Operation.make<ActivateJobsInput, Mode
   responses: { 200: { _tag: "Json", schema: Models.JobActivationResult } },
   declaredErrors: [400, 401, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  tenantField: "tenantIds"
 })
 
 /** The input of {@link searchJobs}. */
@@ -103,7 +104,7 @@ export type UpdateJobInput = typeof UpdateJobInput.Type
  * @since 8.6
  * @category Job
  */
-export const updateJob = /*#__PURE__*/ Operation.make<UpdateJobInput, void, 400 | 404 | 409 | 500 | 503>({
+export const updateJob = /*#__PURE__*/ Operation.make<UpdateJobInput, void, 400 | 404 | 409 | 500 | 503, true>({
   operationId: "updateJob",
   tag: "Job",
   method: "PATCH",

@@ -40,7 +40,7 @@ export type CreateMappingRuleResponse = typeof CreateMappingRuleResponse.Type
  * @since 8.8
  * @category Mapping rule
  */
-export const createMappingRule = /*#__PURE__*/ Operation.make<CreateMappingRuleInput, CreateMappingRuleResponse, 400 | 403 | 404 | 500>({
+export const createMappingRule = /*#__PURE__*/ Operation.make<CreateMappingRuleInput, CreateMappingRuleResponse, 400 | 403 | 404 | 500, true>({
   operationId: "createMappingRule",
   tag: "Mapping rule",
   method: "POST",
@@ -169,7 +169,7 @@ export type UpdateMappingRuleResponse = typeof UpdateMappingRuleResponse.Type
  * @since 8.8
  * @category Mapping rule
  */
-export const updateMappingRule = /*#__PURE__*/ Operation.make<UpdateMappingRuleInput, UpdateMappingRuleResponse, 400 | 403 | 404 | 500 | 503>({
+export const updateMappingRule = /*#__PURE__*/ Operation.make<UpdateMappingRuleInput, UpdateMappingRuleResponse, 400 | 403 | 404 | 500 | 503, true>({
   operationId: "updateMappingRule",
   tag: "Mapping rule",
   method: "PUT",
@@ -204,7 +204,7 @@ export interface DeleteMappingRuleInput extends S.Schema.Type<typeof DeleteMappi
  * @since 8.8
  * @category Mapping rule
  */
-export const deleteMappingRule = /*#__PURE__*/ Operation.make<DeleteMappingRuleInput, void, 401 | 404 | 500 | 503>({
+export const deleteMappingRule = /*#__PURE__*/ Operation.make<DeleteMappingRuleInput, void, 401 | 404 | 500 | 503, true>({
   operationId: "deleteMappingRule",
   tag: "Mapping rule",
   method: "DELETE",

@@ -37,7 +37,7 @@ export type CorrelateMessageInput = typeof CorrelateMessageInput.Type
  * @since 8.6
  * @category Message
  */
-export const correlateMessage = /*#__PURE__*/ Operation.make<CorrelateMessageInput, Models.MessageCorrelationResult, 400 | 403 | 404 | 500 | 503>({
+export const correlateMessage = /*#__PURE__*/ Operation.make<CorrelateMessageInput, Models.MessageCorrelationResult, 400 | 403 | 404 | 500 | 503, true>({
   operationId: "correlateMessage",
   tag: "Message",
   method: "POST",
@@ -50,7 +50,8 @@ export const correlateMessage = /*#__PURE__*/ Operation.make<CorrelateMessageInp
   responses: { 200: { _tag: "Json", schema: Models.MessageCorrelationResult } },
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  tenantField: "tenantId"
 })
 
 /** The input of {@link publishMessage}. */
@@ -73,7 +74,7 @@ export type PublishMessageInput = typeof PublishMessageInput.Type
  * @since 8.6
  * @category Message
  */
-export const publishMessage = /*#__PURE__*/ Operation.make<PublishMessageInput, Models.MessagePublicationResult, 400 | 500 | 503>({
+export const publishMessage = /*#__PURE__*/ Operation.make<PublishMessageInput, Models.MessagePublicationResult, 400 | 500 | 503, true>({
   operationId: "publishMessage",
   tag: "Message",
   method: "POST",
@@ -86,5 +87,6 @@ export const publishMessage = /*#__PURE__*/ Operation.make<PublishMessageInput, 
   responses: { 200: { _tag: "Json", schema: Models.MessagePublicationResult } },
   declaredErrors: [400, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  tenantField: "tenantId"
 })

@@ -39,7 +39,7 @@ export type CreateProcessInstanceInput = typeof CreateProcessInstanceInput.Type
  * @since 8.6
  * @category Process instance
  */
-export const createProcessInstance = /*#__PURE__*/ Operation.make<CreateProcessInstanceInput, Models.CreateProcessInstanceResult, 400 | 409 | 500 | 503 | 504>({
+export const createProcessInstance = /*#__PURE__*/ Operation.make<CreateProcessInstanceInput, Models.CreateProcessInstanceResult, 400 | 409 | 500 | 503 | 504, true>({
   operationId: "createProcessInstance",
   tag: "Process instance",
   method: "POST",
@@ -52,7 +52,8 @@ export const createProcessInstance = /*#__PURE__*/ Operation.make<CreateProcessI
   responses: { 200: { _tag: "Json", schema: Models.CreateProcessInstanceResult } },
   declaredErrors: [400, 409, 500, 503, 504],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  tenantField: "tenantId"
 })
 
 /** The input of {@link cancelProcessInstancesBatchOperation}. */
@@ -74,7 +75,7 @@ export type CancelProcessInstancesBatchOperationInput = typeof CancelProcessInst
  * @since 8.8
  * @category Process instance
  */
-export const cancelProcessInstancesBatchOperation = /*#__PURE__*/ Operation.make<CancelProcessInstancesBatchOperationInput, Models.BatchOperationCreatedResult, 400 | 401 | 403 | 500>({
+export const cancelProcessInstancesBatchOperation = /*#__PURE__*/ Operation.make<CancelProcessInstancesBatchOperationInput, Models.BatchOperationCreatedResult, 400 | 401 | 403 | 500, true>({
   operationId: "cancelProcessInstancesBatchOperation",
   tag: "Process instance",
   method: "POST",
@@ -108,7 +109,7 @@ export type DeleteProcessInstancesBatchOperationInput = typeof DeleteProcessInst
  * @since 8.9
  * @category Process instance
  */
-export const deleteProcessInstancesBatchOperation = /*#__PURE__*/ Operation.make<DeleteProcessInstancesBatchOperationInput, Models.BatchOperationCreatedResult, 400 | 401 | 403 | 500>({
+export const deleteProcessInstancesBatchOperation = /*#__PURE__*/ Operation.make<DeleteProcessInstancesBatchOperationInput, Models.BatchOperationCreatedResult, 400 | 401 | 403 | 500, true>({
   operationId: "deleteProcessInstancesBatchOperation",
   tag: "Process instance",
   method: "POST",
@@ -143,7 +144,7 @@ export type ResolveIncidentsBatchOperationInput = typeof ResolveIncidentsBatchOp
  * @since 8.8
  * @category Process instance
  */
-export const resolveIncidentsBatchOperation = /*#__PURE__*/ Operation.make<ResolveIncidentsBatchOperationInput, Models.BatchOperationCreatedResult, 400 | 401 | 403 | 500>({
+export const resolveIncidentsBatchOperation = /*#__PURE__*/ Operation.make<ResolveIncidentsBatchOperationInput, Models.BatchOperationCreatedResult, 400 | 401 | 403 | 500, true>({
   operationId: "resolveIncidentsBatchOperation",
   tag: "Process instance",
   method: "POST",
@@ -178,7 +179,7 @@ export type MigrateProcessInstancesBatchOperationInput = typeof MigrateProcessIn
  * @since 8.8
  * @category Process instance
  */
-export const migrateProcessInstancesBatchOperation = /*#__PURE__*/ Operation.make<MigrateProcessInstancesBatchOperationInput, Models.BatchOperationCreatedResult, 400 | 401 | 403 | 500>({
+export const migrateProcessInstancesBatchOperation = /*#__PURE__*/ Operation.make<MigrateProcessInstancesBatchOperationInput, Models.BatchOperationCreatedResult, 400 | 401 | 403 | 500, true>({
   operationId: "migrateProcessInstancesBatchOperation",
   tag: "Process instance",
   method: "POST",
@@ -215,7 +216,7 @@ export type ModifyProcessInstancesBatchOperationInput = typeof ModifyProcessInst
  * @since 8.8
  * @category Process instance
  */
-export const modifyProcessInstancesBatchOperation = /*#__PURE__*/ Operation.make<ModifyProcessInstancesBatchOperationInput, Models.BatchOperationCreatedResult, 400 | 401 | 403 | 500>({
+export const modifyProcessInstancesBatchOperation = /*#__PURE__*/ Operation.make<ModifyProcessInstancesBatchOperationInput, Models.BatchOperationCreatedResult, 400 | 401 | 403 | 500, true>({
   operationId: "modifyProcessInstancesBatchOperation",
   tag: "Process instance",
   method: "POST",
@@ -369,7 +370,7 @@ export interface CancelProcessInstanceInput extends S.Schema.Type<typeof CancelP
  * @since 8.6
  * @category Process instance
  */
-export const cancelProcessInstance = /*#__PURE__*/ Operation.make<CancelProcessInstanceInput, void, 400 | 404 | 500 | 503 | 504>({
+export const cancelProcessInstance = /*#__PURE__*/ Operation.make<CancelProcessInstanceInput, void, 400 | 404 | 500 | 503 | 504, true>({
   operationId: "cancelProcessInstance",
   tag: "Process instance",
   method: "POST",
@@ -409,7 +410,7 @@ export interface DeleteProcessInstanceInput extends S.Schema.Type<typeof DeleteP
  * @since 8.9
  * @category Process instance
  */
-export const deleteProcessInstance = /*#__PURE__*/ Operation.make<DeleteProcessInstanceInput, void, 401 | 403 | 404 | 409 | 500 | 503>({
+export const deleteProcessInstance = /*#__PURE__*/ Operation.make<DeleteProcessInstanceInput, void, 401 | 403 | 404 | 409 | 500 | 503, true>({
   operationId: "deleteProcessInstance",
   tag: "Process instance",
   method: "POST",
@@ -444,7 +445,7 @@ export interface ResolveProcessInstanceIncidentsInput extends S.Schema.Type<type
  * @since 8.9
  * @category Process instance
  */
-export const resolveProcessInstanceIncidents = /*#__PURE__*/ Operation.make<ResolveProcessInstanceIncidentsInput, Models.BatchOperationCreatedResult, 400 | 401 | 404 | 500 | 503>({
+export const resolveProcessInstanceIncidents = /*#__PURE__*/ Operation.make<ResolveProcessInstanceIncidentsInput, Models.BatchOperationCreatedResult, 400 | 401 | 404 | 500 | 503, true>({
   operationId: "resolveProcessInstanceIncidents",
   tag: "Process instance",
   method: "POST",
@@ -527,7 +528,7 @@ export type MigrateProcessInstanceInput = typeof MigrateProcessInstanceInput.Typ
  * @since 8.6
  * @category Process instance
  */
-export const migrateProcessInstance = /*#__PURE__*/ Operation.make<MigrateProcessInstanceInput, void, 400 | 404 | 409 | 500 | 503>({
+export const migrateProcessInstance = /*#__PURE__*/ Operation.make<MigrateProcessInstanceInput, void, 400 | 404 | 409 | 500 | 503, true>({
   operationId: "migrateProcessInstance",
   tag: "Process instance",
   method: "POST",
@@ -567,7 +568,7 @@ export type ModifyProcessInstanceInput = typeof ModifyProcessInstanceInput.Type
  * @since 8.6
  * @category Process instance
  */
-export const modifyProcessInstance = /*#__PURE__*/ Operation.make<ModifyProcessInstanceInput, void, 400 | 404 | 500 | 503>({
+export const modifyProcessInstance = /*#__PURE__*/ Operation.make<ModifyProcessInstanceInput, void, 400 | 404 | 500 | 503, true>({
   operationId: "modifyProcessInstance",
   tag: "Process instance",
   method: "POST",

@@ -40,7 +40,7 @@ export interface CreateDeploymentInput extends S.Schema.Type<typeof CreateDeploy
  * @since 8.6
  * @category Resource
  */
-export const createDeployment = /*#__PURE__*/ Operation.make<CreateDeploymentInput, Models.DeploymentResult, 400 | 503>({
+export const createDeployment = /*#__PURE__*/ Operation.make<CreateDeploymentInput, Models.DeploymentResult, 400 | 503, true>({
   operationId: "createDeployment",
   tag: "Resource",
   method: "POST",
@@ -53,7 +53,8 @@ export const createDeployment = /*#__PURE__*/ Operation.make<CreateDeploymentInp
   responses: { 200: { _tag: "Json", schema: Models.DeploymentResult } },
   declaredErrors: [400, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  tenantField: "tenantId"
 })
 
 /** The input of {@link getResource}. */
@@ -188,7 +189,7 @@ export interface DeleteResourceInput extends S.Schema.Type<typeof DeleteResource
  * @since 8.6
  * @category Resource
  */
-export const deleteResource = /*#__PURE__*/ Operation.make<DeleteResourceInput, Models.DeleteResourceResponse, 400 | 404 | 500 | 503>({
+export const deleteResource = /*#__PURE__*/ Operation.make<DeleteResourceInput, Models.DeleteResourceResponse, 400 | 404 | 500 | 503, true>({
   operationId: "deleteResource",
   tag: "Resource",
   method: "POST",

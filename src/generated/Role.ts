@@ -34,7 +34,7 @@ export type CreateRoleInput = typeof CreateRoleInput.Type
  * @since 8.8
  * @category Role
  */
-export const createRole = /*#__PURE__*/ Operation.make<CreateRoleInput, Models.RoleCreateResult, 400 | 401 | 403 | 500 | 503>({
+export const createRole = /*#__PURE__*/ Operation.make<CreateRoleInput, Models.RoleCreateResult, 400 | 401 | 403 | 500 | 503, true>({
   operationId: "createRole",
   tag: "Role",
   method: "POST",
@@ -140,7 +140,7 @@ export type UpdateRoleInput = typeof UpdateRoleInput.Type
  * @since 8.8
  * @category Role
  */
-export const updateRole = /*#__PURE__*/ Operation.make<UpdateRoleInput, Models.RoleUpdateResult, 400 | 401 | 404 | 500 | 503>({
+export const updateRole = /*#__PURE__*/ Operation.make<UpdateRoleInput, Models.RoleUpdateResult, 400 | 401 | 404 | 500 | 503, true>({
   operationId: "updateRole",
   tag: "Role",
   method: "PUT",
@@ -175,7 +175,7 @@ export interface DeleteRoleInput extends S.Schema.Type<typeof DeleteRoleInput> {
  * @since 8.8
  * @category Role
  */
-export const deleteRole = /*#__PURE__*/ Operation.make<DeleteRoleInput, void, 401 | 404 | 500 | 503>({
+export const deleteRole = /*#__PURE__*/ Operation.make<DeleteRoleInput, void, 401 | 404 | 500 | 503, true>({
   operationId: "deleteRole",
   tag: "Role",
   method: "DELETE",
@@ -272,7 +272,7 @@ export interface AssignRoleToClientInput extends S.Schema.Type<typeof AssignRole
  * @since 8.8
  * @category Role
  */
-export const assignRoleToClient = /*#__PURE__*/ Operation.make<AssignRoleToClientInput, void, 400 | 403 | 404 | 409 | 500 | 503>({
+export const assignRoleToClient = /*#__PURE__*/ Operation.make<AssignRoleToClientInput, void, 400 | 403 | 404 | 409 | 500 | 503, true>({
   operationId: "assignRoleToClient",
   tag: "Role",
   method: "PUT",
@@ -309,7 +309,7 @@ export interface UnassignRoleFromClientInput extends S.Schema.Type<typeof Unassi
  * @since 8.8
  * @category Role
  */
-export const unassignRoleFromClient = /*#__PURE__*/ Operation.make<UnassignRoleFromClientInput, void, 400 | 403 | 404 | 500 | 503>({
+export const unassignRoleFromClient = /*#__PURE__*/ Operation.make<UnassignRoleFromClientInput, void, 400 | 403 | 404 | 500 | 503, true>({
   operationId: "unassignRoleFromClient",
   tag: "Role",
   method: "DELETE",
@@ -383,7 +383,7 @@ export interface AssignRoleToGroupInput extends S.Schema.Type<typeof AssignRoleT
  * @since 8.8
  * @category Role
  */
-export const assignRoleToGroup = /*#__PURE__*/ Operation.make<AssignRoleToGroupInput, void, 400 | 403 | 404 | 409 | 500 | 503>({
+export const assignRoleToGroup = /*#__PURE__*/ Operation.make<AssignRoleToGroupInput, void, 400 | 403 | 404 | 409 | 500 | 503, true>({
   operationId: "assignRoleToGroup",
   tag: "Role",
   method: "PUT",
@@ -420,7 +420,7 @@ export interface UnassignRoleFromGroupInput extends S.Schema.Type<typeof Unassig
  * @since 8.8
  * @category Role
  */
-export const unassignRoleFromGroup = /*#__PURE__*/ Operation.make<UnassignRoleFromGroupInput, void, 400 | 403 | 404 | 500 | 503>({
+export const unassignRoleFromGroup = /*#__PURE__*/ Operation.make<UnassignRoleFromGroupInput, void, 400 | 403 | 404 | 500 | 503, true>({
   operationId: "unassignRoleFromGroup",
   tag: "Role",
   method: "DELETE",
@@ -505,7 +505,7 @@ export interface AssignRoleToMappingRuleInput extends S.Schema.Type<typeof Assig
  * @since 8.8
  * @category Role
  */
-export const assignRoleToMappingRule = /*#__PURE__*/ Operation.make<AssignRoleToMappingRuleInput, void, 400 | 403 | 404 | 409 | 500 | 503>({
+export const assignRoleToMappingRule = /*#__PURE__*/ Operation.make<AssignRoleToMappingRuleInput, void, 400 | 403 | 404 | 409 | 500 | 503, true>({
   operationId: "assignRoleToMappingRule",
   tag: "Role",
   method: "PUT",
@@ -542,7 +542,7 @@ export interface UnassignRoleFromMappingRuleInput extends S.Schema.Type<typeof U
  * @since 8.8
  * @category Role
  */
-export const unassignRoleFromMappingRule = /*#__PURE__*/ Operation.make<UnassignRoleFromMappingRuleInput, void, 400 | 403 | 404 | 500 | 503>({
+export const unassignRoleFromMappingRule = /*#__PURE__*/ Operation.make<UnassignRoleFromMappingRuleInput, void, 400 | 403 | 404 | 500 | 503, true>({
   operationId: "unassignRoleFromMappingRule",
   tag: "Role",
   method: "DELETE",
@@ -639,7 +639,7 @@ export interface AssignRoleToUserInput extends S.Schema.Type<typeof AssignRoleTo
  * @since 8.8
  * @category Role
  */
-export const assignRoleToUser = /*#__PURE__*/ Operation.make<AssignRoleToUserInput, void, 400 | 403 | 404 | 409 | 500 | 503>({
+export const assignRoleToUser = /*#__PURE__*/ Operation.make<AssignRoleToUserInput, void, 400 | 403 | 404 | 409 | 500 | 503, true>({
   operationId: "assignRoleToUser",
   tag: "Role",
   method: "PUT",
@@ -676,7 +676,7 @@ export interface UnassignRoleFromUserInput extends S.Schema.Type<typeof Unassign
  * @since 8.8
  * @category Role
  */
-export const unassignRoleFromUser = /*#__PURE__*/ Operation.make<UnassignRoleFromUserInput, void, 400 | 403 | 404 | 500 | 503>({
+export const unassignRoleFromUser = /*#__PURE__*/ Operation.make<UnassignRoleFromUserInput, void, 400 | 403 | 404 | 500 | 503, true>({
   operationId: "unassignRoleFromUser",
   tag: "Role",
   method: "DELETE",

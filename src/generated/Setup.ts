@@ -34,7 +34,7 @@ export type CreateAdminUserInput = typeof CreateAdminUserInput.Type
  * @since 8.8
  * @category Setup
  */
-export const createAdminUser = /*#__PURE__*/ Operation.make<CreateAdminUserInput, Models.UserCreateResult, 400 | 403 | 500 | 503>({
+export const createAdminUser = /*#__PURE__*/ Operation.make<CreateAdminUserInput, Models.UserCreateResult, 400 | 403 | 500 | 503, true>({
   operationId: "createAdminUser",
   tag: "Setup",
   method: "POST",

@@ -34,7 +34,7 @@ export type BroadcastSignalInput = typeof BroadcastSignalInput.Type
  * @since 8.6
  * @category Signal
  */
-export const broadcastSignal = /*#__PURE__*/ Operation.make<BroadcastSignalInput, Models.SignalBroadcastResult, 400 | 404 | 500 | 503>({
+export const broadcastSignal = /*#__PURE__*/ Operation.make<BroadcastSignalInput, Models.SignalBroadcastResult, 400 | 404 | 500 | 503, true>({
   operationId: "broadcastSignal",
   tag: "Signal",
   method: "POST",
@@ -47,5 +47,6 @@ export const broadcastSignal = /*#__PURE__*/ Operation.make<BroadcastSignalInput
   responses: { 200: { _tag: "Json", schema: Models.SignalBroadcastResult } },
   declaredErrors: [400, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  tenantField: "tenantId"
 })

@@ -34,7 +34,7 @@ export type CreateTenantInput = typeof CreateTenantInput.Type
  * @since 8.8
  * @category Tenant
  */
-export const createTenant = /*#__PURE__*/ Operation.make<CreateTenantInput, Models.TenantCreateResult, 400 | 403 | 404 | 409 | 500 | 503>({
+export const createTenant = /*#__PURE__*/ Operation.make<CreateTenantInput, Models.TenantCreateResult, 400 | 403 | 404 | 409 | 500 | 503, true>({
   operationId: "createTenant",
   tag: "Tenant",
   method: "POST",
@@ -140,7 +140,7 @@ export type UpdateTenantInput = typeof UpdateTenantInput.Type
  * @since 8.8
  * @category Tenant
  */
-export const updateTenant = /*#__PURE__*/ Operation.make<UpdateTenantInput, Models.TenantUpdateResult, 400 | 403 | 404 | 500 | 503>({
+export const updateTenant = /*#__PURE__*/ Operation.make<UpdateTenantInput, Models.TenantUpdateResult, 400 | 403 | 404 | 500 | 503, true>({
   operationId: "updateTenant",
   tag: "Tenant",
   method: "PUT",
@@ -175,7 +175,7 @@ export interface DeleteTenantInput extends S.Schema.Type<typeof DeleteTenantInpu
  * @since 8.8
  * @category Tenant
  */
-export const deleteTenant = /*#__PURE__*/ Operation.make<DeleteTenantInput, void, 400 | 403 | 404 | 500 | 503>({
+export const deleteTenant = /*#__PURE__*/ Operation.make<DeleteTenantInput, void, 400 | 403 | 404 | 500 | 503, true>({
   operationId: "deleteTenant",
   tag: "Tenant",
   method: "DELETE",
@@ -273,7 +273,7 @@ export interface AssignClientToTenantInput extends S.Schema.Type<typeof AssignCl
  * @since 8.8
  * @category Tenant
  */
-export const assignClientToTenant = /*#__PURE__*/ Operation.make<AssignClientToTenantInput, void, 400 | 403 | 404 | 500 | 503>({
+export const assignClientToTenant = /*#__PURE__*/ Operation.make<AssignClientToTenantInput, void, 400 | 403 | 404 | 500 | 503, true>({
   operationId: "assignClientToTenant",
   tag: "Tenant",
   method: "PUT",
@@ -311,7 +311,7 @@ export interface UnassignClientFromTenantInput extends S.Schema.Type<typeof Unas
  * @since 8.8
  * @category Tenant
  */
-export const unassignClientFromTenant = /*#__PURE__*/ Operation.make<UnassignClientFromTenantInput, void, 400 | 403 | 404 | 500 | 503>({
+export const unassignClientFromTenant = /*#__PURE__*/ Operation.make<UnassignClientFromTenantInput, void, 400 | 403 | 404 | 500 | 503, true>({
   operationId: "unassignClientFromTenant",
   tag: "Tenant",
   method: "DELETE",
@@ -386,7 +386,7 @@ export interface AssignGroupToTenantInput extends S.Schema.Type<typeof AssignGro
  * @since 8.8
  * @category Tenant
  */
-export const assignGroupToTenant = /*#__PURE__*/ Operation.make<AssignGroupToTenantInput, void, 400 | 403 | 404 | 500 | 503>({
+export const assignGroupToTenant = /*#__PURE__*/ Operation.make<AssignGroupToTenantInput, void, 400 | 403 | 404 | 500 | 503, true>({
   operationId: "assignGroupToTenant",
   tag: "Tenant",
   method: "PUT",
@@ -424,7 +424,7 @@ export interface UnassignGroupFromTenantInput extends S.Schema.Type<typeof Unass
  * @since 8.8
  * @category Tenant
  */
-export const unassignGroupFromTenant = /*#__PURE__*/ Operation.make<UnassignGroupFromTenantInput, void, 400 | 403 | 404 | 500 | 503>({
+export const unassignGroupFromTenant = /*#__PURE__*/ Operation.make<UnassignGroupFromTenantInput, void, 400 | 403 | 404 | 500 | 503, true>({
   operationId: "unassignGroupFromTenant",
   tag: "Tenant",
   method: "DELETE",
@@ -509,7 +509,7 @@ export interface AssignMappingRuleToTenantInput extends S.Schema.Type<typeof Ass
  * @since 8.8
  * @category Tenant
  */
-export const assignMappingRuleToTenant = /*#__PURE__*/ Operation.make<AssignMappingRuleToTenantInput, void, 400 | 403 | 404 | 500 | 503>({
+export const assignMappingRuleToTenant = /*#__PURE__*/ Operation.make<AssignMappingRuleToTenantInput, void, 400 | 403 | 404 | 500 | 503, true>({
   operationId: "assignMappingRuleToTenant",
   tag: "Tenant",
   method: "PUT",
@@ -546,7 +546,7 @@ export interface UnassignMappingRuleFromTenantInput extends S.Schema.Type<typeof
  * @since 8.8
  * @category Tenant
  */
-export const unassignMappingRuleFromTenant = /*#__PURE__*/ Operation.make<UnassignMappingRuleFromTenantInput, void, 400 | 403 | 404 | 500 | 503>({
+export const unassignMappingRuleFromTenant = /*#__PURE__*/ Operation.make<UnassignMappingRuleFromTenantInput, void, 400 | 403 | 404 | 500 | 503, true>({
   operationId: "unassignMappingRuleFromTenant",
   tag: "Tenant",
   method: "DELETE",
@@ -632,7 +632,7 @@ export interface AssignRoleToTenantInput extends S.Schema.Type<typeof AssignRole
  * @since 8.8
  * @category Tenant
  */
-export const assignRoleToTenant = /*#__PURE__*/ Operation.make<AssignRoleToTenantInput, void, 400 | 403 | 404 | 500 | 503>({
+export const assignRoleToTenant = /*#__PURE__*/ Operation.make<AssignRoleToTenantInput, void, 400 | 403 | 404 | 500 | 503, true>({
   operationId: "assignRoleToTenant",
   tag: "Tenant",
   method: "PUT",
@@ -671,7 +671,7 @@ export interface UnassignRoleFromTenantInput extends S.Schema.Type<typeof Unassi
  * @since 8.8
  * @category Tenant
  */
-export const unassignRoleFromTenant = /*#__PURE__*/ Operation.make<UnassignRoleFromTenantInput, void, 400 | 403 | 404 | 500 | 503>({
+export const unassignRoleFromTenant = /*#__PURE__*/ Operation.make<UnassignRoleFromTenantInput, void, 400 | 403 | 404 | 500 | 503, true>({
   operationId: "unassignRoleFromTenant",
   tag: "Tenant",
   method: "DELETE",
@@ -768,7 +768,7 @@ export interface AssignUserToTenantInput extends S.Schema.Type<typeof AssignUser
  * @since 8.8
  * @category Tenant
  */
-export const assignUserToTenant = /*#__PURE__*/ Operation.make<AssignUserToTenantInput, void, 400 | 403 | 404 | 500 | 503>({
+export const assignUserToTenant = /*#__PURE__*/ Operation.make<AssignUserToTenantInput, void, 400 | 403 | 404 | 500 | 503, true>({
   operationId: "assignUserToTenant",
   tag: "Tenant",
   method: "PUT",
@@ -806,7 +806,7 @@ export interface UnassignUserFromTenantInput extends S.Schema.Type<typeof Unassi
  * @since 8.8
  * @category Tenant
  */
-export const unassignUserFromTenant = /*#__PURE__*/ Operation.make<UnassignUserFromTenantInput, void, 400 | 403 | 404 | 500 | 503>({
+export const unassignUserFromTenant = /*#__PURE__*/ Operation.make<UnassignUserFromTenantInput, void, 400 | 403 | 404 | 500 | 503, true>({
   operationId: "unassignUserFromTenant",
   tag: "Tenant",
   method: "DELETE",

@@ -34,7 +34,7 @@ export type CreateUserInput = typeof CreateUserInput.Type
  * @since 8.8
  * @category User
  */
-export const createUser = /*#__PURE__*/ Operation.make<CreateUserInput, Models.UserCreateResult, 400 | 401 | 403 | 409 | 500 | 503>({
+export const createUser = /*#__PURE__*/ Operation.make<CreateUserInput, Models.UserCreateResult, 400 | 401 | 403 | 409 | 500 | 503, true>({
   operationId: "createUser",
   tag: "User",
   method: "POST",
@@ -184,7 +184,7 @@ export interface UpdateUserResponse extends S.Schema.Type<typeof UpdateUserRespo
  * @since 8.8
  * @category User
  */
-export const updateUser = /*#__PURE__*/ Operation.make<UpdateUserInput, UpdateUserResponse, 400 | 403 | 404 | 500 | 503>({
+export const updateUser = /*#__PURE__*/ Operation.make<UpdateUserInput, UpdateUserResponse, 400 | 403 | 404 | 500 | 503, true>({
   operationId: "updateUser",
   tag: "User",
   method: "PUT",
@@ -219,7 +219,7 @@ export interface DeleteUserInput extends S.Schema.Type<typeof DeleteUserInput> {
  * @since 8.8
  * @category User
  */
-export const deleteUser = /*#__PURE__*/ Operation.make<DeleteUserInput, void, 400 | 404 | 500 | 503>({
+export const deleteUser = /*#__PURE__*/ Operation.make<DeleteUserInput, void, 400 | 404 | 500 | 503, true>({
   operationId: "deleteUser",
   tag: "User",
   method: "DELETE",

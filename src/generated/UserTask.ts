@@ -108,7 +108,7 @@ export type UpdateUserTaskInput = typeof UpdateUserTaskInput.Type
  * @since 8.5
  * @category User task
  */
-export const updateUserTask = /*#__PURE__*/ Operation.make<UpdateUserTaskInput, void, 400 | 404 | 409 | 500 | 503 | 504>({
+export const updateUserTask = /*#__PURE__*/ Operation.make<UpdateUserTaskInput, void, 400 | 404 | 409 | 500 | 503 | 504, true>({
   operationId: "updateUserTask",
   tag: "User task",
   method: "PATCH",
@@ -143,7 +143,7 @@ export interface UnassignUserTaskInput extends S.Schema.Type<typeof UnassignUser
  * @since 8.5
  * @category User task
  */
-export const unassignUserTask = /*#__PURE__*/ Operation.make<UnassignUserTaskInput, void, 400 | 404 | 409 | 500 | 503 | 504>({
+export const unassignUserTask = /*#__PURE__*/ Operation.make<UnassignUserTaskInput, void, 400 | 404 | 409 | 500 | 503 | 504, true>({
   operationId: "unassignUserTask",
   tag: "User task",
   method: "DELETE",
@@ -178,7 +178,7 @@ export type AssignUserTaskInput = typeof AssignUserTaskInput.Type
  * @since 8.5
  * @category User task
  */
-export const assignUserTask = /*#__PURE__*/ Operation.make<AssignUserTaskInput, void, 400 | 404 | 409 | 500 | 503 | 504>({
+export const assignUserTask = /*#__PURE__*/ Operation.make<AssignUserTaskInput, void, 400 | 404 | 409 | 500 | 503 | 504, true>({
   operationId: "assignUserTask",
   tag: "User task",
   method: "POST",

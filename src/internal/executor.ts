@@ -12,6 +12,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { CamundaClient } from "../CamundaClient.js"
 import { type CamundaError, DecodeError, InvalidRequest, type OperationError, TransportError } from "../CamundaError.js"
+import * as Backpressure from "../Backpressure.js"
 import * as Retry from "../Retry.js"
 import { currentRetryPolicy } from "./retryPolicy.js"
 import type { Descriptor, SuccessBody } from "./operation.js"
@@ -24,6 +25,8 @@ interface Compiled {
   readonly accept: string
   readonly bodyKeys: (input: Record<string, unknown>) => ReadonlyArray<string>
   readonly spanAttributes: Record<string, unknown>
+  /** Whether a call waits for a permit of the client's backpressure gate. */
+  readonly gated: boolean
 }
 
 const compiledByDescriptor = new WeakMap<Descriptor, Compiled>()
@@ -59,7 +62,8 @@ const compile = (descriptor: Descriptor): Compiled => {
         "camunda.operation_id": descriptor.operationId,
         "http.request.method": descriptor.method,
         "url.template": descriptor.path
-      }
+      },
+      gated: Backpressure.isGated(descriptor)
     }
     compiledByDescriptor.set(descriptor, compiled)
   }
@@ -204,6 +208,16 @@ const attemptTimeout = (client: CamundaClient["Type"], input: unknown): Duration
   return Duration.max(client.config.requestTimeout, Duration.sum(Duration.millis(asked), longPollMargin))
 }
 
+/** The input with the client's default tenant in the operation's tenant field, when the caller left it out. */
+const withDefaultTenant = (descriptor: Descriptor, client: CamundaClient["Type"], input: unknown): unknown => {
+  const field = descriptor.tenantField
+  const tenant = client.config.defaultTenantId
+  if (field === undefined || Option.isNone(tenant)) return input
+  const given = (input ?? {}) as Record<string, unknown>
+  if (given[field] !== undefined) return input
+  return { ...given, [field]: field === "tenantIds" ? [tenant.value] : tenant.value }
+}
+
 /** One attempt: encode, send, read the answer. */
 const attempt = <S extends number>(
   descriptor: Descriptor<S>,
@@ -299,18 +313,24 @@ const retryAfterFailure = (
 }
 
 /** @internal */
-export const execute = <A, S extends number>(
+export const execute = <A, S extends number, Gated extends boolean>(
   descriptor: Descriptor<S>,
   input: unknown
-): Effect.Effect<A, OperationError<S>, CamundaClient> => {
+): Effect.Effect<A, OperationError<S, Gated>, CamundaClient> => {
   const compiled = compile(descriptor)
   return CamundaClient.pipe(
     Effect.flatMap((client) =>
       Effect.flatMap(policyFor(client), (policy) => {
-        const once = withTokenRefresh(client, attempt(descriptor, compiled, client, input))
-        if (policy.maxAttempts <= 1) return once
+        const gate = client.gate
+        const once = gate.observe(
+          withTokenRefresh(client, attempt(descriptor, compiled, client, withDefaultTenant(descriptor, client, input)))
+        )
         const retryable = Retry.shouldRetry(policy, descriptor.safeToRepeat)
-        return Effect.catchAll(once, (error) => retryable(error) ? retryAfterFailure(once, error, policy, retryable) : Effect.fail(error))
+        const call = policy.maxAttempts <= 1
+          ? once
+          : Effect.catchAll(once, (error) => retryable(error) ? retryAfterFailure(once, error, policy, retryable) : Effect.fail(error))
+        // one permit per logical call, held across its retries
+        return compiled.gated ? gate.withPermit(descriptor.operationId, call) : call
       })
     ),
     Effect.withSpan(`camunda.${descriptor.operationId}`, {
@@ -319,5 +339,5 @@ export const execute = <A, S extends number>(
       // the call site is the generated operation, the same for every call: not worth a stack trace each time
       captureStackTrace: false
     })
-  ) as Effect.Effect<A, OperationError<S>, CamundaClient>
+  ) as Effect.Effect<A, OperationError<S, Gated>, CamundaClient>
 }

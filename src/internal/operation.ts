@@ -29,15 +29,17 @@ export interface Descriptor<S extends number = number> {
   readonly declaredErrors: ReadonlyArray<S>
   readonly eventuallyConsistent: boolean
   readonly safeToRepeat: boolean
+  /** The body field a client's default tenant fills when the caller leaves it out. */
+  readonly tenantField?: "tenantId" | "tenantIds"
 }
 
 /** @internal */
-export type Operation<I, A, S extends number> = ([I] extends [void] ? () => Effect.Effect<A, OperationError<S>, CamundaClient>
-  : {} extends I ? (input?: I) => Effect.Effect<A, OperationError<S>, CamundaClient>
-  : (input: I) => Effect.Effect<A, OperationError<S>, CamundaClient>) & {
+export type Operation<I, A, S extends number, Gated extends boolean = false> = ([I] extends [void] ? () => Effect.Effect<A, OperationError<S, Gated>, CamundaClient>
+  : {} extends I ? (input?: I) => Effect.Effect<A, OperationError<S, Gated>, CamundaClient>
+  : (input: I) => Effect.Effect<A, OperationError<S, Gated>, CamundaClient>) & {
     readonly descriptor: Descriptor<S>
   }
 
 /** @internal */
-export const make = <I, A, S extends number>(descriptor: Descriptor<S>): Operation<I, A, S> =>
-  Object.assign((input?: I) => execute<A, S>(descriptor, input), { descriptor }) as any
+export const make = <I, A, S extends number, Gated extends boolean = false>(descriptor: Descriptor<S>): Operation<I, A, S, Gated> =>
+  Object.assign((input?: I) => execute<A, S, Gated>(descriptor, input), { descriptor }) as any

@@ -1,0 +1,186 @@
+/**
+ * Goodput under backpressure (`npm run bench:goodput`, part of `npm run bench`).
+ *
+ * A loopback server (`bench/capacityServer.ts`, its own process) serves at most CAPACITY
+ * `createProcessInstance` requests at a time, SERVICE_MS each, and answers any request beyond
+ * that at once with 503 `RESOURCE_EXHAUSTED`: its capacity is CAPACITY / SERVICE_MS calls per
+ * second. CALLERS concurrent callers make CALLS calls in all, in one run, with:
+ *
+ *   (a) effect-camunda without the gate (profile LEGACY: observe only), default retry policy
+ *   (b) effect-camunda with the gate (profile BALANCED), default retry policy
+ *   (c) the official SDK `@camunda8/orchestration-cluster-api`, profile BALANCED, its default retries
+ *
+ * For each: completed calls per second (goodput) and its share of the server's capacity, the
+ * 503s the server sent, and the calls that failed after their retries. Prints a markdown table.
+ */
+import { createCamundaClient } from "@camunda8/orchestration-cluster-api"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import { type ChildProcess, fork } from "node:child_process"
+import { once } from "node:events"
+import { fileURLToPath } from "node:url"
+import * as CamundaClient from "../src/CamundaClient.js"
+import { ProcessDefinitionId } from "../src/generated/schemas/Keys.js"
+import * as ProcessInstance from "../src/generated/ProcessInstance.js"
+import * as UndiciHttpClient from "../src/UndiciHttpClient.js"
+
+const CAPACITY = Number(process.env["GOODPUT_CAPACITY"] ?? 20)
+const SERVICE_MS = Number(process.env["GOODPUT_SERVICE_MS"] ?? 20)
+const CALLERS = Number(process.env["GOODPUT_CALLERS"] ?? 200)
+const CALLS = Number(process.env["GOODPUT_CALLS"] ?? 10_000)
+const capacityPerSecond = (CAPACITY * 1000) / SERVICE_MS
+
+interface Server {
+  readonly child: ChildProcess
+  readonly origin: string
+  readonly stats: (reset?: boolean) => Promise<{ accepted: number; rejected: number }>
+}
+
+const startServer = async (): Promise<Server> => {
+  const child = fork(fileURLToPath(new URL("./capacityServer.ts", import.meta.url)), [String(CAPACITY), String(SERVICE_MS)], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"]
+  })
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once("message", (message: { port: number }) => resolve(message.port))
+    child.once("exit", (code) => reject(new Error(`capacity server exited early (code ${code})`)))
+  })
+  const stats = (reset = false) =>
+    new Promise<{ accepted: number; rejected: number }>((resolve) => {
+      child.once("message", resolve)
+      child.send({ stats: true, reset })
+    })
+  return { child, origin: `http://127.0.0.1:${port}`, stats }
+}
+
+const stopServer = async (child: ChildProcess) => {
+  if (child.exitCode !== null) return
+  const exited = once(child, "exit")
+  child.disconnect()
+  await exited
+}
+
+interface Outcome {
+  readonly name: string
+  readonly completed: number
+  readonly failed: number
+  readonly seconds: number
+  readonly rejected: number
+  readonly firstFailure: string | undefined
+}
+
+/** CALLERS workers taking calls from a shared counter until CALLS are made. */
+const drive = async (call: () => Promise<boolean>) => {
+  let next = 0
+  let completed = 0
+  let failed = 0
+  const worker = async () => {
+    while (next < CALLS) {
+      next++
+      if (await call()) completed++
+      else failed++
+    }
+  }
+  const start = performance.now()
+  await Promise.all(Array.from({ length: CALLERS }, worker))
+  return { completed, failed, seconds: (performance.now() - start) / 1000 }
+}
+
+const measure = async (server: Server, name: string, call: () => Promise<boolean>, failure: () => string | undefined) => {
+  await server.stats(true)
+  const { completed, failed, seconds } = await drive(call)
+  const { rejected } = await server.stats(true)
+  return { name, completed, failed, seconds, rejected, firstFailure: failure() } satisfies Outcome
+}
+
+const effectCamunda = async (server: Server, name: string, backpressure: "LEGACY" | "BALANCED") => {
+  const layer = CamundaClient.layer({ restAddress: server.origin, backpressure }).pipe(Layer.provide(UndiciHttpClient.layer()))
+  const runtime = ManagedRuntime.make(layer)
+  const start = ProcessInstance.createProcessInstance({ processDefinitionId: ProcessDefinitionId.make("bench") })
+  let firstFailure: string | undefined
+  const call = Effect.match(start, {
+    onFailure: (error) => {
+      firstFailure ??= error.message
+      return false
+    },
+    onSuccess: () => true
+  })
+  // GOODPUT_TRACE=1 prints the gate's limit and calls in flight every 250 ms
+  const trace = process.env["GOODPUT_TRACE"] === undefined ? undefined : setInterval(() => {
+    runtime.runPromise(Effect.flatMap(CamundaClient.CamundaClient, (client) =>
+      Effect.zip(client.gate.state.get, client.gate.inFlight))).then(([state, inFlight]) =>
+        console.log(`  limit ${state.limit._tag === "Some" ? state.limit.value : "none"}, in flight ${inFlight}, waiting ${state.waiting}, signals ${state.signals}`)
+      )
+  }, 250)
+  try {
+    return await measure(server, name, () => runtime.runPromise(call), () => firstFailure)
+  } finally {
+    clearInterval(trace)
+    await runtime.dispose()
+  }
+}
+
+const officialSdk = async (server: Server, name: string) => {
+  const camunda = createCamundaClient({
+    env: {},
+    config: {
+      CAMUNDA_REST_ADDRESS: server.origin,
+      CAMUNDA_AUTH_STRATEGY: "NONE",
+      CAMUNDA_SDK_LOG_LEVEL: "silent",
+      CAMUNDA_SDK_TELEMETRY_LOG: false,
+      CAMUNDA_SUPPORT_LOG_ENABLED: false,
+      CAMUNDA_SDK_BACKPRESSURE_PROFILE: "BALANCED",
+      CAMUNDA_SDK_VALIDATION: "req:none,res:none"
+    }
+  })
+  let firstFailure: string | undefined
+  const call = () =>
+    Promise.resolve(camunda.createProcessInstance({ processDefinitionId: "bench" } as never)).then(
+      () => true,
+      (error: unknown) => {
+        firstFailure ??= error instanceof Error ? error.message : String(error)
+        return false
+      }
+    )
+  return measure(server, name, call, () => firstFailure)
+}
+
+const row = (outcome: Outcome) => {
+  const goodput = outcome.completed / outcome.seconds
+  return `| ${outcome.name} | ${outcome.completed} | ${outcome.failed} | ${goodput.toFixed(0)} | ${
+    (goodput / capacityPerSecond).toFixed(2)
+  }× | ${outcome.rejected} | ${outcome.seconds.toFixed(1)} |`
+}
+
+const main = async () => {
+  const server = await startServer()
+  try {
+    console.log(
+      `goodput: server capacity ${CAPACITY} in flight × ${SERVICE_MS} ms = ${capacityPerSecond} calls/s; ${CALLERS} callers, ${CALLS} createProcessInstance calls per client; node ${process.version}`
+    )
+    const outcomes: Array<Outcome> = []
+    const variants: Array<[string, () => Promise<Outcome>]> = [
+      ["(a) effect-camunda, no gate (LEGACY)", () => effectCamunda(server, "(a) effect-camunda, no gate (LEGACY)", "LEGACY")],
+      ["(b) effect-camunda, gate (BALANCED)", () => effectCamunda(server, "(b) effect-camunda, gate (BALANCED)", "BALANCED")],
+      ["(c) official SDK (BALANCED)", () => officialSdk(server, "(c) official SDK (BALANCED)")]
+    ]
+    for (const [name, run] of variants) {
+      console.log(`running ${name} …`)
+      const outcome = await run()
+      outcomes.push(outcome)
+      if (outcome.firstFailure !== undefined) console.log(`  first failure: ${outcome.firstFailure}`)
+    }
+    console.log("")
+    console.log("| client | completed | failed | goodput (calls/s) | of capacity | 503s sent | seconds |")
+    console.log("|---|---:|---:|---:|---:|---:|---:|")
+    for (const outcome of outcomes) console.log(row(outcome))
+  } finally {
+    await stopServer(server.child)
+  }
+}
+
+main().then(() => process.exit(0), (error) => {
+  console.error(error)
+  process.exit(1)
+})

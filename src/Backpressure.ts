@@ -1,0 +1,210 @@
+/**
+ * The adaptive concurrency gate a client shares between its calls.
+ *
+ * While the cluster is healthy there is no limit at all. The first backpressure answer
+ * (429, 503 `RESOURCE_EXHAUSTED`, …) caps concurrency at a fraction of what was in flight;
+ * every further signal shrinks the cap multiplicatively, down to a floor; every window of
+ * `limit` successful calls adds `recoveryStep` permits back; after a quiet period without
+ * signals the cap is lifted. Calls beyond the cap wait in a bounded queue (interruptibly);
+ * when the queue is full they fail at once with `BackpressureQueueFull`.
+ *
+ * A logical call holds one permit across all its retries. Calls that drain work
+ * (`completeJob`, `failJob`, `throwJobError`, `completeUserTask`), long-poll job activation
+ * and reads never wait: they only report what they see.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { CamundaClient } from "effect-camunda"
+ *
+ * // watch the gate of the client in context
+ * const watch = Effect.flatMap(CamundaClient.CamundaClient, (client) =>
+ *   Stream.runForEach(client.gate.state.changes, (state) => Effect.log(state)))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type * as SubscriptionRef from "effect/SubscriptionRef"
+import type { BackpressureQueueFull, CamundaError } from "./CamundaError.js"
+import * as internal from "./internal/backpressure.js"
+
+/**
+ * How the gate reacts, named like the official SDK's profiles
+ * (`CAMUNDA_SDK_BACKPRESSURE_PROFILE`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Profile {
+  readonly name: ProfileName
+  /** Only observe and count signals; never limit (`LEGACY`). */
+  readonly observeOnly: boolean
+  /** On a signal the limit becomes `min(limit, attempts on the wire) × decreaseFactor`. */
+  readonly decreaseFactor: number
+  /** The limit never goes below this. */
+  readonly floor: number
+  /** Permits added back per window of `limit` successful calls. */
+  readonly recoveryStep: number
+  /** Calls that may wait for a permit; one more fails with `BackpressureQueueFull`. */
+  readonly maxWaiters: number
+  /** After this long without a signal the limit is lifted. */
+  readonly unlimitedAfter: Duration.Duration
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ProfileName = "BALANCED" | "CONSERVATIVE" | "AGGRESSIVE" | "LEGACY"
+
+/**
+ * The default: shrink to 90 %, recover one permit per window, lift the limit after 30 s quiet.
+ *
+ * @since 0.1.0
+ * @category profiles
+ */
+export const balanced: Profile = {
+  name: "BALANCED",
+  observeOnly: false,
+  decreaseFactor: 0.9,
+  floor: 1,
+  recoveryStep: 1,
+  maxWaiters: 1000,
+  unlimitedAfter: Duration.seconds(30)
+}
+
+/**
+ * Backs off harder and recovers slower: for clusters shared with other workloads.
+ *
+ * @since 0.1.0
+ * @category profiles
+ */
+export const conservative: Profile = {
+  name: "CONSERVATIVE",
+  observeOnly: false,
+  decreaseFactor: 0.7,
+  floor: 1,
+  recoveryStep: 1,
+  maxWaiters: 500,
+  unlimitedAfter: Duration.seconds(60)
+}
+
+/**
+ * Backs off gently and recovers fast: for a cluster this client has to itself.
+ *
+ * @since 0.1.0
+ * @category profiles
+ */
+export const aggressive: Profile = {
+  name: "AGGRESSIVE",
+  observeOnly: false,
+  decreaseFactor: 0.95,
+  floor: 2,
+  recoveryStep: 2,
+  maxWaiters: 2000,
+  unlimitedAfter: Duration.seconds(15)
+}
+
+/**
+ * Observe only: signals are counted and published, nothing is limited.
+ *
+ * @since 0.1.0
+ * @category profiles
+ */
+export const legacy: Profile = { ...balanced, name: "LEGACY", observeOnly: true }
+
+/**
+ * The profiles by name.
+ *
+ * @since 0.1.0
+ * @category profiles
+ */
+export const profiles: Readonly<Record<ProfileName, Profile>> = {
+  BALANCED: balanced,
+  CONSERVATIVE: conservative,
+  AGGRESSIVE: aggressive,
+  LEGACY: legacy
+}
+
+/**
+ * What the gate publishes whenever its limit, its queue or its signal count changes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface State {
+  readonly profile: ProfileName
+  /** `None` while unlimited. */
+  readonly limit: Option.Option<number>
+  /** Calls waiting for a permit. */
+  readonly waiting: number
+  /** Backpressure signals seen since the client was built. */
+  readonly signals: number
+}
+
+/**
+ * The gate of one client (`client.gate`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Gate {
+  readonly profile: Profile
+  /** The published state; `state.changes` is a `Stream` of it. */
+  readonly state: SubscriptionRef.SubscriptionRef<State>
+  /** Calls holding a permit now (live, not published). */
+  readonly inFlight: Effect.Effect<number>
+  /**
+   * Runs `effect` holding one permit, waiting (interruptibly) while the gate is full; the
+   * permit is returned however `effect` ends.
+   */
+  readonly withPermit: <A, E, R>(
+    operationId: string,
+    effect: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | BackpressureQueueFull, R>
+  /**
+   * Runs one HTTP attempt and learns from its outcome: a backpressure answer shrinks the
+   * limit, a success counts towards recovery. Every attempt of every operation is observed,
+   * gated or not.
+   */
+  readonly observe: <A, R>(attempt: Effect.Effect<A, CamundaError, R>) => Effect.Effect<A, CamundaError, R>
+}
+
+/**
+ * A fresh gate.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (profile?: Profile) => Effect.Effect<Gate> = (profile = balanced) => internal.make(profile)
+
+/**
+ * The operations that never wait for a permit: they finish work the cluster already holds.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const drainsWork: ReadonlySet<string> = new Set(["completeJob", "failJob", "throwJobError", "completeUserTask"])
+
+/**
+ * Whether an operation waits for a permit: commands do, except those that drain work and
+ * long-poll job activation (which backs off by itself); reads and searches never do.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isGated = (operation: { readonly operationId: string; readonly safeToRepeat: boolean }): boolean =>
+  !operation.safeToRepeat && !drainsWork.has(operation.operationId) && operation.operationId !== "activateJobs"
+
+/**
+ * Metrics of every gate: `camunda_backpressure_limit` (gauge, 0 while unlimited),
+ * `camunda_backpressure_signals_total`, `camunda_backpressure_waits_total`,
+ * `camunda_backpressure_rejected_total`.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const metrics = internal.metrics

@@ -1,0 +1,204 @@
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as SubscriptionRef from "effect/SubscriptionRef"
+import type * as Backpressure from "../Backpressure.js"
+import { BackpressureQueueFull, type CamundaError } from "../CamundaError.js"
+import { isBackpressure } from "../Retry.js"
+
+/** @internal */
+export const metrics = {
+  limit: Metric.gauge("camunda_backpressure_limit", {
+    description: "The gate's concurrency limit; 0 while unlimited"
+  }),
+  signals: Metric.counter("camunda_backpressure_signals_total", {
+    description: "Backpressure answers (429, 503 RESOURCE_EXHAUSTED, …) the gate saw",
+    incremental: true
+  }),
+  waits: Metric.counter("camunda_backpressure_waits_total", {
+    description: "Calls that waited for a permit",
+    incremental: true
+  }),
+  rejected: Metric.counter("camunda_backpressure_rejected_total", {
+    description: "Calls refused because the wait queue was full",
+    incremental: true
+  })
+}
+
+interface Waiter {
+  granted: boolean
+  resume?: ((effect: Effect.Effect<void>) => void) | undefined
+}
+
+/**
+ * The gate's state lives in plain fields: every change is one synchronous step of one
+ * fiber, so no lock is needed, and a healthy call costs two counter updates. What the
+ * outside sees is published to a `SubscriptionRef` when the limit or the queue changes.
+ *
+ * @internal
+ */
+class GateImpl implements Backpressure.Gate {
+  limit: number | undefined = undefined
+  inFlightCount = 0
+  /** HTTP attempts on the wire now, of every operation (a call backing off holds a permit but sends nothing). */
+  attemptsOnTheWire = 0
+  signalCount = 0
+  /** Bumped on every decrease: a signal from an attempt sent before it says nothing about the new limit. */
+  generationCount = 0
+  successesSinceStep = 0
+  lastSignalAt = 0
+  readonly waiters: Array<Waiter> = []
+
+  constructor(
+    readonly profile: Backpressure.Profile,
+    readonly state: SubscriptionRef.SubscriptionRef<Backpressure.State>
+  ) {}
+
+  readonly inFlight = Effect.sync(() => this.inFlightCount)
+
+  private snapshot(): Backpressure.State {
+    return {
+      profile: this.profile.name,
+      limit: Option.fromNullable(this.limit),
+      waiting: this.waiters.length,
+      signals: this.signalCount
+    }
+  }
+
+  private readonly publish = Effect.suspend(() =>
+    Effect.zipRight(
+      SubscriptionRef.set(this.state, this.snapshot()),
+      Metric.set(metrics.limit, this.limit ?? 0)
+    )
+  )
+
+  /** Hands free permits to waiters, first come first served. Returns whether anyone was let in. */
+  private admit(): boolean {
+    let admitted = false
+    while (this.waiters.length > 0 && (this.limit === undefined || this.inFlightCount < this.limit)) {
+      const waiter = this.waiters.shift()!
+      waiter.granted = true
+      this.inFlightCount++
+      admitted = true
+      waiter.resume?.(Effect.void)
+    }
+    return admitted
+  }
+
+  private readonly release = Effect.suspend(() => {
+    this.inFlightCount--
+    return this.admit() ? this.publish : Effect.void
+  })
+
+  private wait(restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>, operationId: string) {
+    if (this.waiters.length >= this.profile.maxWaiters) {
+      return Effect.zipRight(
+        Metric.increment(metrics.rejected),
+        Effect.fail(
+          new BackpressureQueueFull({ operationId, waiting: this.waiters.length, limit: this.limit ?? 0 })
+        )
+      )
+    }
+    const waiter: Waiter = { granted: false }
+    this.waiters.push(waiter)
+    const parked = Effect.async<void>((resume) => {
+      if (waiter.granted) return resume(Effect.void)
+      waiter.resume = resume
+    })
+    return Effect.zipRight(
+      Effect.zipRight(this.publish, Metric.increment(metrics.waits)),
+      restore(parked).pipe(
+        Effect.onInterrupt(() =>
+          Effect.suspend(() => {
+            // interrupted while parked: leave the queue; interrupted just after the grant: give the permit back
+            if (waiter.granted) return this.release
+            const index = this.waiters.indexOf(waiter)
+            if (index >= 0) this.waiters.splice(index, 1)
+            return this.publish
+          })
+        ),
+        Effect.zipRight(this.publish)
+      )
+    )
+  }
+
+  withPermit<A, E, R>(operationId: string, effect: Effect.Effect<A, E, R>) {
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.suspend(() => {
+        if (this.profile.observeOnly || this.limit === undefined || this.inFlightCount < this.limit) {
+          this.inFlightCount++
+          return Effect.ensuring(restore(effect), this.release)
+        }
+        return Effect.zipRight(this.wait(restore, operationId), Effect.ensuring(restore(effect), this.release))
+      })
+    ) as Effect.Effect<A, E | BackpressureQueueFull, R>
+  }
+
+  observe<A, R>(attempt: Effect.Effect<A, CamundaError, R>): Effect.Effect<A, CamundaError, R> {
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.suspend(() => {
+        const generation = this.generationCount
+        this.attemptsOnTheWire++
+        return Effect.tapBoth(Effect.ensuring(restore(attempt), this.attemptEnded), {
+          onFailure: (error) => (isBackpressure(error) ? this.onBackpressure(generation) : Effect.void),
+          onSuccess: () => this.onSuccess(generation)
+        })
+      })
+    )
+  }
+
+  private readonly attemptEnded = Effect.sync(() => {
+    this.attemptsOnTheWire--
+  })
+
+  private onBackpressure(sentInGeneration: number) {
+    return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      this.signalCount++
+      this.lastSignalAt = now
+      const count = Metric.increment(metrics.signals)
+      // an attempt sent under an older limit says nothing about the current one
+      if (this.profile.observeOnly || sentInGeneration < this.generationCount) {
+        return Effect.zipRight(count, this.publish)
+      }
+      // What the cluster takes is about what was on the wire when it said no (those still
+      // waiting for an answer are mostly being served): shrink below that, never below the floor.
+      const onTheWire = this.attemptsOnTheWire + 1
+      this.limit = Math.max(
+        this.profile.floor,
+        Math.floor(Math.min(this.limit ?? Number.POSITIVE_INFINITY, onTheWire) * this.profile.decreaseFactor)
+      )
+      this.generationCount++
+      this.successesSinceStep = 0
+      return Effect.zipRight(count, this.publish)
+    })
+  }
+
+  private onSuccess(sentInGeneration: number): Effect.Effect<void> {
+    // only calls sent under the current limit say that it is safe
+    if (this.limit === undefined || sentInGeneration < this.generationCount) return Effect.void
+    return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const limit = this.limit
+      if (limit === undefined) return Effect.void
+      if (now - this.lastSignalAt >= Duration.toMillis(this.profile.unlimitedAfter)) {
+        this.limit = undefined
+      } else if (++this.successesSinceStep >= limit) {
+        // additive increase: `recoveryStep` more permits per window of `limit` successful calls
+        this.successesSinceStep = 0
+        this.limit = limit + this.profile.recoveryStep
+      } else {
+        return Effect.void
+      }
+      this.admit()
+      return this.publish
+    })
+  }
+}
+
+/** @internal */
+export const make = (profile: Backpressure.Profile): Effect.Effect<Backpressure.Gate> =>
+  Effect.map(
+    SubscriptionRef.make<Backpressure.State>({ profile: profile.name, limit: Option.none(), waiting: 0, signals: 0 }),
+    (state) => new GateImpl(profile, state)
+  )

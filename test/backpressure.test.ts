@@ -1,0 +1,342 @@
+/**
+ * The adaptive concurrency gate: no limit while healthy, multiplicative shrink on
+ * backpressure, additive recovery, a floor, a bounded queue with a typed error, one permit
+ * per logical call across its retries, drain operations that never wait, interruptible
+ * waiting, and observable state.
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import { Backpressure, CamundaClient, Job, Keys, ProcessInstance, Retry, UserTask } from "effect-camunda"
+import * as CamundaError from "effect-camunda/CamundaError"
+import { sampleSuccessBody } from "./support/mockHttp.js"
+
+/** One request the server holds until the test answers it. */
+interface Pending {
+  readonly path: string
+  readonly answer: (response: Response) => Effect.Effect<void>
+}
+
+/** A server that parks every request until the test answers it. */
+const heldServer = Effect.gen(function*() {
+  const pending: Array<Pending> = []
+  const sent: Array<string> = []
+  const client = HttpClient.make((request, url) =>
+    Effect.flatMap(Deferred.make<Response>(), (deferred) => {
+      sent.push(url.pathname)
+      const entry: Pending = { path: url.pathname, answer: (response) => Effect.asVoid(Deferred.succeed(deferred, response)) }
+      pending.push(entry)
+      return Deferred.await(deferred).pipe(
+        Effect.map((response) => HttpClientResponse.fromWeb(request, response)),
+        // an aborted request leaves the server too
+        Effect.onInterrupt(() => Effect.sync(() => pending.includes(entry) && pending.splice(pending.indexOf(entry), 1)))
+      )
+    })
+  )
+  return { pending, sent, layer: Layer.succeed(HttpClient.HttpClient, client) }
+})
+
+const created = () => sampleSuccessBody(ProcessInstance.createProcessInstance)
+
+const exhausted = () =>
+  new Response(
+    JSON.stringify({ type: "about:blank", title: "RESOURCE_EXHAUSTED", status: 503, detail: "busy", instance: "/v2/process-instances" }),
+    { status: 503, headers: { "content-type": "application/problem+json" } }
+  )
+
+const start = ProcessInstance.createProcessInstance({ processDefinitionId: Keys.ProcessDefinitionId.make("order") })
+
+/** Lets forked fibers and the held server's bookkeeping run. */
+const settle = Effect.repeatN(Effect.yieldNow(), 20)
+
+/** Settles until `condition` holds (a bounded number of macrotasks). */
+const waitFor = <E, R>(condition: Effect.Effect<boolean, E, R>, what: string) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 200; i++) {
+      if (yield* condition) return
+      yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+    }
+    return yield* Effect.dieMessage(`gave up waiting for ${what}`)
+  })
+
+/** Waits until the gate has seen `n` signals in all. */
+const signalsSeen = (n: number) =>
+  waitFor(Effect.flatMap(CamundaClient.CamundaClient, (client) => Effect.map(client.gate.state.get, (state) => state.signals >= n)), `${n} signals`)
+
+const gateOf = Effect.map(CamundaClient.CamundaClient, (client) => client.gate)
+
+const limitOf = Effect.flatMap(gateOf, (gate) => Effect.map(gate.state.get, (state) => Option.getOrUndefined(state.limit)))
+
+/** Runs `test` against a client with `options` on the held server. */
+const withHeldServer = <A, E>(
+  options: Parameters<typeof CamundaClient.layer>[0],
+  test: (server: Effect.Effect.Success<typeof heldServer>) => Effect.Effect<A, E, CamundaClient.CamundaClient>
+) =>
+  Effect.flatMap(heldServer, (server) =>
+    Effect.provide(
+      test(server),
+      CamundaClient.layer({ restAddress: "http://camunda.test", retry: Retry.none, ...options }).pipe(Layer.provide(server.layer))
+    ))
+
+/** Answers the first `n` held requests with `response`. */
+const answer = (server: { readonly pending: Array<Pending> }, n: number, response: () => Response) =>
+  Effect.suspend(() => Effect.forEach(server.pending.splice(0, n), (entry) => entry.answer(response()), { discard: true }))
+
+describe("Backpressure gate", () => {
+  it.scoped("sets no limit while the cluster is healthy", () =>
+    withHeldServer({}, (server) =>
+      Effect.gen(function*() {
+        const fibers = yield* Effect.forEach(Array.from({ length: 200 }), () => Effect.fork(start))
+        yield* settle
+        expect(server.pending.length).toBe(200)
+        expect(yield* limitOf).toBeUndefined()
+        yield* answer(server, 200, created)
+        const results = yield* Fiber.joinAll(fibers).pipe(Effect.as("ok"))
+        expect(results).toBe("ok")
+        expect(yield* Effect.flatMap(gateOf, (gate) => gate.inFlight)).toBe(0)
+      })))
+
+  it.scoped("shrinks multiplicatively on backpressure, once per generation, never below the floor", () =>
+    withHeldServer({}, (server) =>
+      Effect.gen(function*() {
+        const fibers = yield* Effect.forEach(Array.from({ length: 50 }), () => Effect.fork(Effect.either(start)))
+        yield* settle
+        // 50 on the wire when the cluster says no: the limit becomes 50 × 0.9
+        yield* answer(server, 1, exhausted)
+        yield* signalsSeen(1)
+        expect(yield* limitOf).toBe(45)
+        // more answers to attempts sent before the decrease say nothing new
+        yield* answer(server, 9, exhausted)
+        yield* signalsSeen(10)
+        expect(yield* limitOf).toBe(45)
+        yield* answer(server, 40, created)
+        yield* Fiber.joinAll(fibers)
+
+        // attempts sent after the decrease count again: each round fills the gate and is told off once
+        const limits: Array<number> = []
+        let limit = 45
+        while (limits.at(-1) !== 1 || limits.at(-2) !== 1) {
+          const round = yield* Effect.forEach(Array.from({ length: limit }), () => Effect.fork(Effect.either(start)))
+          yield* settle
+          expect(server.pending.length).toBe(limit)
+          yield* answer(server, 1, exhausted)
+          yield* signalsSeen(10 + limits.length + 1)
+          yield* answer(server, limit - 1, created)
+          yield* Fiber.joinAll(round)
+          limit = (yield* limitOf)!
+          limits.push(limit)
+        }
+        expect(limits).toEqual([40, 36, 32, 28, 25, 22, 19, 17, 15, 13, 11, 9, 8, 7, 6, 5, 4, 3, 2, 1, 1])
+        const state = yield* Effect.flatMap(gateOf, (gate) => gate.state.get)
+        expect(state.signals).toBe(10 + limits.length)
+      })))
+
+  it.scoped("recovers additively while calls succeed and lifts the limit after a quiet period", () =>
+    withHeldServer({}, (server) =>
+      Effect.gen(function*() {
+        const first = yield* Effect.forEach(Array.from({ length: 5 }), () => Effect.fork(Effect.either(start)))
+        yield* settle
+        yield* answer(server, 1, exhausted)
+        yield* signalsSeen(1)
+        yield* answer(server, 4, created)
+        yield* Fiber.joinAll(first)
+        expect(yield* limitOf).toBe(4)
+        // the successes of calls sent before the decrease do not count; one window of 4 later ones adds a permit
+        for (const expected of [4, 4, 4, 5]) {
+          const fiber = yield* Effect.fork(start)
+          yield* settle
+          yield* answer(server, 1, created)
+          yield* Fiber.join(fiber)
+          expect(yield* limitOf).toBe(expected)
+        }
+        yield* TestClock.adjust("30 seconds")
+        const fiber = yield* Effect.fork(start)
+        yield* settle
+        yield* answer(server, 1, created)
+        yield* Fiber.join(fiber)
+        expect(yield* limitOf).toBeUndefined()
+      })))
+
+  it.scoped("queues calls beyond the limit and lets them in as permits come back", () =>
+    withHeldServer({}, (server) =>
+      Effect.gen(function*() {
+        yield* limitTo(server, 2)
+        const fibers = yield* Effect.forEach(Array.from({ length: 5 }), () => Effect.fork(start))
+        yield* settle
+        expect(server.pending.length).toBe(2)
+        expect((yield* Effect.flatMap(gateOf, (gate) => gate.state.get)).waiting).toBe(3)
+        while (server.pending.length > 0) {
+          yield* answer(server, 1, created)
+          yield* settle
+          // never more on the wire than the limit, which grows by one per window of successes
+          expect(server.pending.length).toBeLessThanOrEqual((yield* limitOf)!)
+        }
+        yield* Fiber.joinAll(fibers)
+        expect((yield* Effect.flatMap(gateOf, (gate) => gate.state.get)).waiting).toBe(0)
+      })))
+
+  it.scoped("refuses a call with BackpressureQueueFull when the queue is full, sending nothing", () =>
+    withHeldServer({ backpressure: { ...Backpressure.balanced, maxWaiters: 2 } }, (server) =>
+      Effect.gen(function*() {
+        yield* limitTo(server, 1)
+        const held = yield* Effect.forEach(Array.from({ length: 3 }), () => Effect.fork(start))
+        yield* settle
+        const sentBefore = server.sent.length
+        const refused = yield* Effect.flip(start)
+        expect(refused).toBeInstanceOf(CamundaError.BackpressureQueueFull)
+        expect(refused._tag).toBe("BackpressureQueueFull")
+        expect(refused.message).toBe(
+          "BackpressureQueueFull [createProcessInstance]: 2 calls already wait for one of 1 permits"
+        )
+        expect(server.sent.length).toBe(sentBefore)
+        for (let i = 0; i < 3; i++) {
+          yield* answer(server, 1, created)
+          yield* settle
+        }
+        yield* Fiber.joinAll(held)
+      })))
+
+  it.scoped("holds one permit per logical call across its retries", () =>
+    withHeldServer({ retry: Retry.policy({ maxAttempts: 5, jitter: "none" }) }, (server) =>
+      Effect.gen(function*() {
+        yield* limitTo(server, 1)
+        const retried = yield* Effect.fork(start)
+        const queued = yield* Effect.fork(start)
+        yield* settle
+        expect(server.pending.length).toBe(1)
+        // the first call is told to back off: it keeps its permit while it waits, the other one still queues
+        yield* answer(server, 1, exhausted)
+        yield* signalsSeen(2)
+        yield* settle
+        expect(server.pending.length).toBe(0)
+        expect((yield* Effect.flatMap(gateOf, (gate) => gate.state.get)).waiting).toBe(1)
+        // the back-off ends on the clock; the retry goes out, the queued call still waits
+        yield* waitFor(Effect.zipRight(TestClock.adjust("10 millis"), Effect.sync(() => server.pending.length === 1)), "the retry")
+        expect((yield* Effect.flatMap(gateOf, (gate) => gate.state.get)).waiting).toBe(1)
+        yield* answer(server, 1, created)
+        yield* Fiber.join(retried)
+        yield* settle
+        expect(server.pending.length).toBe(1)
+        yield* answer(server, 1, created)
+        yield* Fiber.join(queued)
+      })))
+
+  it.scoped("lets calls that drain work, job activation and reads through a full gate", () =>
+    withHeldServer({}, (server) =>
+      Effect.gen(function*() {
+        yield* limitTo(server, 1)
+        const holder = yield* Effect.fork(start)
+        const waiting = yield* Effect.fork(start)
+        yield* settle
+        expect(server.pending.length).toBe(1)
+        const jobKey = Keys.JobKey.make("2251799813685260")
+        const drains = yield* Effect.fork(
+          Effect.all([
+            Job.completeJob({ jobKey }),
+            Job.failJob({ jobKey, retries: 1 }),
+            Job.throwJobError({ jobKey, errorCode: "E" }),
+            UserTask.completeUserTask({ userTaskKey: Keys.UserTaskKey.make("2251799813685261") }),
+            Job.activateJobs({ type: "t", maxJobsToActivate: 1, timeout: 1000 }),
+            UserTask.searchUserTasks()
+          ], { concurrency: "unbounded" })
+        )
+        yield* settle
+        expect(server.pending.map((entry) => entry.path).sort()).toEqual([
+          "/v2/jobs/2251799813685260/completion",
+          "/v2/jobs/2251799813685260/error",
+          "/v2/jobs/2251799813685260/failure",
+          "/v2/jobs/activation",
+          "/v2/process-instances",
+          "/v2/user-tasks/2251799813685261/completion",
+          "/v2/user-tasks/search"
+        ])
+        yield* Fiber.interrupt(drains)
+        yield* answer(server, 1, created)
+        yield* settle
+        yield* answer(server, 1, created)
+        yield* Fiber.join(holder)
+        yield* Fiber.join(waiting)
+      })))
+
+  it.scoped("waiting is interruptible and an interrupted call gives its permit back", () =>
+    withHeldServer({}, (server) =>
+      Effect.gen(function*() {
+        yield* limitTo(server, 1)
+        const running = yield* Effect.fork(start)
+        const waiting = yield* Effect.fork(start)
+        yield* settle
+        const gate = yield* gateOf
+        expect((yield* gate.state.get).waiting).toBe(1)
+        yield* Fiber.interrupt(waiting)
+        expect((yield* gate.state.get).waiting).toBe(0)
+        expect(yield* gate.inFlight).toBe(1)
+        // interrupting the running call aborts its request and returns the permit
+        yield* Fiber.interrupt(running)
+        expect(yield* gate.inFlight).toBe(0)
+        expect(server.pending.length).toBe(0)
+        const next = yield* Effect.fork(start)
+        yield* settle
+        expect(server.pending.length).toBe(1)
+        yield* answer(server, 1, created)
+        yield* Fiber.join(next)
+      })))
+
+  it.scoped("LEGACY observes and counts, and never limits", () =>
+    withHeldServer({ backpressure: "LEGACY" }, (server) =>
+      Effect.gen(function*() {
+        const signalsBefore = (yield* Metric.value(Backpressure.metrics.signals)).count
+        const fibers = yield* Effect.forEach(Array.from({ length: 10 }), () => Effect.fork(Effect.either(start)))
+        yield* settle
+        yield* answer(server, 10, exhausted)
+        yield* Fiber.joinAll(fibers)
+        const state = yield* Effect.flatMap(gateOf, (gate) => gate.state.get)
+        expect(state).toMatchObject({ profile: "LEGACY", signals: 10, waiting: 0 })
+        expect(Option.isNone(state.limit)).toBe(true)
+        expect((yield* Metric.value(Backpressure.metrics.signals)).count - signalsBefore).toBe(10)
+      })))
+
+  it.scoped("publishes every change of its state as a stream", () =>
+    withHeldServer({}, (server) =>
+      Effect.gen(function*() {
+        const gate = yield* gateOf
+        const seen = yield* Effect.fork(Stream.runCollect(Stream.take(gate.state.changes, 2)))
+        yield* settle
+        const fibers = yield* Effect.forEach(Array.from({ length: 10 }), () => Effect.fork(Effect.either(start)))
+        yield* settle
+        yield* answer(server, 1, exhausted)
+        yield* settle
+        const states = Chunk.toReadonlyArray(yield* Fiber.join(seen))
+        expect(states[0]).toMatchObject({ limit: Option.none(), signals: 0 })
+        expect(states.at(-1)).toMatchObject({ limit: Option.some(9), signals: 1 })
+        yield* answer(server, 9, created)
+        yield* Fiber.joinAll(fibers)
+      })))
+})
+
+/** Brings the gate's limit down to `n` (from `n / 0.9` calls on the wire) and leaves nothing in flight. */
+const limitTo = (server: { readonly pending: Array<Pending> }, n: number) =>
+  Effect.gen(function*() {
+    const inFlight = Math.ceil(n / 0.9)
+    const fibers = yield* Effect.forEach(
+      Array.from({ length: inFlight }),
+      () => Effect.fork(Effect.exit(CamundaClient.withRetry(start, Retry.none)))
+    )
+    yield* settle
+    const signals = (yield* Effect.flatMap(gateOf, (gate) => gate.state.get)).signals
+    yield* answer(server, 1, exhausted)
+    yield* signalsSeen(signals + 1)
+    yield* answer(server, inFlight - 1, created)
+    const exits = yield* Fiber.joinAll(fibers)
+    expect(exits.filter(Exit.isFailure).length).toBe(1)
+    expect(yield* limitOf).toBe(n)
+  })
