@@ -7,7 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import { CamundaClient, Cluster, Keys, Retry, UserTask } from "effect-camunda"
+import { CamundaClient, Cluster, Keys, ProcessInstance, Retry, UserTask } from "effect-camunda"
 import type * as CamundaConfig from "effect-camunda/CamundaConfig"
 import { hang, jsonAnswer, loopback, noContent, problemAnswer, reset, type Script } from "./support/loopback.js"
 import { topologyBody } from "./support/mockHttp.js"
@@ -118,5 +118,22 @@ describe("fault suite (loopback HTTP server)", () => {
       yield* Fiber.interrupt(fiber)
       yield* Effect.sleep("100 millis")
       expect(server.abandoned).toEqual(["/v2/user-tasks/1/completion"])
+    }))
+
+  it.scopedLive("interruption mid-request of a gated command: the connection closes and the permit is back", () =>
+    Effect.gen(function*() {
+      const server = yield* loopback([hang])
+      yield* Effect.gen(function*() {
+        const { gate } = yield* CamundaClient.CamundaClient
+        const fiber = yield* Effect.fork(
+          ProcessInstance.createProcessInstance({ processDefinitionId: Keys.ProcessDefinitionId.make("order") })
+        )
+        while (server.arrivals.length === 0) yield* Effect.sleep("10 millis")
+        expect(yield* gate.inFlight).toBe(1)
+        yield* Fiber.interrupt(fiber)
+        expect(yield* gate.inFlight).toBe(0)
+        yield* Effect.sleep("100 millis")
+        expect(server.abandoned).toEqual(["/v2/process-instances"])
+      }).pipe(Effect.provide(CamundaClient.layer({ restAddress: server.url }).pipe(Layer.provide(NodeHttpClient.layerUndici))))
     }))
 })
