@@ -6,6 +6,7 @@ import type * as Effect from "effect/Effect"
 import type { CamundaClient } from "effect-camunda"
 import * as backpressure from "./backpressure.js"
 import * as inbox from "./inbox.js"
+import * as jobWorker from "./job-worker.js"
 import * as jobs from "./jobs.js"
 import * as messages from "./messages.js"
 import * as pagination from "./pagination.js"
@@ -16,6 +17,7 @@ import { run } from "./runtime.js"
 export const examples: Readonly<Record<string, Effect.Effect<unknown, unknown, CamundaClient.CamundaClient>>> = {
   inbox: inbox.program,
   jobs: jobs.program,
+  "job-worker": jobWorker.program,
   messages: messages.program,
   backpressure: backpressure.program,
   pagination: pagination.program,

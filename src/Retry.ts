@@ -190,17 +190,18 @@ export const policy = (settings: {
  * @since 0.1.0
  * @category schedules
  */
-export const activationBackoff: Schedule.Schedule<unknown, unknown> = /*#__PURE__*/ Schedule.intersect(
-  Schedule.identity<unknown>(),
-  /*#__PURE__*/ Schedule.jitteredWith(
-    /*#__PURE__*/ Schedule.modifyDelay(
-      Schedule.exponential(Duration.millis(100)),
-      (_, delay) => Duration.min(delay, Duration.seconds(10))
-    ),
-    { min: 0.5, max: 1 }
-  )
-).pipe(
-  /*#__PURE__*/ Schedule.modifyDelay(([failure], delay) => {
+export const activationBackoff: Schedule.Schedule<unknown, unknown> = /*#__PURE__*/ Schedule.modifyDelay(
+  /*#__PURE__*/ Schedule.intersect(
+    /*#__PURE__*/ Schedule.identity<unknown>(),
+    /*#__PURE__*/ Schedule.jitteredWith(
+      /*#__PURE__*/ Schedule.modifyDelay(
+        /*#__PURE__*/ Schedule.exponential(/*#__PURE__*/ Duration.millis(100)),
+        (_, delay) => Duration.min(delay, Duration.seconds(10))
+      ),
+      { min: 0.5, max: 1 }
+    )
+  ),
+  ([failure], delay) => {
     const retryAfter = typeof failure === "object" && failure !== null && "retryAfter" in failure &&
         Duration.isDuration(failure.retryAfter)
       ? failure.retryAfter
@@ -208,7 +209,7 @@ export const activationBackoff: Schedule.Schedule<unknown, unknown> = /*#__PURE_
     // whole milliseconds: jitter yields fractions, which TestClock cannot represent
     const wait = Duration.millis(Math.ceil(Duration.toMillis(delay)))
     return retryAfter === undefined ? wait : Duration.max(wait, retryAfter)
-  })
+  }
 )
 
 /**

@@ -74,4 +74,12 @@ export * as Eventually from "./Eventually.js"
  */
 export * as Deployment from "./Deployment.js"
 
+/**
+ * Job workers as scoped Effects: capacity, long polling, back-off, graceful shutdown,
+ * timeout extension, a span per job and metrics.
+ *
+ * @since 0.1.0
+ */
+export * as JobWorker from "./JobWorker.js"
+
 export * from "./generated/index.js"

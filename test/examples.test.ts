@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process"
 import * as path from "node:path"
 import { program as backpressure } from "../examples/backpressure.js"
 import { program as inbox } from "../examples/inbox.js"
+import { program as jobWorker } from "../examples/job-worker.js"
 import { program as jobs } from "../examples/jobs.js"
 import { program as messages } from "../examples/messages.js"
 import { program as pagination } from "../examples/pagination.js"
@@ -22,6 +23,9 @@ describe("examples on the embedded engine", () => {
 
   it.live("jobs: completes, fails with back-off, throws to the boundary event", () =>
     Effect.map(provideClient(jobs), (states) => expect(states).toEqual(["COMPLETED", "COMPLETED", "COMPLETED"])))
+
+  it.live("job-worker: workers complete, throw to the boundary event, retry after a failure, then stop", () =>
+    Effect.map(provideClient(jobWorker), (states) => expect(states).toEqual(["COMPLETED", "COMPLETED", "COMPLETED"])))
 
   it.live("messages: correlates, buffers with TTL, reports NotFound", () =>
     Effect.map(provideClient(messages), (result) =>
@@ -50,5 +54,13 @@ describe("examples on the embedded engine", () => {
     const tsx = path.join(root, "node_modules/tsx/dist/cli.mjs")
     const output = execFileSync(process.execPath, [tsx, "examples/run.ts", "jobs"], { cwd: root, encoding: "utf8", env: embeddedEnv })
     expect(output).toContain("charged on the retry")
+  }, 60_000)
+
+  it("`npm run example -- job-worker` runs the job workers and stops them", () => {
+    const tsx = path.join(root, "node_modules/tsx/dist/cli.mjs")
+    const output = execFileSync(process.execPath, [tsx, "examples/run.ts", "job-worker"], { cwd: root, encoding: "utf8", env: embeddedEnv })
+    expect(output).toContain("W-2: card declined, BPMN error CARD_DECLINED")
+    expect(output).toContain("W-3: charged (1 retries left)")
+    expect(output).toContain("workers stopped")
   }, 60_000)
 })

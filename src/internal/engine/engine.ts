@@ -234,7 +234,11 @@ export class Engine {
   readonly definitions = new Map<string, Definition>()
   readonly instances = new Map<string, Instance>()
   readonly elementInstances = new Map<string, ElementInstance>()
+  /** The element instances of each process instance (so finding its active ones does not scan every instance's). */
+  private readonly elementsOf = new Map<Instance, Array<ElementInstance>>()
   readonly jobs = new Map<string, Job>()
+  /** No activated job times out before this (a lower bound), so `advanceTo` scans the jobs only from then on. */
+  private earliestDeadline = Infinity
   readonly userTasks = new Map<string, UserTask>()
   readonly incidents = new Map<string, Incident>()
   private readonly subscriptions: Array<Subscription> = []
@@ -380,7 +384,7 @@ export class Engine {
   }
 
   private activeElements(instance: Instance): Array<ElementInstance> {
-    return [...this.elementInstances.values()].filter((e) => e.instance === instance && e.state === "ACTIVE")
+    return (this.elementsOf.get(instance) ?? []).filter((e) => e.state === "ACTIVE")
   }
 
   private finish(instance: Instance, state: "COMPLETED" | "TERMINATED", now: number): void {
@@ -416,6 +420,9 @@ export class Engine {
       variables: new Map()
     }
     this.elementInstances.set(elementInstance.key, elementInstance)
+    const siblings = this.elementsOf.get(instance)
+    if (siblings === undefined) this.elementsOf.set(instance, [elementInstance])
+    else siblings.push(elementInstance)
     return elementInstance
   }
 
@@ -703,6 +710,7 @@ export class Engine {
       job.state = "ACTIVATED"
       job.worker = request.worker
       job.deadline = now + request.timeout
+      this.earliestDeadline = Math.min(this.earliestDeadline, job.deadline)
       job.lastUpdateTime = now
       activated.push(job)
     }
@@ -822,6 +830,7 @@ export class Engine {
     if (changeset.timeout !== undefined && changeset.timeout !== null) {
       if (job.state !== "ACTIVATED") throw conflict(`Expected to update the timeout of job with key '${key}', but it is not activated`)
       job.deadline = now + changeset.timeout
+      this.earliestDeadline = Math.min(this.earliestDeadline, job.deadline)
       job.lastUpdateTime = now
     }
     this.changed()
@@ -1021,12 +1030,19 @@ export class Engine {
   advanceTo(now: number): void {
     this.removeWhere(this.messages, (message) => message.expiresAt <= now)
     let changed = false
-    for (const job of this.jobs.values()) {
-      if (job.state === "ACTIVATED" && job.deadline <= now) {
-        this.makeActivatable(job, job.deadline)
-        this.touch(job, "TIMED_OUT", job.deadline)
-        changed = true
+    if (now >= this.earliestDeadline) {
+      let earliest = Infinity
+      for (const job of this.jobs.values()) {
+        if (job.state !== "ACTIVATED") continue
+        if (job.deadline <= now) {
+          this.makeActivatable(job, job.deadline)
+          this.touch(job, "TIMED_OUT", job.deadline)
+          changed = true
+        } else {
+          earliest = Math.min(earliest, job.deadline)
+        }
       }
+      this.earliestDeadline = earliest
     }
     const due = this.timers.filter((timer) => timer.dueAt <= now).sort((a, b) => a.dueAt - b.dueAt)
     for (const timer of due) {
