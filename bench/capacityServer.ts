@@ -4,7 +4,8 @@
  * answered at once with 503 `RESOURCE_EXHAUSTED`, as a Zeebe gateway does under backpressure.
  *
  * Settings come as argv `[capacity, serviceMs]`. It reports its port to the parent over IPC
- * (`{ port }`), answers `{ stats: true }` with `{ accepted, rejected }` (then resets them when the
+ * (`{ port }`), answers `{ stats: true }` with `{ accepted, rejected, rejectedLater }` (503s sent after the
+ * first second) (then resets them when the
  * message also says `reset: true`), and exits when the parent disconnects.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
@@ -16,6 +17,8 @@ const serviceMs = Number(process.argv[3] ?? 20)
 let inFlight = 0
 let accepted = 0
 let rejected = 0
+let rejectedLater = 0
+let since = Date.now()
 let nextKey = 2251799813685249n
 
 const exhausted = JSON.stringify({
@@ -47,6 +50,7 @@ const handle = (request: IncomingMessage, response: ServerResponse) => {
     }
     if (inFlight >= capacity) {
       rejected++
+      if (Date.now() - since >= 1000) rejectedLater++
       response.writeHead(503, { "content-type": "application/problem+json" }).end(exhausted)
       return
     }
@@ -69,10 +73,12 @@ server.listen(0, "127.0.0.1", () => {
 })
 
 process.on("message", (message: { stats?: boolean; reset?: boolean }) => {
-  if (message.stats === true) process.send?.({ accepted, rejected })
+  if (message.stats === true) process.send?.({ accepted, rejected, rejectedLater })
   if (message.reset === true) {
     accepted = 0
     rejected = 0
+    rejectedLater = 0
+    since = Date.now()
   }
 })
 

@@ -46,8 +46,13 @@ export interface Profile {
   readonly decreaseFactor: number
   /** The limit never goes below this. */
   readonly floor: number
-  /** Permits added back per window of `limit` successful calls. */
+  /**
+   * Permits added back per window of `limit` successful calls, while the limit is below the
+   * one at which the cluster last said no.
+   */
   readonly recoveryStep: number
+  /** At and above the limit at which the cluster last said no, one step per this interval. */
+  readonly probeInterval: Duration.Duration
   /** Calls that may wait for a permit; one more fails with `BackpressureQueueFull`. */
   readonly maxWaiters: number
   /** After this long without a signal the limit is lifted. */
@@ -72,6 +77,7 @@ export const balanced: Profile = {
   decreaseFactor: 0.9,
   floor: 1,
   recoveryStep: 1,
+  probeInterval: Duration.seconds(2),
   maxWaiters: 1000,
   unlimitedAfter: Duration.seconds(30)
 }
@@ -88,6 +94,7 @@ export const conservative: Profile = {
   decreaseFactor: 0.7,
   floor: 1,
   recoveryStep: 1,
+  probeInterval: Duration.seconds(4),
   maxWaiters: 500,
   unlimitedAfter: Duration.seconds(60)
 }
@@ -104,6 +111,7 @@ export const aggressive: Profile = {
   decreaseFactor: 0.95,
   floor: 2,
   recoveryStep: 2,
+  probeInterval: Duration.seconds(1),
   maxWaiters: 2000,
   unlimitedAfter: Duration.seconds(15)
 }
@@ -167,10 +175,11 @@ export interface Gate {
   ) => Effect.Effect<A, E | BackpressureQueueFull, R>
   /**
    * Runs one HTTP attempt and learns from its outcome: a backpressure answer shrinks the
-   * limit, a success counts towards recovery. Every attempt of every operation is observed,
-   * gated or not.
+   * limit, a success counts towards recovery. Every attempt of every operation is observed;
+   * an attempt of a `gated` call also waits (interruptibly) while `limit` attempts are on
+   * the wire, which happens only after a decrease, before the calls in excess have ended.
    */
-  readonly observe: <A, R>(attempt: Effect.Effect<A, CamundaError, R>) => Effect.Effect<A, CamundaError, R>
+  readonly observe: <A, R>(attempt: Effect.Effect<A, CamundaError, R>, gated: boolean) => Effect.Effect<A, CamundaError, R>
 }
 
 /**

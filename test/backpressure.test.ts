@@ -111,59 +111,74 @@ describe("Backpressure gate", () => {
       Effect.gen(function*() {
         const fibers = yield* Effect.forEach(Array.from({ length: 50 }), () => Effect.fork(Effect.either(start)))
         yield* settle
-        // 50 on the wire when the cluster says no: the limit becomes 50 × 0.9
+        // 50 on the wire when the cluster first says no: the limit becomes 50 × 0.9
         yield* answer(server, 1, exhausted)
         yield* signalsSeen(1)
         expect(yield* limitOf).toBe(45)
-        // more answers to attempts sent before the decrease say nothing new
+        // the rest of that first burst comes back while the wire empties: 90 % of the 40 left
         yield* answer(server, 9, exhausted)
         yield* signalsSeen(10)
-        expect(yield* limitOf).toBe(45)
+        expect(yield* limitOf).toBe(36)
         yield* answer(server, 40, created)
         yield* Fiber.joinAll(fibers)
 
-        // attempts sent after the decrease count again: each round fills the gate and is told off once
+        // later, one decrease per generation: each round fills the gate and is told off twice,
+        // and the second refusal (sent before the decrease) says nothing new
         const limits: Array<number> = []
-        let limit = 45
+        let limit = 36
+        let signals = 10
         while (limits.at(-1) !== 1 || limits.at(-2) !== 1) {
           const round = yield* Effect.forEach(Array.from({ length: limit }), () => Effect.fork(Effect.either(start)))
           yield* settle
           expect(server.pending.length).toBe(limit)
+          const refusals = Math.min(2, limit)
           yield* answer(server, 1, exhausted)
-          yield* signalsSeen(10 + limits.length + 1)
-          yield* answer(server, limit - 1, created)
+          yield* signalsSeen(signals + 1)
+          yield* answer(server, refusals - 1, exhausted)
+          yield* signalsSeen(signals += refusals)
+          yield* answer(server, limit - refusals, created)
           yield* Fiber.joinAll(round)
           limit = (yield* limitOf)!
           limits.push(limit)
         }
-        expect(limits).toEqual([40, 36, 32, 28, 25, 22, 19, 17, 15, 13, 11, 9, 8, 7, 6, 5, 4, 3, 2, 1, 1])
+        expect(limits).toEqual([32, 28, 25, 22, 19, 17, 15, 13, 11, 9, 8, 7, 6, 5, 4, 3, 2, 1, 1])
         const state = yield* Effect.flatMap(gateOf, (gate) => gate.state.get)
-        expect(state.signals).toBe(10 + limits.length)
+        expect(state.signals).toBe(signals)
       })))
 
-  it.scoped("recovers additively while calls succeed and lifts the limit after a quiet period", () =>
+  it.scoped("recovers fast up to where the cluster said no, probes beyond slowly, lifts the limit after a quiet period", () =>
     withHeldServer({}, (server) =>
       Effect.gen(function*() {
-        const first = yield* Effect.forEach(Array.from({ length: 5 }), () => Effect.fork(Effect.either(start)))
+        /** `n` calls at once, all answered with success. */
+        const succeed = (n: number) =>
+          Effect.gen(function*() {
+            const fibers = yield* Effect.forEach(Array.from({ length: n }), () => Effect.fork(start))
+            yield* settle
+            yield* answer(server, n, created)
+            yield* Fiber.joinAll(fibers)
+          })
+        // refused at 20 on the wire: 18
+        const first = yield* Effect.forEach(Array.from({ length: 20 }), () => Effect.fork(Effect.either(start)))
         yield* settle
         yield* answer(server, 1, exhausted)
         yield* signalsSeen(1)
-        yield* answer(server, 4, created)
+        yield* answer(server, 19, created)
         yield* Fiber.joinAll(first)
-        expect(yield* limitOf).toBe(4)
-        // the successes of calls sent before the decrease do not count; one window of 4 later ones adds a permit
-        for (const expected of [4, 4, 4, 5]) {
-          const fiber = yield* Effect.fork(start)
-          yield* settle
-          yield* answer(server, 1, created)
-          yield* Fiber.join(fiber)
-          expect(yield* limitOf).toBe(expected)
-        }
+        expect(yield* limitOf).toBe(18)
+        // the successes of calls sent before the decrease do not count; a window of 18 later ones adds a permit
+        yield* succeed(17)
+        expect(yield* limitOf).toBe(18)
+        yield* succeed(1)
+        expect(yield* limitOf).toBe(19)
+        // 19 is just below where the cluster said no: the next permit only after the probe interval
+        yield* succeed(19)
+        yield* succeed(19)
+        expect(yield* limitOf).toBe(19)
+        yield* TestClock.adjust("2 seconds")
+        yield* succeed(19)
+        expect(yield* limitOf).toBe(20)
         yield* TestClock.adjust("30 seconds")
-        const fiber = yield* Effect.fork(start)
-        yield* settle
-        yield* answer(server, 1, created)
-        yield* Fiber.join(fiber)
+        yield* succeed(1)
         expect(yield* limitOf).toBeUndefined()
       })))
 
@@ -229,6 +244,33 @@ describe("Backpressure gate", () => {
         expect(server.pending.length).toBe(1)
         yield* answer(server, 1, created)
         yield* Fiber.join(queued)
+      })))
+
+  it.scoped("after a decrease, the retries of calls in excess go on the wire only as earlier attempts come back", () =>
+    withHeldServer({ retry: Retry.policy({ maxAttempts: 5, jitter: "none" }) }, (server) =>
+      Effect.gen(function*() {
+        yield* limitTo(server, 10)
+        const calls = yield* Effect.forEach(Array.from({ length: 10 }), () => Effect.fork(start))
+        yield* settle
+        expect(server.pending.length).toBe(10)
+        // three refusals: the limit becomes 9; ten calls still hold permits, seven attempts are on the wire
+        yield* answer(server, 3, exhausted)
+        yield* signalsSeen(4)
+        expect(yield* limitOf).toBe(9)
+        // after their back-off only two of the three retries fit under the limit
+        yield* TestClock.adjust("100 millis")
+        yield* waitFor(Effect.sync(() => server.pending.length === 9), "two retries")
+        yield* settle
+        expect(server.pending.length).toBe(9)
+        // one answer frees a place on the wire for the third
+        yield* answer(server, 1, created)
+        yield* settle
+        expect(server.pending.length).toBe(9)
+        while (server.pending.length > 0) {
+          yield* answer(server, server.pending.length, created)
+          yield* settle
+        }
+        yield* Fiber.joinAll(calls)
       })))
 
   it.scoped("lets calls that drain work, job activation and reads through a full gate", () =>

@@ -42,13 +42,21 @@ interface Waiter {
 class GateImpl implements Backpressure.Gate {
   limit: number | undefined = undefined
   inFlightCount = 0
-  /** HTTP attempts on the wire now, of every operation (a call backing off holds a permit but sends nothing). */
+  /** Attempts of gated calls on the wire now (a call backing off holds a permit but sends nothing). */
   attemptsOnTheWire = 0
+  /** Gated attempts waiting to go on the wire while more calls hold permits than the limit allows. */
+  readonly wireWaiters: Array<Waiter> = []
   signalCount = 0
   /** Bumped on every decrease: a signal from an attempt sent before it says nothing about the new limit. */
   generationCount = 0
   successesSinceStep = 0
   lastSignalAt = 0
+  /** The limit in force when the cluster last said no: recovery is fast below it and slow at it. */
+  limitAtSignal = Number.POSITIVE_INFINITY
+  /** When the limit last grew, for the slow probing at `limitAtSignal`. */
+  lastStepAt = 0
+  /** The generation that began when an unlimited gate first heard "no": a burst of unknown size. */
+  burstGeneration = -1
   readonly waiters: Array<Waiter> = []
 
   constructor(
@@ -136,39 +144,89 @@ class GateImpl implements Backpressure.Gate {
     ) as Effect.Effect<A, E | BackpressureQueueFull, R>
   }
 
-  observe<A, R>(attempt: Effect.Effect<A, CamundaError, R>): Effect.Effect<A, CamundaError, R> {
+  observe<A, R>(attempt: Effect.Effect<A, CamundaError, R>, gated: boolean): Effect.Effect<A, CamundaError, R> {
     return Effect.uninterruptibleMask((restore) =>
       Effect.suspend(() => {
-        const generation = this.generationCount
-        this.attemptsOnTheWire++
-        return Effect.tapBoth(Effect.ensuring(restore(attempt), this.attemptEnded), {
-          onFailure: (error) => (isBackpressure(error) ? this.onBackpressure(generation) : Effect.void),
-          onSuccess: () => this.onSuccess(generation)
+        const send = Effect.suspend(() => {
+          const generation = this.generationCount
+          return Effect.tapBoth(gated ? Effect.ensuring(restore(attempt), this.attemptEnded) : restore(attempt), {
+            onFailure: (error) => (isBackpressure(error) ? this.onBackpressure(generation, gated) : Effect.void),
+            onSuccess: () => this.onSuccess(generation)
+          })
         })
+        if (!gated) return send
+        // After a decrease more calls may hold permits than the limit allows: their retries go
+        // on the wire only as earlier attempts come back, so the cluster sees at most `limit`.
+        if (this.profile.observeOnly || this.limit === undefined || this.attemptsOnTheWire < this.limit) {
+          this.attemptsOnTheWire++
+          return send
+        }
+        return Effect.zipRight(this.waitForTheWire(restore), send)
       })
     )
   }
 
-  private readonly attemptEnded = Effect.sync(() => {
-    this.attemptsOnTheWire--
-  })
+  private waitForTheWire(restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>) {
+    const waiter: Waiter = { granted: false }
+    this.wireWaiters.push(waiter)
+    return restore(
+      Effect.async<void>((resume) => {
+        if (waiter.granted) return resume(Effect.void)
+        waiter.resume = resume
+      })
+    ).pipe(
+      Effect.onInterrupt(() =>
+        Effect.sync(() => {
+          if (waiter.granted) return this.attemptEndedNow()
+          const index = this.wireWaiters.indexOf(waiter)
+          if (index >= 0) this.wireWaiters.splice(index, 1)
+        })
+      )
+    )
+  }
 
-  private onBackpressure(sentInGeneration: number) {
+  /** Lets waiting attempts on the wire while there is room under the limit. */
+  private admitToTheWire(): void {
+    while (this.wireWaiters.length > 0 && (this.limit === undefined || this.attemptsOnTheWire < this.limit)) {
+      const waiter = this.wireWaiters.shift()!
+      waiter.granted = true
+      this.attemptsOnTheWire++
+      waiter.resume?.(Effect.void)
+    }
+  }
+
+  private attemptEndedNow(): void {
+    this.attemptsOnTheWire--
+    this.admitToTheWire()
+  }
+
+  private readonly attemptEnded = Effect.sync(() => this.attemptEndedNow())
+
+  private onBackpressure(sentInGeneration: number, gated: boolean) {
     return Effect.flatMap(Clock.currentTimeMillis, (now) => {
       this.signalCount++
       this.lastSignalAt = now
       const count = Metric.increment(metrics.signals)
-      // an attempt sent under an older limit says nothing about the current one
-      if (this.profile.observeOnly || sentInGeneration < this.generationCount) {
-        return Effect.zipRight(count, this.publish)
-      }
       // What the cluster takes is about what was on the wire when it said no (those still
       // waiting for an answer are mostly being served): shrink below that, never below the floor.
-      const onTheWire = this.attemptsOnTheWire + 1
-      this.limit = Math.max(
-        this.profile.floor,
-        Math.floor(Math.min(this.limit ?? Number.POSITIVE_INFINITY, onTheWire) * this.profile.decreaseFactor)
-      )
+      // An ungated call told off while no gated one is on the wire says nothing about the limit.
+      const onTheWire = this.attemptsOnTheWire + (gated ? 1 : 0)
+      const shrunk = Math.max(this.profile.floor, Math.floor(onTheWire * this.profile.decreaseFactor))
+      if (this.profile.observeOnly || onTheWire === 0) return Effect.zipRight(count, this.publish)
+      if (sentInGeneration < this.generationCount) {
+        // An attempt sent under an older limit says nothing about the current one, except in
+        // the first burst of an unlimited gate: its refusals come back while the wire empties
+        // down to what the cluster serves, so the last of them tell the size best.
+        if (sentInGeneration === this.burstGeneration - 1 && this.generationCount === this.burstGeneration) {
+          this.limit = Math.min(this.limit!, shrunk)
+          this.limitAtSignal = Math.min(this.limitAtSignal, onTheWire)
+        }
+        return Effect.zipRight(count, this.publish)
+      }
+      if (this.limit === undefined) this.burstGeneration = this.generationCount + 1
+      this.limitAtSignal = Math.min(this.limit ?? Number.POSITIVE_INFINITY, onTheWire)
+      this.lastStepAt = now
+      this.limit = Math.max(this.profile.floor, Math.floor(this.limitAtSignal * this.profile.decreaseFactor))
       this.generationCount++
       this.successesSinceStep = 0
       return Effect.zipRight(count, this.publish)
@@ -183,14 +241,20 @@ class GateImpl implements Backpressure.Gate {
       if (limit === undefined) return Effect.void
       if (now - this.lastSignalAt >= Duration.toMillis(this.profile.unlimitedAfter)) {
         this.limit = undefined
-      } else if (++this.successesSinceStep >= limit) {
-        // additive increase: `recoveryStep` more permits per window of `limit` successful calls
+      } else if (++this.successesSinceStep < limit) {
+        return Effect.void
+      } else if (limit + 1 < this.limitAtSignal || now - this.lastStepAt >= Duration.toMillis(this.profile.probeInterval)) {
+        // additive increase: `recoveryStep` more permits per window of `limit` successful calls,
+        // up to just below where the cluster said no; beyond, one step per probe interval
         this.successesSinceStep = 0
+        this.lastStepAt = now
         this.limit = limit + this.profile.recoveryStep
       } else {
+        this.successesSinceStep = 0
         return Effect.void
       }
       this.admit()
+      this.admitToTheWire()
       return this.publish
     })
   }

@@ -323,7 +323,8 @@ export const execute = <A, S extends number, Gated extends boolean>(
       Effect.flatMap(policyFor(client), (policy) => {
         const gate = client.gate
         const once = gate.observe(
-          withTokenRefresh(client, attempt(descriptor, compiled, client, withDefaultTenant(descriptor, client, input)))
+          withTokenRefresh(client, attempt(descriptor, compiled, client, withDefaultTenant(descriptor, client, input))),
+          compiled.gated
         )
         const retryable = Retry.shouldRetry(policy, descriptor.safeToRepeat)
         const call = policy.maxAttempts <= 1
