@@ -118,7 +118,7 @@ const effectCamunda = async (server: Server, name: string, backpressure: "LEGACY
   // GOODPUT_TRACE=1 prints the gate's limit and calls in flight every 250 ms
   const trace = process.env["GOODPUT_TRACE"] === undefined ? undefined : setInterval(() => {
     runtime.runPromise(Effect.flatMap(CamundaClient.CamundaClient, (client) =>
-      Effect.zip(client.gate.state.get, client.gate.inFlight))).then(([state, inFlight]) =>
+      Effect.zip(client.gate.state, client.gate.inFlight))).then(([state, inFlight]) =>
         console.log(`  limit ${state.limit._tag === "Some" ? state.limit.value : "none"}, in flight ${inFlight}, waiting ${state.waiting}, signals ${state.signals}`)
       )
   }, 250)

@@ -240,6 +240,7 @@ export class OperationEmitter {
       `eventuallyConsistent: ${model.eventuallyConsistent}`,
       `safeToRepeat: ${model.safeToRepeat}`
     ]
+    if (Backpressure.isGated(model)) descriptor.push("gated: true")
     const tenantField = this.tenantField(model)
     if (tenantField !== undefined) descriptor.push(`tenantField: ${JSON.stringify(tenantField)}`)
     return [

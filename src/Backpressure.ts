@@ -15,19 +15,19 @@
  * @example
  * ```ts
  * import { Effect, Stream } from "effect"
- * import { CamundaClient } from "effect-camunda"
+ * import { Backpressure, CamundaClient } from "effect-camunda"
  *
  * // watch the gate of the client in context
  * const watch = Effect.flatMap(CamundaClient.CamundaClient, (client) =>
- *   Stream.runForEach(client.gate.state.changes, (state) => Effect.log(state)))
+ *   Stream.runForEach(Backpressure.changes(client.gate), (state) => Effect.log(state)))
  * ```
  *
  * @since 0.1.0
  */
 import * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
-import type * as SubscriptionRef from "effect/SubscriptionRef"
+import * as Stream from "effect/Stream"
 import type { BackpressureQueueFull, CamundaError } from "./CamundaError.js"
 import * as internal from "./internal/backpressure.js"
 
@@ -138,7 +138,8 @@ export const profiles: Readonly<Record<ProfileName, Profile>> = {
 }
 
 /**
- * What the gate publishes whenever its limit, its queue or its signal count changes.
+ * The gate's state; {@link changes} emits it whenever the limit, the queue or the signal
+ * count changes.
  *
  * @since 0.1.0
  * @category models
@@ -147,6 +148,8 @@ export interface State {
   readonly profile: ProfileName
   /** `None` while unlimited. */
   readonly limit: Option.Option<number>
+  /** Gated calls holding a permit. */
+  readonly inFlight: number
   /** Calls waiting for a permit. */
   readonly waiting: number
   /** Backpressure signals seen since the client was built. */
@@ -161,10 +164,12 @@ export interface State {
  */
 export interface Gate {
   readonly profile: Profile
-  /** The published state; `state.changes` is a `Stream` of it. */
-  readonly state: SubscriptionRef.SubscriptionRef<State>
-  /** Calls holding a permit now (live, not published). */
+  /** The state now. */
+  readonly state: Effect.Effect<State>
+  /** Calls holding a permit now. */
   readonly inFlight: Effect.Effect<number>
+  /** Calls `subscriber` with every change of the state until the returned function is called. */
+  readonly subscribe: (subscriber: (state: State) => void) => () => void
   /**
    * Runs `effect` holding one permit, waiting (interruptibly) while the gate is full; the
    * permit is returned however `effect` ends.
@@ -196,7 +201,7 @@ export const make: (profile?: Profile) => Effect.Effect<Gate> = (profile = balan
  * @since 0.1.0
  * @category predicates
  */
-export const drainsWork: ReadonlySet<string> = new Set(["completeJob", "failJob", "throwJobError", "completeUserTask"])
+export const drainsWork: ReadonlySet<string> = /*#__PURE__*/ new Set(["completeJob", "failJob", "throwJobError", "completeUserTask"])
 
 /**
  * Whether an operation waits for a permit: commands do, except those that drain work and
@@ -207,6 +212,24 @@ export const drainsWork: ReadonlySet<string> = new Set(["completeJob", "failJob"
  */
 export const isGated = (operation: { readonly operationId: string; readonly safeToRepeat: boolean }): boolean =>
   !operation.safeToRepeat && !drainsWork.has(operation.operationId) && operation.operationId !== "activateJobs"
+
+/**
+ * The state of `gate` now and after every change, as a `Stream` (`SubscriptionRef.changes`
+ * semantics). Built on `subscribe`, so a program that never watches bundles no `Stream`.
+ *
+ * @since 0.1.0
+ * @category observability
+ */
+export const changes = (gate: Gate): Stream.Stream<State> =>
+  Stream.asyncPush<State>((emit) =>
+    Effect.acquireRelease(
+      Effect.flatMap(gate.state, (state) =>
+        Effect.sync(() => {
+          emit.single(state)
+          return gate.subscribe((next) => emit.single(next))
+        })),
+      (unsubscribe) => Effect.sync(unsubscribe)
+    ), { bufferSize: "unbounded" })
 
 /**
  * Metrics of every gate: `camunda_backpressure_limit` (gauge, 0 while unlimited),

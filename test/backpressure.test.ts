@@ -71,11 +71,11 @@ const waitFor = <E, R>(condition: Effect.Effect<boolean, E, R>, what: string) =>
 
 /** Waits until the gate has seen `n` signals in all. */
 const signalsSeen = (n: number) =>
-  waitFor(Effect.flatMap(CamundaClient.CamundaClient, (client) => Effect.map(client.gate.state.get, (state) => state.signals >= n)), `${n} signals`)
+  waitFor(Effect.flatMap(CamundaClient.CamundaClient, (client) => Effect.map(client.gate.state, (state) => state.signals >= n)), `${n} signals`)
 
 const gateOf = Effect.map(CamundaClient.CamundaClient, (client) => client.gate)
 
-const limitOf = Effect.flatMap(gateOf, (gate) => Effect.map(gate.state.get, (state) => Option.getOrUndefined(state.limit)))
+const limitOf = Effect.flatMap(gateOf, (gate) => Effect.map(gate.state, (state) => Option.getOrUndefined(state.limit)))
 
 /** Runs `test` against a client with `options` on the held server. */
 const withHeldServer = <A, E>(
@@ -142,7 +142,7 @@ describe("Backpressure gate", () => {
           limits.push(limit)
         }
         expect(limits).toEqual([32, 28, 25, 22, 19, 17, 15, 13, 11, 9, 8, 7, 6, 5, 4, 3, 2, 1, 1])
-        const state = yield* Effect.flatMap(gateOf, (gate) => gate.state.get)
+        const state = yield* Effect.flatMap(gateOf, (gate) => gate.state)
         expect(state.signals).toBe(signals)
       })))
 
@@ -189,7 +189,7 @@ describe("Backpressure gate", () => {
         const fibers = yield* Effect.forEach(Array.from({ length: 5 }), () => Effect.fork(start))
         yield* settle
         expect(server.pending.length).toBe(2)
-        expect((yield* Effect.flatMap(gateOf, (gate) => gate.state.get)).waiting).toBe(3)
+        expect((yield* Effect.flatMap(gateOf, (gate) => gate.state)).waiting).toBe(3)
         while (server.pending.length > 0) {
           yield* answer(server, 1, created)
           yield* settle
@@ -197,7 +197,7 @@ describe("Backpressure gate", () => {
           expect(server.pending.length).toBeLessThanOrEqual((yield* limitOf)!)
         }
         yield* Fiber.joinAll(fibers)
-        expect((yield* Effect.flatMap(gateOf, (gate) => gate.state.get)).waiting).toBe(0)
+        expect((yield* Effect.flatMap(gateOf, (gate) => gate.state)).waiting).toBe(0)
       })))
 
   it.scoped("refuses a call with BackpressureQueueFull when the queue is full, sending nothing", () =>
@@ -234,10 +234,10 @@ describe("Backpressure gate", () => {
         yield* signalsSeen(2)
         yield* settle
         expect(server.pending.length).toBe(0)
-        expect((yield* Effect.flatMap(gateOf, (gate) => gate.state.get)).waiting).toBe(1)
+        expect((yield* Effect.flatMap(gateOf, (gate) => gate.state)).waiting).toBe(1)
         // the back-off ends on the clock; the retry goes out, the queued call still waits
         yield* waitFor(Effect.zipRight(TestClock.adjust("10 millis"), Effect.sync(() => server.pending.length === 1)), "the retry")
-        expect((yield* Effect.flatMap(gateOf, (gate) => gate.state.get)).waiting).toBe(1)
+        expect((yield* Effect.flatMap(gateOf, (gate) => gate.state)).waiting).toBe(1)
         yield* answer(server, 1, created)
         yield* Fiber.join(retried)
         yield* settle
@@ -318,9 +318,9 @@ describe("Backpressure gate", () => {
         const waiting = yield* Effect.fork(start)
         yield* settle
         const gate = yield* gateOf
-        expect((yield* gate.state.get).waiting).toBe(1)
+        expect((yield* gate.state).waiting).toBe(1)
         yield* Fiber.interrupt(waiting)
-        expect((yield* gate.state.get).waiting).toBe(0)
+        expect((yield* gate.state).waiting).toBe(0)
         expect(yield* gate.inFlight).toBe(1)
         // interrupting the running call aborts its request and returns the permit
         yield* Fiber.interrupt(running)
@@ -341,7 +341,7 @@ describe("Backpressure gate", () => {
         yield* settle
         yield* answer(server, 10, exhausted)
         yield* Fiber.joinAll(fibers)
-        const state = yield* Effect.flatMap(gateOf, (gate) => gate.state.get)
+        const state = yield* Effect.flatMap(gateOf, (gate) => gate.state)
         expect(state).toMatchObject({ profile: "LEGACY", signals: 10, waiting: 0 })
         expect(Option.isNone(state.limit)).toBe(true)
         expect((yield* Metric.value(Backpressure.metrics.signals)).count - signalsBefore).toBe(10)
@@ -351,7 +351,7 @@ describe("Backpressure gate", () => {
     withHeldServer({}, (server) =>
       Effect.gen(function*() {
         const gate = yield* gateOf
-        const seen = yield* Effect.fork(Stream.runCollect(Stream.take(gate.state.changes, 2)))
+        const seen = yield* Effect.fork(Stream.runCollect(Stream.take(Backpressure.changes(gate), 2)))
         yield* settle
         const fibers = yield* Effect.forEach(Array.from({ length: 10 }), () => Effect.fork(Effect.either(start)))
         yield* settle
@@ -374,7 +374,7 @@ const limitTo = (server: { readonly pending: Array<Pending> }, n: number) =>
       () => Effect.fork(Effect.exit(CamundaClient.withRetry(start, Retry.none)))
     )
     yield* settle
-    const signals = (yield* Effect.flatMap(gateOf, (gate) => gate.state.get)).signals
+    const signals = (yield* Effect.flatMap(gateOf, (gate) => gate.state)).signals
     yield* answer(server, 1, exhausted)
     yield* signalsSeen(signals + 1)
     yield* answer(server, inFlight - 1, created)

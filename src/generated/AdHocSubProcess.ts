@@ -52,5 +52,6 @@ export const activateAdHocSubProcessActivities = /*#__PURE__*/ Operation.make<Ac
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 401, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })

@@ -47,7 +47,8 @@ export const createAuthorization = /*#__PURE__*/ Operation.make<CreateAuthorizat
   responses: { 201: { _tag: "Json", schema: Models.AuthorizationCreateResult } },
   declaredErrors: [400, 401, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link searchAuthorizations}. */
@@ -153,7 +154,8 @@ export const updateAuthorization = /*#__PURE__*/ Operation.make<UpdateAuthorizat
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [401, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link deleteAuthorization}. */
@@ -188,5 +190,6 @@ export const deleteAuthorization = /*#__PURE__*/ Operation.make<DeleteAuthorizat
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [401, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })

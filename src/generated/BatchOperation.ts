@@ -156,7 +156,8 @@ export const cancelBatchOperation = /*#__PURE__*/ Operation.make<CancelBatchOper
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 500],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link resumeBatchOperation}. */
@@ -192,7 +193,8 @@ export const resumeBatchOperation = /*#__PURE__*/ Operation.make<ResumeBatchOper
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link suspendBatchOperation}. */
@@ -228,5 +230,6 @@ export const suspendBatchOperation = /*#__PURE__*/ Operation.make<SuspendBatchOp
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })

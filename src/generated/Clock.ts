@@ -52,7 +52,8 @@ export const pinClock = /*#__PURE__*/ Operation.make<PinClockInput, void, 400 | 
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /**
@@ -83,5 +84,6 @@ export const resetClock = /*#__PURE__*/ Operation.make<void, void, 500 | 503, tr
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })

@@ -47,7 +47,8 @@ export const createGlobalClusterVariable = /*#__PURE__*/ Operation.make<CreateGl
   responses: { 200: { _tag: "Json", schema: Models.ClusterVariableResult } },
   declaredErrors: [400, 401, 403, 409, 500],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link getGlobalClusterVariable}. */
@@ -120,7 +121,8 @@ export const updateGlobalClusterVariable = /*#__PURE__*/ Operation.make<UpdateGl
   responses: { 200: { _tag: "Json", schema: Models.ClusterVariableResult } },
   declaredErrors: [400, 401, 403, 404, 500],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link deleteGlobalClusterVariable}. */
@@ -155,7 +157,8 @@ export const deleteGlobalClusterVariable = /*#__PURE__*/ Operation.make<DeleteGl
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 401, 403, 404, 500],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link searchClusterVariables}. */
@@ -227,7 +230,8 @@ export const createTenantClusterVariable = /*#__PURE__*/ Operation.make<CreateTe
   responses: { 200: { _tag: "Json", schema: Models.ClusterVariableResult } },
   declaredErrors: [400, 401, 403, 404, 409, 500],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link getTenantClusterVariable}. */
@@ -304,7 +308,8 @@ export const updateTenantClusterVariable = /*#__PURE__*/ Operation.make<UpdateTe
   responses: { 200: { _tag: "Json", schema: Models.ClusterVariableResult } },
   declaredErrors: [400, 401, 403, 404, 500],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link deleteTenantClusterVariable}. */
@@ -341,5 +346,6 @@ export const deleteTenantClusterVariable = /*#__PURE__*/ Operation.make<DeleteTe
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 401, 403, 404, 500],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })

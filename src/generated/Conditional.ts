@@ -50,5 +50,6 @@ export const evaluateConditionals = /*#__PURE__*/ Operation.make<EvaluateConditi
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
   safeToRepeat: false,
+  gated: true,
   tenantField: "tenantId"
 })

@@ -51,6 +51,7 @@ export const evaluateDecision = /*#__PURE__*/ Operation.make<EvaluateDecisionInp
   declaredErrors: [400, 404, 500, 503],
   eventuallyConsistent: false,
   safeToRepeat: false,
+  gated: true,
   tenantField: "tenantId"
 })
 

@@ -126,7 +126,8 @@ export const deleteDecisionInstance = /*#__PURE__*/ Operation.make<DeleteDecisio
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [401, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link deleteDecisionInstancesBatchOperation}. */
@@ -159,5 +160,6 @@ export const deleteDecisionInstancesBatchOperation = /*#__PURE__*/ Operation.mak
   responses: { 200: { _tag: "Json", schema: Models.BatchOperationCreatedResult } },
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })

@@ -57,7 +57,8 @@ export const createDocument = /*#__PURE__*/ Operation.make<CreateDocumentInput, 
   responses: { 201: { _tag: "Json", schema: Models.DocumentReference } },
   declaredErrors: [400, 415],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link createDocuments}. */
@@ -110,7 +111,8 @@ export const createDocuments = /*#__PURE__*/ Operation.make<CreateDocumentsInput
   responses: { 201: { _tag: "Json", schema: Models.DocumentCreationBatchResponse }, 207: { _tag: "Json", schema: Models.DocumentCreationBatchResponse } },
   declaredErrors: [400, 415],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link getDocument}. */
@@ -190,7 +192,8 @@ export const deleteDocument = /*#__PURE__*/ Operation.make<DeleteDocumentInput, 
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [404, 500],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link createDocumentLink}. */
@@ -231,5 +234,6 @@ export const createDocumentLink = /*#__PURE__*/ Operation.make<CreateDocumentLin
   responses: { 201: { _tag: "Json", schema: Models.DocumentLink } },
   declaredErrors: [400],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })

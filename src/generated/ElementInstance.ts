@@ -173,5 +173,6 @@ export const createElementInstanceVariables = /*#__PURE__*/ Operation.make<Creat
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 500, 503, 504],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })

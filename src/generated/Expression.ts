@@ -48,5 +48,6 @@ export const evaluateExpression = /*#__PURE__*/ Operation.make<EvaluateExpressio
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: false,
   safeToRepeat: false,
+  gated: true,
   tenantField: "tenantId"
 })

@@ -47,7 +47,8 @@ export const createGlobalTaskListener = /*#__PURE__*/ Operation.make<CreateGloba
   responses: { 201: { _tag: "Json", schema: Models.GlobalTaskListenerResult } },
   declaredErrors: [400, 401, 403, 409, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link getGlobalTaskListener}. */
@@ -129,7 +130,8 @@ export const updateGlobalTaskListener = /*#__PURE__*/ Operation.make<UpdateGloba
   responses: { 200: { _tag: "Json", schema: Models.GlobalTaskListenerResult } },
   declaredErrors: [400, 401, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link deleteGlobalTaskListener}. */
@@ -164,7 +166,8 @@ export const deleteGlobalTaskListener = /*#__PURE__*/ Operation.make<DeleteGloba
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 401, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link searchGlobalTaskListeners}. */

@@ -47,7 +47,8 @@ export const createGroup = /*#__PURE__*/ Operation.make<CreateGroupInput, Models
   responses: { 201: { _tag: "Json", schema: Models.GroupCreateResult } },
   declaredErrors: [400, 401, 403, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link searchGroups}. */
@@ -153,7 +154,8 @@ export const updateGroup = /*#__PURE__*/ Operation.make<UpdateGroupInput, Models
   responses: { 200: { _tag: "Json", schema: Models.GroupUpdateResult } },
   declaredErrors: [400, 401, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link deleteGroup}. */
@@ -188,7 +190,8 @@ export const deleteGroup = /*#__PURE__*/ Operation.make<DeleteGroupInput, void, 
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [401, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link searchClientsForGroup}. */
@@ -286,7 +289,8 @@ export const assignClientToGroup = /*#__PURE__*/ Operation.make<AssignClientToGr
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 409, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link unassignClientFromGroup}. */
@@ -324,7 +328,8 @@ export const unassignClientFromGroup = /*#__PURE__*/ Operation.make<UnassignClie
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link searchMappingRulesForGroup}. */
@@ -409,7 +414,8 @@ export const assignMappingRuleToGroup = /*#__PURE__*/ Operation.make<AssignMappi
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 409, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link unassignMappingRuleFromGroup}. */
@@ -446,7 +452,8 @@ export const unassignMappingRuleFromGroup = /*#__PURE__*/ Operation.make<Unassig
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link searchRolesForGroup}. */
@@ -592,7 +599,8 @@ export const assignUserToGroup = /*#__PURE__*/ Operation.make<AssignUserToGroupI
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 409, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link unassignUserFromGroup}. */
@@ -630,5 +638,6 @@ export const unassignUserFromGroup = /*#__PURE__*/ Operation.make<UnassignUserFr
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })

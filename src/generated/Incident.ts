@@ -122,7 +122,8 @@ export const resolveIncident = /*#__PURE__*/ Operation.make<ResolveIncidentInput
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 404, 409, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link getProcessInstanceStatisticsByDefinition}. */

@@ -117,7 +117,8 @@ export const updateJob = /*#__PURE__*/ Operation.make<UpdateJobInput, void, 400 
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 404, 409, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link completeJob}. */

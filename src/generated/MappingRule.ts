@@ -53,7 +53,8 @@ export const createMappingRule = /*#__PURE__*/ Operation.make<CreateMappingRuleI
   responses: { 201: { _tag: "Json", schema: CreateMappingRuleResponse } },
   declaredErrors: [400, 403, 404, 500],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link searchMappingRule}. */
@@ -182,7 +183,8 @@ export const updateMappingRule = /*#__PURE__*/ Operation.make<UpdateMappingRuleI
   responses: { 200: { _tag: "Json", schema: UpdateMappingRuleResponse } },
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link deleteMappingRule}. */
@@ -217,5 +219,6 @@ export const deleteMappingRule = /*#__PURE__*/ Operation.make<DeleteMappingRuleI
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [401, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })

@@ -51,6 +51,7 @@ export const correlateMessage = /*#__PURE__*/ Operation.make<CorrelateMessageInp
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
   safeToRepeat: false,
+  gated: true,
   tenantField: "tenantId"
 })
 
@@ -88,5 +89,6 @@ export const publishMessage = /*#__PURE__*/ Operation.make<PublishMessageInput, 
   declaredErrors: [400, 500, 503],
   eventuallyConsistent: false,
   safeToRepeat: false,
+  gated: true,
   tenantField: "tenantId"
 })

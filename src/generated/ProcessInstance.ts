@@ -53,6 +53,7 @@ export const createProcessInstance = /*#__PURE__*/ Operation.make<CreateProcessI
   declaredErrors: [400, 409, 500, 503, 504],
   eventuallyConsistent: false,
   safeToRepeat: false,
+  gated: true,
   tenantField: "tenantId"
 })
 
@@ -88,7 +89,8 @@ export const cancelProcessInstancesBatchOperation = /*#__PURE__*/ Operation.make
   responses: { 200: { _tag: "Json", schema: Models.BatchOperationCreatedResult } },
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link deleteProcessInstancesBatchOperation}. */
@@ -122,7 +124,8 @@ export const deleteProcessInstancesBatchOperation = /*#__PURE__*/ Operation.make
   responses: { 200: { _tag: "Json", schema: Models.BatchOperationCreatedResult } },
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link resolveIncidentsBatchOperation}. */
@@ -157,7 +160,8 @@ export const resolveIncidentsBatchOperation = /*#__PURE__*/ Operation.make<Resol
   responses: { 200: { _tag: "Json", schema: Models.BatchOperationCreatedResult } },
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link migrateProcessInstancesBatchOperation}. */
@@ -192,7 +196,8 @@ export const migrateProcessInstancesBatchOperation = /*#__PURE__*/ Operation.mak
   responses: { 200: { _tag: "Json", schema: Models.BatchOperationCreatedResult } },
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link modifyProcessInstancesBatchOperation}. */
@@ -229,7 +234,8 @@ export const modifyProcessInstancesBatchOperation = /*#__PURE__*/ Operation.make
   responses: { 200: { _tag: "Json", schema: Models.BatchOperationCreatedResult } },
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link searchProcessInstances}. */
@@ -383,7 +389,8 @@ export const cancelProcessInstance = /*#__PURE__*/ Operation.make<CancelProcessI
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 404, 500, 503, 504],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link deleteProcessInstance}. */
@@ -423,7 +430,8 @@ export const deleteProcessInstance = /*#__PURE__*/ Operation.make<DeleteProcessI
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [401, 403, 404, 409, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link resolveProcessInstanceIncidents}. */
@@ -458,7 +466,8 @@ export const resolveProcessInstanceIncidents = /*#__PURE__*/ Operation.make<Reso
   responses: { 200: { _tag: "Json", schema: Models.BatchOperationCreatedResult } },
   declaredErrors: [400, 401, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link searchProcessInstanceIncidents}. */
@@ -541,7 +550,8 @@ export const migrateProcessInstance = /*#__PURE__*/ Operation.make<MigrateProces
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 404, 409, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link modifyProcessInstance}. */
@@ -581,7 +591,8 @@ export const modifyProcessInstance = /*#__PURE__*/ Operation.make<ModifyProcessI
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link getProcessInstanceSequenceFlows}. */

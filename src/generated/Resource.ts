@@ -54,6 +54,7 @@ export const createDeployment = /*#__PURE__*/ Operation.make<CreateDeploymentInp
   declaredErrors: [400, 503],
   eventuallyConsistent: false,
   safeToRepeat: false,
+  gated: true,
   tenantField: "tenantId"
 })
 
@@ -202,5 +203,6 @@ export const deleteResource = /*#__PURE__*/ Operation.make<DeleteResourceInput, 
   responses: { 200: { _tag: "Json", schema: Models.DeleteResourceResponse } },
   declaredErrors: [400, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })

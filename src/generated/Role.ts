@@ -47,7 +47,8 @@ export const createRole = /*#__PURE__*/ Operation.make<CreateRoleInput, Models.R
   responses: { 201: { _tag: "Json", schema: Models.RoleCreateResult } },
   declaredErrors: [400, 401, 403, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link searchRoles}. */
@@ -153,7 +154,8 @@ export const updateRole = /*#__PURE__*/ Operation.make<UpdateRoleInput, Models.R
   responses: { 200: { _tag: "Json", schema: Models.RoleUpdateResult } },
   declaredErrors: [400, 401, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link deleteRole}. */
@@ -188,7 +190,8 @@ export const deleteRole = /*#__PURE__*/ Operation.make<DeleteRoleInput, void, 40
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [401, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link searchClientsForRole}. */
@@ -285,7 +288,8 @@ export const assignRoleToClient = /*#__PURE__*/ Operation.make<AssignRoleToClien
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 409, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link unassignRoleFromClient}. */
@@ -322,7 +326,8 @@ export const unassignRoleFromClient = /*#__PURE__*/ Operation.make<UnassignRoleF
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link searchGroupsForRole}. */
@@ -396,7 +401,8 @@ export const assignRoleToGroup = /*#__PURE__*/ Operation.make<AssignRoleToGroupI
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 409, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link unassignRoleFromGroup}. */
@@ -433,7 +439,8 @@ export const unassignRoleFromGroup = /*#__PURE__*/ Operation.make<UnassignRoleFr
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link searchMappingRulesForRole}. */
@@ -518,7 +525,8 @@ export const assignRoleToMappingRule = /*#__PURE__*/ Operation.make<AssignRoleTo
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 409, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link unassignRoleFromMappingRule}. */
@@ -555,7 +563,8 @@ export const unassignRoleFromMappingRule = /*#__PURE__*/ Operation.make<Unassign
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link searchUsersForRole}. */
@@ -652,7 +661,8 @@ export const assignRoleToUser = /*#__PURE__*/ Operation.make<AssignRoleToUserInp
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 409, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link unassignRoleFromUser}. */
@@ -689,5 +699,6 @@ export const unassignRoleFromUser = /*#__PURE__*/ Operation.make<UnassignRoleFro
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })

@@ -47,5 +47,6 @@ export const createAdminUser = /*#__PURE__*/ Operation.make<CreateAdminUserInput
   responses: { 201: { _tag: "Json", schema: Models.UserCreateResult } },
   declaredErrors: [400, 403, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })

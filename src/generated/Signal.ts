@@ -48,5 +48,6 @@ export const broadcastSignal = /*#__PURE__*/ Operation.make<BroadcastSignalInput
   declaredErrors: [400, 404, 500, 503],
   eventuallyConsistent: false,
   safeToRepeat: false,
+  gated: true,
   tenantField: "tenantId"
 })

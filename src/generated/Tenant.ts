@@ -47,7 +47,8 @@ export const createTenant = /*#__PURE__*/ Operation.make<CreateTenantInput, Mode
   responses: { 201: { _tag: "Json", schema: Models.TenantCreateResult } },
   declaredErrors: [400, 403, 404, 409, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link searchTenants}. */
@@ -153,7 +154,8 @@ export const updateTenant = /*#__PURE__*/ Operation.make<UpdateTenantInput, Mode
   responses: { 200: { _tag: "Json", schema: Models.TenantUpdateResult } },
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link deleteTenant}. */
@@ -188,7 +190,8 @@ export const deleteTenant = /*#__PURE__*/ Operation.make<DeleteTenantInput, void
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link searchClientsForTenant}. */
@@ -286,7 +289,8 @@ export const assignClientToTenant = /*#__PURE__*/ Operation.make<AssignClientToT
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link unassignClientFromTenant}. */
@@ -324,7 +328,8 @@ export const unassignClientFromTenant = /*#__PURE__*/ Operation.make<UnassignCli
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link searchGroupIdsForTenant}. */
@@ -399,7 +404,8 @@ export const assignGroupToTenant = /*#__PURE__*/ Operation.make<AssignGroupToTen
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link unassignGroupFromTenant}. */
@@ -437,7 +443,8 @@ export const unassignGroupFromTenant = /*#__PURE__*/ Operation.make<UnassignGrou
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link searchMappingRulesForTenant}. */
@@ -522,7 +529,8 @@ export const assignMappingRuleToTenant = /*#__PURE__*/ Operation.make<AssignMapp
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link unassignMappingRuleFromTenant}. */
@@ -559,7 +567,8 @@ export const unassignMappingRuleFromTenant = /*#__PURE__*/ Operation.make<Unassi
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link searchRolesForTenant}. */
@@ -645,7 +654,8 @@ export const assignRoleToTenant = /*#__PURE__*/ Operation.make<AssignRoleToTenan
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link unassignRoleFromTenant}. */
@@ -684,7 +694,8 @@ export const unassignRoleFromTenant = /*#__PURE__*/ Operation.make<UnassignRoleF
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link searchUsersForTenant}. */
@@ -781,7 +792,8 @@ export const assignUserToTenant = /*#__PURE__*/ Operation.make<AssignUserToTenan
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link unassignUserFromTenant}. */
@@ -819,5 +831,6 @@ export const unassignUserFromTenant = /*#__PURE__*/ Operation.make<UnassignUserF
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })

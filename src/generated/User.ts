@@ -47,7 +47,8 @@ export const createUser = /*#__PURE__*/ Operation.make<CreateUserInput, Models.U
   responses: { 201: { _tag: "Json", schema: Models.UserCreateResult } },
   declaredErrors: [400, 401, 403, 409, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link searchUsers}. */
@@ -197,7 +198,8 @@ export const updateUser = /*#__PURE__*/ Operation.make<UpdateUserInput, UpdateUs
   responses: { 200: { _tag: "Json", schema: UpdateUserResponse } },
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link deleteUser}. */
@@ -232,5 +234,6 @@ export const deleteUser = /*#__PURE__*/ Operation.make<DeleteUserInput, void, 40
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 404, 500, 503],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })

@@ -121,7 +121,8 @@ export const updateUserTask = /*#__PURE__*/ Operation.make<UpdateUserTaskInput, 
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 404, 409, 500, 503, 504],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link unassignUserTask}. */
@@ -156,7 +157,8 @@ export const unassignUserTask = /*#__PURE__*/ Operation.make<UnassignUserTaskInp
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 404, 409, 500, 503, 504],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link assignUserTask}. */
@@ -191,7 +193,8 @@ export const assignUserTask = /*#__PURE__*/ Operation.make<AssignUserTaskInput, 
   responses: { 204: { _tag: "Empty" } },
   declaredErrors: [400, 404, 409, 500, 503, 504],
   eventuallyConsistent: false,
-  safeToRepeat: false
+  safeToRepeat: false,
+  gated: true
 })
 
 /** The input of {@link searchUserTaskAuditLogs}. */

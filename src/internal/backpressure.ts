@@ -3,7 +3,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
-import * as SubscriptionRef from "effect/SubscriptionRef"
 import type * as Backpressure from "../Backpressure.js"
 import { BackpressureQueueFull, type CamundaError } from "../CamundaError.js"
 import { isBackpressure } from "../Retry.js"
@@ -35,7 +34,8 @@ interface Waiter {
 /**
  * The gate's state lives in plain fields: every change is one synchronous step of one
  * fiber, so no lock is needed, and a healthy call costs two counter updates. What the
- * outside sees is published to a `SubscriptionRef` when the limit or the queue changes.
+ * outside sees is handed to subscribers (`Backpressure.changes`) when the limit, the queue or
+ * the signal count changes: plain callbacks, so a bundle that never watches pays for no `Stream`.
  *
  * @internal
  */
@@ -58,29 +58,36 @@ class GateImpl implements Backpressure.Gate {
   /** The generation that began when an unlimited gate first heard "no": a burst of unknown size. */
   burstGeneration = -1
   readonly waiters: Array<Waiter> = []
+  readonly subscribers = new Set<(state: Backpressure.State) => void>()
 
-  constructor(
-    readonly profile: Backpressure.Profile,
-    readonly state: SubscriptionRef.SubscriptionRef<Backpressure.State>
-  ) {}
+  constructor(readonly profile: Backpressure.Profile) {}
 
   readonly inFlight = Effect.sync(() => this.inFlightCount)
+
+  readonly state = Effect.sync(() => this.snapshot())
+
+  subscribe(subscriber: (state: Backpressure.State) => void): () => void {
+    this.subscribers.add(subscriber)
+    return () => this.subscribers.delete(subscriber)
+  }
 
   private snapshot(): Backpressure.State {
     return {
       profile: this.profile.name,
       limit: Option.fromNullable(this.limit),
+      inFlight: this.inFlightCount,
       waiting: this.waiters.length,
       signals: this.signalCount
     }
   }
 
-  private readonly publish = Effect.suspend(() =>
-    Effect.zipRight(
-      SubscriptionRef.set(this.state, this.snapshot()),
-      Metric.set(metrics.limit, this.limit ?? 0)
-    )
-  )
+  private readonly publish = Effect.suspend(() => {
+    if (this.subscribers.size > 0) {
+      const state = this.snapshot()
+      for (const subscriber of this.subscribers) subscriber(state)
+    }
+    return Metric.set(metrics.limit, this.limit ?? 0)
+  })
 
   /** Hands free permits to waiters, first come first served. Returns whether anyone was let in. */
   private admit(): boolean {
@@ -262,7 +269,4 @@ class GateImpl implements Backpressure.Gate {
 
 /** @internal */
 export const make = (profile: Backpressure.Profile): Effect.Effect<Backpressure.Gate> =>
-  Effect.map(
-    SubscriptionRef.make<Backpressure.State>({ profile: profile.name, limit: Option.none(), waiting: 0, signals: 0 }),
-    (state) => new GateImpl(profile, state)
-  )
+  Effect.sync(() => new GateImpl(profile))

@@ -12,7 +12,6 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { CamundaClient } from "../CamundaClient.js"
 import { type CamundaError, DecodeError, InvalidRequest, type OperationError, TransportError } from "../CamundaError.js"
-import * as Backpressure from "../Backpressure.js"
 import * as Retry from "../Retry.js"
 import { currentRetryPolicy } from "./retryPolicy.js"
 import type { Descriptor, SuccessBody } from "./operation.js"
@@ -63,7 +62,7 @@ const compile = (descriptor: Descriptor): Compiled => {
         "http.request.method": descriptor.method,
         "url.template": descriptor.path
       },
-      gated: Backpressure.isGated(descriptor)
+      gated: descriptor.gated === true
     }
     compiledByDescriptor.set(descriptor, compiled)
   }

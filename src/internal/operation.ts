@@ -29,6 +29,8 @@ export interface Descriptor<S extends number = number> {
   readonly declaredErrors: ReadonlyArray<S>
   readonly eventuallyConsistent: boolean
   readonly safeToRepeat: boolean
+  /** The call waits for a permit of the client's backpressure gate (`Backpressure.isGated`, decided by the generator). */
+  readonly gated?: true
   /** The body field a client's default tenant fills when the caller leaves it out. */
   readonly tenantField?: "tenantId" | "tenantIds"
 }
