@@ -255,8 +255,14 @@ const main = async () => {
   const { child, port } = await startServer()
   try {
     const results: Array<Result> = []
+    // BENCH_ONLY=a,f,g runs a subset (for quick comparisons; the report needs (a))
+    const only = process.env["BENCH_ONLY"]?.split(",")
     for (const makeVariant of VARIANTS) {
       const variant = makeVariant(`http://127.0.0.1:${port}`)
+      if (only !== undefined && !only.includes(variant.id)) {
+        await variant.close()
+        continue
+      }
       try {
         results.push(await measure(variant))
       } finally {
