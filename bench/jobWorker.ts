@@ -73,7 +73,7 @@ interface Engine {
 const startEngine = async (): Promise<Engine> => {
   const child: ChildProcess = spawn(
     process.execPath,
-    ["--import", "tsx", fileURLToPath(new URL("../src/bin/engine.ts", import.meta.url)), "--port", "0"],
+    [...(process.env["ENGINE_PROF"] ? ["--cpu-prof", `--cpu-prof-dir=${process.env["ENGINE_PROF"]}`] : []), "--import", "tsx", fileURLToPath(new URL("../src/bin/engine.ts", import.meta.url)), "--port", "0"],
     { stdio: ["ignore", "pipe", "inherit"] }
   )
   const url = await new Promise<string>((resolve, reject) => {
@@ -276,11 +276,14 @@ const main = async () => {
     console.error(`bench: no result after ${WATCHDOG_MS / 1000} s, giving up`)
     process.exit(1)
   }, WATCHDOG_MS).unref()
-  const runs = new Map<Variant, Array<Run>>(VARIANTS.map((variant) => [variant, []]))
+  // BENCH_ONLY=a,b runs a subset (for quick comparisons and profiles; the report needs (a))
+  const only = process.env["BENCH_ONLY"]?.split(",")
+  const variants = only === undefined ? VARIANTS : VARIANTS.filter((variant) => only.includes(variant.id))
+  const runs = new Map<Variant, Array<Run>>(variants.map((variant) => [variant, []]))
   for (let round = 0; round < ROUNDS; round++) {
-    for (const variant of VARIANTS) runs.get(variant)!.push(await measure(variant))
+    for (const variant of variants) runs.get(variant)!.push(await measure(variant))
   }
-  printReport(VARIANTS.map((variant) => {
+  printReport(variants.map((variant) => {
     const sorted = [...runs.get(variant)!].sort((x, y) => x.jobsPerSecond - y.jobsPerSecond)
     return { variant, runs: sorted, median: sorted[Math.floor(sorted.length / 2)]! }
   }))

@@ -14,7 +14,8 @@
  * | dies (a defect) or interrupts itself | `failJob`, one retry less, the defect's message |
  * | job variables that do not decode with the `variables` schema | `failJob`, one retry less, the schema's message; the handler is not called |
  *
- * Activation asks for exactly the free slots and long-polls; failed activations back off on
+ * Activation waits for a quarter of the capacity to be free, asks for exactly the free slots
+ * and long-polls; failed activations back off on
  * `Retry.activationBackoff` (at most one request per 5 s in an outage, no restart
  * needed afterwards). Closing the scope stops activation, aborts the pending long poll, gives
  * running handlers `gracePeriod` to finish, then interrupts the rest and returns their jobs

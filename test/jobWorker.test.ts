@@ -182,6 +182,37 @@ describe("JobWorker", () => {
     }).pipe(Effect.provide(layer), quiet)
   })
 
+  it.effect("under load, activation waits for a quarter of the capacity to be free, then asks for all free slots", () => {
+    const { layer, recorder } = recordedEngine()
+    return Effect.gen(function*() {
+      yield* deploy("batch", "batch")
+      yield* Effect.repeatN(start("batch"), 11)
+      const gates = new Map<string, Deferred.Deferred<void>>()
+      const { close } = yield* startWorker({
+        type: "batch",
+        maxJobsActive: 8,
+        handler: (job) =>
+          Effect.gen(function*() {
+            const gate = yield* Deferred.make<void>()
+            gates.set(job.jobKey, gate)
+            yield* Deferred.await(gate)
+          })
+      })
+      yield* until(Effect.sync(() => gates.size === 8), "eight running handlers")
+      const release = (n: number) => Effect.forEach([...gates.values()].slice(0, n), (gate) => Deferred.succeed(gate, undefined))
+      // one of eight slots free: no request yet (a batch is two)
+      yield* release(1)
+      yield* Effect.repeatN(settle, 20)
+      expect(sentOf(recorder, "activateJobs").map((sent) => sent.body.maxJobsToActivate)).toEqual([8])
+      // two free: one request for both
+      yield* release(2)
+      yield* until(Effect.sync(() => gates.size === 10), "two more handlers")
+      expect(sentOf(recorder, "activateJobs").map((sent) => sent.body.maxJobsToActivate)).toEqual([8, 2])
+      yield* close.pipe(Effect.fork)
+      yield* TestClock.adjust("10 seconds")
+    }).pipe(Effect.provide(layer), quiet)
+  })
+
   it.effect("the activation request: type, worker name, timeout, long poll, fetchVariables; tenantIds only when set", () => {
     const { layer, recorder } = recordedEngine()
     return Effect.gen(function*() {
