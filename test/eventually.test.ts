@@ -14,18 +14,9 @@ import * as TestClock from "effect/TestClock"
 import { Eventually, Keys, Models, Resource, UserTask } from "effect-camunda"
 import type { BadRequest, NotFound } from "effect-camunda/CamundaError"
 import * as TestEngine from "effect-camunda/testkit"
-import { bpmn, engineLayer, openTaskOf, processXml, settle, start } from "./support/engine.js"
+import { bpmn, engineLayer, openTaskOf, settle, start, userTaskProcess } from "./support/engine.js"
 
-const inbox = processXml(
-  "inbox",
-  `<bpmn:startEvent id="start" />
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="task" />
-    <bpmn:userTask id="task" name="Task"><bpmn:extensionElements><zeebe:userTask /></bpmn:extensionElements></bpmn:userTask>
-    <bpmn:sequenceFlow id="f2" sourceRef="task" targetRef="end" />
-    <bpmn:endEvent id="end" />`
-)
-
-const deploy = Resource.createDeployment({ resources: [bpmn("inbox.bpmn", inbox)] })
+const deploy = Resource.createDeployment({ resources: [bpmn("inbox.bpmn", userTaskProcess("inbox"))] })
 
 /** Runs `effect` in the background, letting its requests finish before each TestClock step. */
 const drive = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Duration.DurationInput = "50 millis", maxSteps = 1000) =>

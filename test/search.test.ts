@@ -18,7 +18,7 @@ import * as Api from "effect-camunda"
 import { CamundaClient, Keys, ProcessInstance, Resource, Retry, Search, UserTask } from "effect-camunda"
 import { operations } from "effect-camunda/operations"
 import * as TestEngine from "effect-camunda/testkit"
-import { bpmn, processXml } from "./support/engine.js"
+import { bpmn, userTaskProcess } from "./support/engine.js"
 import { json, mockHttp, type Recorded } from "./support/mockHttp.js"
 
 interface Sent {
@@ -46,19 +46,10 @@ const recordingEngine = () => {
   return { layer, searches }
 }
 
-const inbox = processXml(
-  "inbox",
-  `<bpmn:startEvent id="start" />
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="task" />
-    <bpmn:userTask id="task" name="Task"><bpmn:extensionElements><zeebe:userTask /></bpmn:extensionElements></bpmn:userTask>
-    <bpmn:sequenceFlow id="f2" sourceRef="task" targetRef="end" />
-    <bpmn:endEvent id="end" />`
-)
-
 /** `count` open user tasks of process `inbox`. */
 const tasks = (count: number) =>
   Effect.gen(function*() {
-    yield* Resource.createDeployment({ resources: [bpmn("inbox.bpmn", inbox)] })
+    yield* Resource.createDeployment({ resources: [bpmn("inbox.bpmn", userTaskProcess("inbox"))] })
     yield* Effect.forEach(
       Array.from({ length: count }),
       () => ProcessInstance.createProcessInstance({ processDefinitionId: Keys.ProcessDefinitionId.make("inbox") }),

@@ -16,6 +16,7 @@ import * as Retry from "../Retry.js"
 import { currentRetryPolicy } from "./retryPolicy.js"
 import type { Descriptor, SuccessBody } from "./operation.js"
 import { problemError } from "./problem.js"
+import { retryAfterFailure } from "./retryAfterFailure.js"
 
 /** What an operation needs at call time, compiled once per operation on first use. */
 interface Compiled {
@@ -287,30 +288,6 @@ const scheduleOf = (policy: Retry.Policy) => {
   return schedule
 }
 
-/**
- * Retries `once` by `policy` after its first failure `first`. Nothing of the retry machinery
- * is built on the success path: the schedule is driven only once an attempt failed, starting
- * from that failure (so its `Retry-After` counts).
- */
-const retryAfterFailure = (
-  once: Effect.Effect<unknown, CamundaError>,
-  first: CamundaError,
-  policy: Retry.Policy,
-  retryable: (error: CamundaError) => boolean
-) => {
-  let replay: CamundaError | undefined = first
-  const next = Effect.suspend(() => {
-    if (replay === undefined) return once
-    const error = replay
-    replay = undefined
-    return Effect.fail(error)
-  })
-  return next.pipe(
-    Effect.tapError((error) => (retryable(error) ? recordRetry(error) : Effect.void)),
-    Effect.retry({ schedule: scheduleOf(policy), while: retryable })
-  )
-}
-
 /** @internal */
 export const execute = <A, S extends number, Gated extends boolean>(
   descriptor: Descriptor<S>,
@@ -328,7 +305,7 @@ export const execute = <A, S extends number, Gated extends boolean>(
         const retryable = Retry.shouldRetry(policy, descriptor.safeToRepeat)
         const call = policy.maxAttempts <= 1
           ? once
-          : Effect.catchAll(once, (error) => retryable(error) ? retryAfterFailure(once, error, policy, retryable) : Effect.fail(error))
+          : Effect.catchAll(once, (error) => retryable(error) ? retryAfterFailure(once, error, { schedule: scheduleOf(policy), while: retryable, onRetry: recordRetry }) : Effect.fail(error))
         // one permit per logical call, held across its retries
         return compiled.gated ? gate.withPermit(descriptor.operationId, call) : call
       })

@@ -41,6 +41,7 @@ import * as Keys from "../generated/schemas/Keys.js"
 import type * as Models from "../generated/schemas/Models.js"
 import type * as JobWorker from "../JobWorker.js"
 import * as Retry from "../Retry.js"
+import { retryAfterFailure } from "./retryAfterFailure.js"
 
 // --- metrics ------------------------------------------------------------------------------
 
@@ -437,16 +438,7 @@ export const make = <V, H, Result extends Effect.Effect<object | void, unknown, 
     const repeatAmbiguous = (once: Effect.Effect<void, CamundaError, CamundaClient>) => {
       const schedule = ackSchedule
       if (schedule === undefined) return once
-      return Effect.catchIf(once, ambiguous, (first) => {
-        let replay: CamundaError | undefined = first
-        const next = Effect.suspend(() => {
-          if (replay === undefined) return once
-          const error = replay
-          replay = undefined
-          return Effect.fail(error)
-        })
-        return Effect.retry(next, { schedule, while: ambiguous })
-      })
+      return Effect.catchIf(once, ambiguous, (first) => retryAfterFailure(once, first, { schedule, while: ambiguous }))
     }
 
     const acknowledged = (outcome: Outcome) =>

@@ -34,6 +34,17 @@ export const processXml = (id: string, body: string, preamble = "") =>
   </bpmn:process>
 </bpmn:definitions>`
 
+/** A process `id` with one user task between its start and end events. */
+export const userTaskProcess = (id: string) =>
+  processXml(
+    id,
+    `<bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="task" />
+    <bpmn:userTask id="task" name="Task"><bpmn:extensionElements><zeebe:userTask /></bpmn:extensionElements></bpmn:userTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="task" targetRef="end" />
+    <bpmn:endEvent id="end" />`
+  )
+
 /** Deploys files and starts one instance of `processDefinitionId`. */
 export const deployAndStart = (files: ReadonlyArray<File>, processDefinitionId: string, variables: Record<string, unknown> = {}) =>
   Effect.gen(function*() {
