@@ -17,6 +17,7 @@ import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import * as Tracer from "effect/Tracer"
 import { Backpressure, CamundaClient, Job, Keys, ProcessInstance, Retry, UserTask } from "effect-camunda"
 import * as CamundaError from "effect-camunda/CamundaError"
 import { sampleSuccessBody } from "./support/mockHttp.js"
@@ -331,6 +332,38 @@ describe("Backpressure gate", () => {
         expect(server.pending.length).toBe(1)
         yield* answer(server, 1, created)
         yield* Fiber.join(next)
+      })))
+
+  it.scoped("a wait for a permit and a retry are events on the operation's span", () =>
+    withHeldServer({ retry: Retry.policy({ maxAttempts: 3, jitter: "none" }) }, (server) =>
+      Effect.gen(function*() {
+        yield* limitTo(server, 1)
+        const spans: Array<Tracer.Span> = []
+        const base = yield* Effect.tracer
+        const tracer = Tracer.make({
+          span: (...args) => {
+            const span = base.span(...args)
+            spans.push(span)
+            return span
+          },
+          context: base.context
+        })
+        const first = yield* Effect.fork(Effect.withTracer(start, tracer))
+        const second = yield* Effect.fork(Effect.withTracer(start, tracer))
+        yield* settle
+        yield* answer(server, 1, exhausted)
+        yield* waitFor(Effect.zipRight(TestClock.adjust("10 millis"), Effect.sync(() => server.pending.length === 1)), "the retry")
+        yield* answer(server, 1, created)
+        yield* waitFor(Effect.sync(() => server.pending.length === 1), "the second call")
+        yield* answer(server, 1, created)
+        yield* Fiber.join(first)
+        yield* Fiber.join(second)
+        const eventsOf = (span: Tracer.Span) => (span as unknown as { events: Array<[string, bigint, Record<string, unknown>]> }).events
+        const [retried, waited] = spans.filter((span) => span.name === "camunda.createProcessInstance")
+        expect(eventsOf(retried!).map(([name]) => name)).toEqual(["camunda.retry"])
+        expect(eventsOf(waited!).map(([name, , attributes]) => [name, attributes])).toEqual([
+          ["camunda.backpressure.wait", { "camunda.backpressure.position": 1, "camunda.backpressure.limit": 1 }]
+        ])
       })))
 
   it.scoped("LEGACY observes and counts, and never limits", () =>

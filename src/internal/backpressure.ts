@@ -31,6 +31,17 @@ interface Waiter {
   resume?: ((effect: Effect.Effect<void>) => void) | undefined
 }
 
+/** Records on the operation's span that the call waits for a permit. */
+const recordWait = (position: number, limit: number) =>
+  Effect.flatMap(Clock.currentTimeNanos, (now) =>
+    Effect.withFiberRuntime<void>((fiber) => {
+      const span = fiber.currentSpan
+      if (span?._tag === "Span") {
+        span.event("camunda.backpressure.wait", now, { "camunda.backpressure.position": position, "camunda.backpressure.limit": limit })
+      }
+      return Effect.void
+    }))
+
 /**
  * The gate's state lives in plain fields: every change is one synchronous step of one
  * fiber, so no lock is needed, and a healthy call costs two counter updates. What the
@@ -118,12 +129,13 @@ class GateImpl implements Backpressure.Gate {
     }
     const waiter: Waiter = { granted: false }
     this.waiters.push(waiter)
+    const event = recordWait(this.waiters.length, this.limit ?? 0)
     const parked = Effect.async<void>((resume) => {
       if (waiter.granted) return resume(Effect.void)
       waiter.resume = resume
     })
     return Effect.zipRight(
-      Effect.zipRight(this.publish, Metric.increment(metrics.waits)),
+      Effect.zipRight(Effect.zipRight(this.publish, Metric.increment(metrics.waits)), event),
       restore(parked).pipe(
         Effect.onInterrupt(() =>
           Effect.suspend(() => {
