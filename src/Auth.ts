@@ -9,7 +9,11 @@
  * @since 0.1.0
  */
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
 import * as internal from "./internal/auth.js"
+import * as OAuthTokens from "./internal/oauth.js"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 
@@ -64,6 +68,13 @@ export interface OAuth {
   readonly audience?: string | undefined
   /** Sent as `scope` when set (`CAMUNDA_TOKEN_SCOPE`). */
   readonly scope?: string | undefined
+  /**
+   * Builds the token provider (cache, single flight, retries). Carried by the value, so a
+   * program that never uses OAuth bundles none of it.
+   *
+   * @internal
+   */
+  readonly tokens: (httpClient: HttpClient.HttpClient, timeout: Duration.Duration) => Effect.Effect<OAuthTokens.TokenProvider>
 }
 
 /**
@@ -131,14 +142,18 @@ export const oauth = (options: {
   readonly clientSecret: Redacted.Redacted<string>
   readonly audience?: string | undefined
   readonly scope?: string | undefined
-}): Auth => ({
-  _tag: "OAuth",
-  oauthUrl: options.oauthUrl,
-  clientId: options.clientId,
-  clientSecret: options.clientSecret,
-  audience: options.audience,
-  scope: options.scope
-})
+}): Auth => {
+  const auth: OAuth = {
+    _tag: "OAuth",
+    oauthUrl: options.oauthUrl,
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    audience: options.audience,
+    scope: options.scope,
+    tokens: (httpClient, timeout) => OAuthTokens.make(auth, httpClient, timeout)
+  }
+  return auth
+}
 
 /**
  * Adds the credentials of `auth` to a request. `OAuth` needs a token fetched first

@@ -30,7 +30,6 @@ import * as Effect from "effect/Effect"
 import { dual, flow } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as OAuth from "./internal/oauth.js"
 import { currentRetryPolicy } from "./internal/retryPolicy.js"
 import type * as Retry from "./Retry.js"
 import type * as ConfigError from "effect/ConfigError"
@@ -96,7 +95,7 @@ const withAuth = (
   // Tokens are requested through the application's client as given: no base URL, no credentials.
   // A token that cannot be had fails the request with a RequestError whose cause is the
   // Auth.AuthError, so an operation sees a TransportError (reason "Transport") carrying it.
-  return Effect.map(OAuth.make(auth, httpClient, config.requestTimeout), (tokens): Service => ({
+  return Effect.map(auth.tokens(httpClient, config.requestTimeout), (tokens): Service => ({
     config,
     gate,
     httpClient: HttpClient.mapRequestEffect(httpClient, (request) =>

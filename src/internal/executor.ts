@@ -303,9 +303,10 @@ export const execute = <A, S extends number, Gated extends boolean>(
           compiled.gated
         )
         const retryable = Retry.shouldRetry(policy, descriptor.safeToRepeat)
-        const call = policy.maxAttempts <= 1
-          ? once
-          : Effect.catchAll(once, (error) => retryable(error) ? retryAfterFailure(once, error, { schedule: scheduleOf(policy), while: retryable, onRetry: recordRetry }) : Effect.fail(error))
+        const call = policy.maxAttempts <= 1 ? once : Effect.catchAll(once, (error) =>
+          retryable(error)
+            ? retryAfterFailure(once, error, { schedule: scheduleOf(policy), while: retryable, onRetry: recordRetry })
+            : Effect.fail(error))
         // one permit per logical call, held across its retries
         return compiled.gated ? gate.withPermit(descriptor.operationId, call) : call
       })
