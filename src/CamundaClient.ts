@@ -30,6 +30,7 @@ import * as Effect from "effect/Effect"
 import { dual, flow } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
 import { currentRetryPolicy } from "./internal/retryPolicy.js"
 import type * as Retry from "./Retry.js"
 import type * as ConfigError from "effect/ConfigError"
@@ -50,7 +51,7 @@ export interface Service {
    * With OAuth: drops the cached token, so the next request fetches a new one. The
    * executor uses it to repeat a call once after a 401.
    */
-  readonly invalidateToken?: Effect.Effect<void> | undefined
+  readonly invalidateToken?: ((token: Redacted.Redacted<string> | undefined) => Effect.Effect<void>) | undefined
   /** The adaptive concurrency gate every call of this client shares. */
   readonly gate: Backpressure.Gate
 }

@@ -35,6 +35,8 @@ const server = (options: {
   readonly token: (n: number, seen: Seen) => Response
   readonly api?: (seen: Seen) => Response
   readonly tokenDelay?: Duration.DurationInput
+  /** How long the API takes to answer a request, on the Clock. */
+  readonly apiDelay?: (seen: Seen) => Duration.DurationInput
 }) => {
   const tokenRequests: Array<Seen> = []
   const apiRequests: Array<Seen> = []
@@ -52,9 +54,8 @@ const server = (options: {
         return Effect.as(Effect.sleep(options.tokenDelay ?? 0), HttpClientResponse.fromWeb(request, options.token(n, seen)))
       }
       apiRequests.push(seen)
-      return Effect.succeed(
-        HttpClientResponse.fromWeb(request, (options.api ?? (() => new Response(null, { status: 204 })))(seen))
-      )
+      const answer = (options.api ?? (() => new Response(null, { status: 204 })))(seen)
+      return Effect.as(Effect.sleep(options.apiDelay?.(seen) ?? 0), HttpClientResponse.fromWeb(request, answer))
     })
   )
   const httpLayer = Layer.succeed(HttpClient.HttpClient, http)
@@ -133,6 +134,48 @@ describe("OAuth token provider", () => {
       })
       yield* Effect.provide(complete, s.layer)
       expect(s.apiRequests).toHaveLength(2)
+      expect(s.tokenRequests).toHaveLength(2)
+    }))
+
+  it.effect("50 concurrent calls whose token is revoked: one new token request, each call repeated once", () =>
+    Effect.gen(function*() {
+      let revoked = false
+      const s = server({
+        token: (n) => token(n),
+        api: (seen) =>
+          revoked && seen.headers.authorization === "Bearer token-1"
+            ? new Response(null, { status: 401 })
+            : new Response(null, { status: 204 })
+      })
+      yield* Effect.gen(function*() {
+        yield* complete
+        revoked = true
+        yield* Effect.all(Array.from({ length: 50 }, () => complete), { concurrency: "unbounded" })
+      }).pipe(Effect.provide(s.layer))
+      expect(s.tokenRequests).toHaveLength(2)
+      expect(s.apiRequests).toHaveLength(101)
+      expect(s.apiRequests.slice(1).filter((seen) => seen.headers.authorization === "Bearer token-2")).toHaveLength(50)
+    }))
+
+  it.effect("a 401 that comes back after the token was already renewed does not drop the new token", () =>
+    Effect.gen(function*() {
+      let revoked = false
+      const slow = UserTask.completeUserTask({ userTaskKey: Keys.UserTaskKey.make("2") })
+      const s = server({
+        token: (n) => token(n),
+        api: (seen) =>
+          revoked && seen.headers.authorization === "Bearer token-1"
+            ? new Response(null, { status: 401 })
+            : new Response(null, { status: 204 }),
+        apiDelay: (seen) => (seen.url.pathname.includes("/2/") && seen.headers.authorization === "Bearer token-1" ? "1 second" : 0)
+      })
+      const result = yield* Effect.gen(function*() {
+        yield* complete
+        revoked = true
+        // the slow call goes out with token-1; the fast one meets the 401 first and renews the token
+        return yield* runWithClock(Effect.all([slow, complete], { concurrency: "unbounded" }), "100 millis")
+      }).pipe(Effect.provide(s.layer))
+      expect(result._tag).toBe("Right")
       expect(s.tokenRequests).toHaveLength(2)
     }))
 

@@ -17,6 +17,7 @@ import { currentRetryPolicy } from "./retryPolicy.js"
 import type { Descriptor, SuccessBody } from "./operation.js"
 import { problemError } from "./problem.js"
 import { retryAfterFailure } from "./retryAfterFailure.js"
+import { currentTokenCell, type TokenCell } from "./tokenCell.js"
 
 /** What an operation needs at call time, compiled once per operation on first use. */
 interface Compiled {
@@ -265,12 +266,22 @@ const recordRetry = (error: CamundaError) =>
 const isUnauthorized = (error: CamundaError): boolean =>
   error._tag === "Unauthorized" || (error._tag === "UnexpectedStatus" && error.status === 401)
 
-/** OAuth: a 401 means the token was revoked or expired early; drop it, fetch a new one, repeat once. */
+/**
+ * OAuth: a 401 means the token was revoked or expired early; drop it, fetch a new one, repeat
+ * once. Only the token this attempt's request carried is dropped (a concurrent call may
+ * already have renewed it).
+ */
 const withTokenRefresh = (client: CamundaClient["Type"], attempt: Effect.Effect<unknown, CamundaError>) => {
   const invalidateToken = client.invalidateToken
-  return invalidateToken === undefined
-    ? attempt
-    : Effect.catchIf(attempt, isUnauthorized, () => Effect.zipRight(invalidateToken, attempt))
+  if (invalidateToken === undefined) return attempt
+  return Effect.suspend(() => {
+    const cell: TokenCell = { token: undefined }
+    return Effect.catchIf(
+      Effect.locally(attempt, currentTokenCell, cell),
+      isUnauthorized,
+      () => Effect.zipRight(invalidateToken(cell.token), attempt)
+    )
+  })
 }
 
 /** The policy in force: the call's (`CamundaClient.withRetry`) or the client's. */

@@ -4,17 +4,22 @@ import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import * as Redacted from "effect/Redacted"
 import * as SynchronizedRef from "effect/SynchronizedRef"
 import { AuthError, type OAuth } from "../Auth.js"
 import { tokenRequestSchedule } from "../Retry.js"
+import { currentTokenCell } from "./tokenCell.js"
 
 /** @internal */
 export interface TokenProvider {
   /** A valid access token: the cached one, or a fresh one (one request in flight at most). */
   readonly get: Effect.Effect<Redacted.Redacted<string>, AuthError>
-  /** Drops the cached token, so the next `get` fetches a new one. */
-  readonly invalidate: Effect.Effect<void>
+  /**
+   * Drops the cached token if it is `token` (or whatever is cached, for `undefined`), so the
+   * next `get` fetches a new one.
+   */
+  readonly invalidate: (token: Redacted.Redacted<string> | undefined) => Effect.Effect<void>
 }
 
 type State =
@@ -154,9 +159,19 @@ export const make = (
         }
         return Effect.flatMap(Deferred.make<Redacted.Redacted<string>, AuthError>(), (deferred) =>
           Effect.as(start(deferred), [Deferred.await(deferred), { _tag: "Fetching", deferred } as State] as const))
-      })).pipe(Effect.flatten)
+      })).pipe(
+        Effect.flatten,
+        // tell the attempt which token its request carries
+        Effect.tap((token) =>
+          Effect.map(FiberRef.get(currentTokenCell), (cell) => {
+            if (cell !== undefined) cell.token = token
+          })
+        )
+      )
 
-    const invalidate = SynchronizedRef.update(ref, (state) => state._tag === "Ready" ? empty : state)
+    const invalidate = (token: Redacted.Redacted<string> | undefined) =>
+      SynchronizedRef.update(ref, (state) =>
+        state._tag === "Ready" && (token === undefined || state.token === token) ? empty : state)
 
     return { get, invalidate }
   })
