@@ -17,10 +17,11 @@ import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import * as Tracer from "effect/Tracer"
+import type * as Tracer from "effect/Tracer"
 import { Backpressure, CamundaClient, Job, Keys, ProcessInstance, Retry, UserTask } from "effect-camunda"
 import * as CamundaError from "effect-camunda/CamundaError"
 import { sampleSuccessBody } from "./support/mockHttp.js"
+import { recordingTracer } from "./support/tracing.js"
 
 /** One request the server holds until the test answers it. */
 interface Pending {
@@ -338,16 +339,7 @@ describe("Backpressure gate", () => {
     withHeldServer({ retry: Retry.policy({ maxAttempts: 3, jitter: "none" }) }, (server) =>
       Effect.gen(function*() {
         yield* limitTo(server, 1)
-        const spans: Array<Tracer.Span> = []
-        const base = yield* Effect.tracer
-        const tracer = Tracer.make({
-          span: (...args) => {
-            const span = base.span(...args)
-            spans.push(span)
-            return span
-          },
-          context: base.context
-        })
+        const { spans, tracer } = yield* recordingTracer
         const first = yield* Effect.fork(Effect.withTracer(start, tracer))
         const second = yield* Effect.fork(Effect.withTracer(start, tracer))
         yield* settle

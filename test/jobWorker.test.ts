@@ -19,13 +19,13 @@ import * as Metric from "effect/Metric"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
-import * as Tracer from "effect/Tracer"
 import { CamundaClient, Incident, Job, JobWorker as JobWorkerFromIndex, Keys, ProcessInstance, Resource, Retry } from "effect-camunda"
 import * as JobWorker from "effect-camunda/JobWorker"
 import * as UndiciHttpClient from "effect-camunda/UndiciHttpClient"
 import * as TestEngine from "effect-camunda/testkit"
 import { activate, bpmn, processXml, settle } from "./support/engine.js"
 import { recordedEngine, sentOf, tick, until } from "./support/jobWorker.js"
+import { recordingTracer } from "./support/tracing.js"
 
 /** A process `id` with one service task of `type` (retries 3), an error boundary for CARD_DECLINED leading to a `${type}-notify` task. */
 const serviceTaskProcess = (id: string, type: string) =>
@@ -567,16 +567,7 @@ describe("JobWorker", () => {
   it.effect("a span per job with its outcome, and the worker's metrics", () => {
     const { layer } = recordedEngine()
     return Effect.gen(function*() {
-      const spans: Array<Tracer.Span> = []
-      const base = yield* Effect.tracer
-      const tracer = Tracer.make({
-        span: (...args) => {
-          const span = base.span(...args)
-          spans.push(span)
-          return span
-        },
-        context: base.context
-      })
+      const { spans, tracer } = yield* recordingTracer
       yield* deploy("observed", "observed")
       yield* start("observed", { ok: true })
       yield* start("observed", { ok: false })
