@@ -110,8 +110,21 @@ export const isTransient = (error: CamundaError): boolean => {
 export const shouldRetry = (policy: Policy, safeToRepeat: boolean) => (error: CamundaError): boolean =>
   isBackpressure(error) || (policy.retryTransientReads && safeToRepeat && isTransient(error))
 
-const retryAfterOf = (error: CamundaError): Duration.Duration | undefined =>
-  "retryAfter" in error ? error.retryAfter : undefined
+/** The `Retry-After` a failure carries, if it is one of ours and the server sent one. */
+const retryAfterOf = (failure: unknown): Duration.Duration | undefined =>
+  typeof failure === "object" && failure !== null && "retryAfter" in failure && Duration.isDuration(failure.retryAfter)
+    ? failure.retryAfter
+    : undefined
+
+/**
+ * `delay` in whole milliseconds (jitter yields fractions, which TestClock cannot represent),
+ * but never sooner than the failure's `Retry-After`.
+ */
+const atLeastRetryAfter = (failure: unknown, delay: Duration.Duration): Duration.Duration => {
+  const wait = Duration.millis(Math.ceil(Duration.toMillis(delay)))
+  const retryAfter = retryAfterOf(failure)
+  return retryAfter === undefined ? wait : Duration.max(wait, retryAfter)
+}
 
 const jittered = (policy: Policy) => <Out, In>(schedule: Schedule.Schedule<Out, In>): Schedule.Schedule<Out, In> => {
   switch (policy.jitter) {
@@ -139,12 +152,7 @@ export const schedule = (policy: Policy): Schedule.Schedule<unknown, CamundaErro
   )
   return Schedule.identity<CamundaError>().pipe(
     Schedule.intersect(delays),
-    Schedule.modifyDelay(([error], delay) => {
-      const retryAfter = retryAfterOf(error)
-      // whole milliseconds: jitter yields fractions, which TestClock cannot represent
-      const wait = Duration.millis(Math.ceil(Duration.toMillis(delay)))
-      return retryAfter === undefined ? wait : Duration.max(wait, retryAfter)
-    })
+    Schedule.modifyDelay(([error], delay) => atLeastRetryAfter(error, delay))
   )
 }
 
@@ -201,15 +209,7 @@ export const activationBackoff: Schedule.Schedule<unknown, unknown> = /*#__PURE_
       { min: 0.5, max: 1 }
     )
   ),
-  ([failure], delay) => {
-    const retryAfter = typeof failure === "object" && failure !== null && "retryAfter" in failure &&
-        Duration.isDuration(failure.retryAfter)
-      ? failure.retryAfter
-      : undefined
-    // whole milliseconds: jitter yields fractions, which TestClock cannot represent
-    const wait = Duration.millis(Math.ceil(Duration.toMillis(delay)))
-    return retryAfter === undefined ? wait : Duration.max(wait, retryAfter)
-  }
+  ([failure], delay) => atLeastRetryAfter(failure, delay)
 )
 
 /**
