@@ -29,6 +29,7 @@ import * as CamundaClient from "../src/CamundaClient.js"
 import { ProcessDefinitionId } from "../src/generated/schemas/Keys.js"
 import * as ProcessInstance from "../src/generated/ProcessInstance.js"
 import * as UndiciHttpClient from "../src/UndiciHttpClient.js"
+import { quietSdkConfig } from "../support/officialSdk.js"
 
 const CAPACITY = Number(process.env["GOODPUT_CAPACITY"] ?? 32)
 const SERVICE_MS = Number(process.env["GOODPUT_SERVICE_MS"] ?? 50)
@@ -134,11 +135,7 @@ const officialSdk = async (server: Server, name: string) => {
   const camunda = createCamundaClient({
     env: {},
     config: {
-      CAMUNDA_REST_ADDRESS: server.origin,
-      CAMUNDA_AUTH_STRATEGY: "NONE",
-      CAMUNDA_SDK_LOG_LEVEL: "silent",
-      CAMUNDA_SDK_TELEMETRY_LOG: false,
-      CAMUNDA_SUPPORT_LOG_ENABLED: false,
+      ...quietSdkConfig(server.origin),
       CAMUNDA_SDK_BACKPRESSURE_PROFILE: "BALANCED",
       CAMUNDA_SDK_VALIDATION: "req:none,res:none"
     }

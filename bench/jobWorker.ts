@@ -39,6 +39,7 @@ import * as Resource from "../src/generated/Resource.js"
 import * as Keys from "../src/generated/schemas/Keys.js"
 import * as JobWorker from "../src/JobWorker.js"
 import * as UndiciHttpClient from "../src/UndiciHttpClient.js"
+import { quietSdkConfig } from "../support/officialSdk.js"
 
 const JOBS = 5_000
 const WARMUP_JOBS = 500
@@ -147,12 +148,7 @@ const officialSdk: Variant = {
   work: async (url, jobs) => {
     const camunda = createCamundaClient({
       env: {},
-      config: {
-        CAMUNDA_REST_ADDRESS: url,
-        CAMUNDA_AUTH_STRATEGY: "NONE",
-        CAMUNDA_SDK_LOG_LEVEL: "silent",
-        CAMUNDA_SUPPORT_LOG_ENABLED: false
-      }
+      config: quietSdkConfig(url)
     })
     let done = 0
     let finished!: () => void

@@ -11,6 +11,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as TestEngine from "effect-camunda/testkit"
 import * as path from "node:path"
+import { quietSdkConfig } from "../support/officialSdk.js"
 
 const orderBpmn = path.resolve(import.meta.dirname, "..", "examples", "bpmn", "order.bpmn")
 
@@ -25,11 +26,7 @@ const sdkClient = (url: string) => {
   const camunda = createCamundaClient({
     env: {},
     config: {
-      CAMUNDA_REST_ADDRESS: url,
-      CAMUNDA_AUTH_STRATEGY: "NONE",
-      CAMUNDA_SDK_LOG_LEVEL: "silent",
-      CAMUNDA_SDK_TELEMETRY_LOG: false,
-      CAMUNDA_SUPPORT_LOG_ENABLED: false,
+      ...quietSdkConfig(url),
       CAMUNDA_SDK_HTTP_RETRY_MAX_ATTEMPTS: 1,
       CAMUNDA_SDK_VALIDATION: "req:strict,res:strict"
     },
