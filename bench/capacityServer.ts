@@ -9,7 +9,7 @@
  * message also says `reset: true`), and exits when the parent disconnects.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
-import type { AddressInfo } from "node:net"
+import { serveToParent } from "./childServer.js"
 
 const capacity = Number(process.argv[2] ?? 20)
 const serviceMs = Number(process.argv[3] ?? 20)
@@ -63,14 +63,7 @@ const handle = (request: IncomingMessage, response: ServerResponse) => {
   })
 }
 
-const server = createServer({ keepAlive: true }, handle)
-server.keepAliveTimeout = 60_000
-server.headersTimeout = 61_000
-
-server.listen(0, "127.0.0.1", () => {
-  const { port } = server.address() as AddressInfo
-  process.send?.({ port })
-})
+serveToParent(createServer({ keepAlive: true }, handle))
 
 process.on("message", (message: { stats?: boolean; reset?: boolean }) => {
   if (message.stats === true) process.send?.({ accepted, rejected, rejectedLater })
@@ -82,4 +75,3 @@ process.on("message", (message: { stats?: boolean; reset?: boolean }) => {
   }
 })
 
-process.on("disconnect", () => process.exit(0))

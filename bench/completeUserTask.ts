@@ -23,18 +23,16 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Duration, Effect, Layer, ManagedRuntime } from "effect"
-import { type ChildProcess, fork } from "node:child_process"
-import { once } from "node:events"
 import { createRequire } from "node:module"
 import * as os from "node:os"
 import { performance } from "node:perf_hooks"
-import { fileURLToPath } from "node:url"
 import { Pool } from "undici"
 import * as CamundaClient from "../src/CamundaClient.js"
 import type * as CamundaConfig from "../src/CamundaConfig.js"
 import * as UndiciHttpClient from "../src/UndiciHttpClient.js"
 import * as UserTask from "../src/generated/UserTask.js"
 import * as Keys from "../src/generated/schemas/Keys.js"
+import { forkServer, stopServer } from "./childServer.js"
 
 const CALLS = 20_000
 const WARMUP_CALLS = 2_000
@@ -65,25 +63,6 @@ interface Result {
 }
 
 // --- the stub server -------------------------------------------------------------------------
-
-const startServer = async (): Promise<{ child: ChildProcess; port: number }> => {
-  const child = fork(fileURLToPath(new URL("./server.ts", import.meta.url)), [], {
-    execArgv: ["--import", "tsx"],
-    stdio: ["ignore", "inherit", "inherit", "ipc"]
-  })
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once("message", (message: { port: number }) => resolve(message.port))
-    child.once("exit", (code) => reject(new Error(`bench server exited early (code ${code})`)))
-  })
-  return { child, port }
-}
-
-const stopServer = async (child: ChildProcess) => {
-  if (child.exitCode !== null) return
-  const exited = once(child, "exit")
-  child.disconnect()
-  await exited
-}
 
 // --- drivers ---------------------------------------------------------------------------------
 
@@ -252,7 +231,7 @@ const main = async () => {
     console.error(`bench: no result after ${WATCHDOG_MS / 1000} s, giving up`)
     process.exit(1)
   }, WATCHDOG_MS).unref()
-  const { child, port } = await startServer()
+  const { child, port } = await forkServer("./server.ts")
   try {
     const results: Array<Result> = []
     // BENCH_ONLY=a,f,g runs a subset (for quick comparisons; the report needs (a))

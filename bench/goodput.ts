@@ -21,15 +21,14 @@ import { createCamundaClient } from "@camunda8/orchestration-cluster-api"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import { type ChildProcess, fork } from "node:child_process"
-import { once } from "node:events"
-import { fileURLToPath } from "node:url"
+import type { ChildProcess } from "node:child_process"
 import { Pool } from "undici"
 import * as CamundaClient from "../src/CamundaClient.js"
 import { ProcessDefinitionId } from "../src/generated/schemas/Keys.js"
 import * as ProcessInstance from "../src/generated/ProcessInstance.js"
 import * as UndiciHttpClient from "../src/UndiciHttpClient.js"
 import { quietSdkConfig } from "../support/officialSdk.js"
+import { forkServer, stopServer } from "./childServer.js"
 
 const CAPACITY = Number(process.env["GOODPUT_CAPACITY"] ?? 32)
 const SERVICE_MS = Number(process.env["GOODPUT_SERVICE_MS"] ?? 50)
@@ -45,27 +44,13 @@ interface Server {
 }
 
 const startServer = async (): Promise<Server> => {
-  const child = fork(fileURLToPath(new URL("./capacityServer.ts", import.meta.url)), [String(CAPACITY), String(SERVICE_MS)], {
-    execArgv: ["--import", "tsx"],
-    stdio: ["ignore", "inherit", "inherit", "ipc"]
-  })
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once("message", (message: { port: number }) => resolve(message.port))
-    child.once("exit", (code) => reject(new Error(`capacity server exited early (code ${code})`)))
-  })
+  const { child, port } = await forkServer("./capacityServer.ts", [String(CAPACITY), String(SERVICE_MS)])
   const stats = (reset = false) =>
     new Promise<{ accepted: number; rejected: number; rejectedLater: number }>((resolve) => {
       child.once("message", resolve)
       child.send({ stats: true, reset })
     })
   return { child, origin: `http://127.0.0.1:${port}`, stats }
-}
-
-const stopServer = async (child: ChildProcess) => {
-  if (child.exitCode !== null) return
-  const exited = once(child, "exit")
-  child.disconnect()
-  await exited
 }
 
 interface Outcome {

@@ -7,7 +7,7 @@
  * port to the parent over IPC (`{ port }`) and exits when the parent disconnects.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
-import type { AddressInfo } from "node:net"
+import { serveToParent } from "./childServer.js"
 
 const COMPLETION = /^\/v2\/user-tasks\/[^/]+\/completion$/
 
@@ -17,13 +17,5 @@ const handle = (request: IncomingMessage, response: ServerResponse) => {
   request.resume()
 }
 
-const server = createServer({ keepAlive: true }, handle)
-server.keepAliveTimeout = 60_000
-server.headersTimeout = 61_000
+serveToParent(createServer({ keepAlive: true }, handle))
 
-server.listen(0, "127.0.0.1", () => {
-  const { port } = server.address() as AddressInfo
-  process.send?.({ port })
-})
-
-process.on("disconnect", () => process.exit(0))
