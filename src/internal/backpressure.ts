@@ -31,6 +31,69 @@ interface Waiter {
   resume?: ((effect: Effect.Effect<void>) => void) | undefined
 }
 
+type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+
+/**
+ * A count bounded by the gate's current limit, with a FIFO of fibers waiting for room. The
+ * gate has two: permits (logical calls) and places on the wire (attempts).
+ */
+class Slots {
+  taken = 0
+  readonly waiters: Array<Waiter> = []
+
+  constructor(private readonly limit: () => number | undefined) {}
+
+  hasRoom(): boolean {
+    const limit = this.limit()
+    return limit === undefined || this.taken < limit
+  }
+
+  /** Hands free slots to waiters, first come first served. Returns whether anyone was let in. */
+  admit(): boolean {
+    let admitted = false
+    while (this.waiters.length > 0 && this.hasRoom()) {
+      const waiter = this.waiters.shift()!
+      waiter.granted = true
+      this.taken++
+      admitted = true
+      waiter.resume?.(Effect.void)
+    }
+    return admitted
+  }
+
+  /** Gives a slot back and lets waiters in. Returns whether anyone was let in. */
+  free(): boolean {
+    this.taken--
+    return this.admit()
+  }
+
+  /**
+   * Queues and waits (interruptibly, through `restore`) until a slot is handed over.
+   * Interrupted while queued it leaves the queue; interrupted just after the grant it gives
+   * the slot back; either way `afterInterrupt` runs then.
+   */
+  park(restore: Restore, afterInterrupt: Effect.Effect<void>): Effect.Effect<void> {
+    const waiter: Waiter = { granted: false }
+    this.waiters.push(waiter)
+    const parked = Effect.async<void>((resume) => {
+      if (waiter.granted) return resume(Effect.void)
+      waiter.resume = resume
+    })
+    return restore(parked).pipe(
+      Effect.onInterrupt(() =>
+        Effect.zipRight(
+          Effect.sync(() => {
+            if (waiter.granted) return this.free()
+            const index = this.waiters.indexOf(waiter)
+            if (index >= 0) this.waiters.splice(index, 1)
+          }),
+          afterInterrupt
+        )
+      )
+    )
+  }
+}
+
 /** Records on the operation's span that the call waits for a permit. */
 const recordWait = (position: number, limit: number) =>
   Effect.flatMap(Clock.currentTimeNanos, (now) =>
@@ -52,11 +115,13 @@ const recordWait = (position: number, limit: number) =>
  */
 class GateImpl implements Backpressure.Gate {
   limit: number | undefined = undefined
-  inFlightCount = 0
-  /** Attempts of gated calls on the wire now (a call backing off holds a permit but sends nothing). */
-  attemptsOnTheWire = 0
-  /** Gated attempts waiting to go on the wire while more calls hold permits than the limit allows. */
-  readonly wireWaiters: Array<Waiter> = []
+  /** Gated calls holding a permit, and those waiting for one. */
+  readonly permits = new Slots(() => (this.profile.observeOnly ? undefined : this.limit))
+  /**
+   * Attempts of gated calls on the wire (a call backing off holds a permit but sends
+   * nothing), and those waiting to go while more calls hold permits than the limit allows.
+   */
+  readonly wire = new Slots(() => (this.profile.observeOnly ? undefined : this.limit))
   signalCount = 0
   /** Bumped on every decrease: a signal from an attempt sent before it says nothing about the new limit. */
   generationCount = 0
@@ -68,12 +133,11 @@ class GateImpl implements Backpressure.Gate {
   lastStepAt = 0
   /** The generation that began when an unlimited gate first heard "no": a burst of unknown size. */
   burstGeneration = -1
-  readonly waiters: Array<Waiter> = []
   readonly subscribers = new Set<(state: Backpressure.State) => void>()
 
   constructor(readonly profile: Backpressure.Profile) {}
 
-  readonly inFlight = Effect.sync(() => this.inFlightCount)
+  readonly inFlight = Effect.sync(() => this.permits.taken)
 
   readonly state = Effect.sync(() => this.snapshot())
 
@@ -86,8 +150,8 @@ class GateImpl implements Backpressure.Gate {
     return {
       profile: this.profile.name,
       limit: Option.fromNullable(this.limit),
-      inFlight: this.inFlightCount,
-      waiting: this.waiters.length,
+      inFlight: this.permits.taken,
+      waiting: this.permits.waiters.length,
       signals: this.signalCount
     }
   }
@@ -100,62 +164,28 @@ class GateImpl implements Backpressure.Gate {
     return Metric.set(metrics.limit, this.limit ?? 0)
   })
 
-  /** Hands free permits to waiters, first come first served. Returns whether anyone was let in. */
-  private admit(): boolean {
-    let admitted = false
-    while (this.waiters.length > 0 && (this.limit === undefined || this.inFlightCount < this.limit)) {
-      const waiter = this.waiters.shift()!
-      waiter.granted = true
-      this.inFlightCount++
-      admitted = true
-      waiter.resume?.(Effect.void)
-    }
-    return admitted
-  }
+  private readonly release = Effect.suspend(() => (this.permits.free() ? this.publish : Effect.void))
 
-  private readonly release = Effect.suspend(() => {
-    this.inFlightCount--
-    return this.admit() ? this.publish : Effect.void
-  })
-
-  private wait(restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>, operationId: string) {
-    if (this.waiters.length >= this.profile.maxWaiters) {
+  private wait(restore: Restore, operationId: string) {
+    const waiting = this.permits.waiters.length
+    if (waiting >= this.profile.maxWaiters) {
       return Effect.zipRight(
         Metric.increment(metrics.rejected),
-        Effect.fail(
-          new BackpressureQueueFull({ operationId, waiting: this.waiters.length, limit: this.limit ?? 0 })
-        )
+        Effect.fail(new BackpressureQueueFull({ operationId, waiting, limit: this.limit ?? 0 }))
       )
     }
-    const waiter: Waiter = { granted: false }
-    this.waiters.push(waiter)
-    const event = recordWait(this.waiters.length, this.limit ?? 0)
-    const parked = Effect.async<void>((resume) => {
-      if (waiter.granted) return resume(Effect.void)
-      waiter.resume = resume
-    })
+    const parked = this.permits.park(restore, this.publish)
     return Effect.zipRight(
-      Effect.zipRight(Effect.zipRight(this.publish, Metric.increment(metrics.waits)), event),
-      restore(parked).pipe(
-        Effect.onInterrupt(() =>
-          Effect.suspend(() => {
-            // interrupted while parked: leave the queue; interrupted just after the grant: give the permit back
-            if (waiter.granted) return this.release
-            const index = this.waiters.indexOf(waiter)
-            if (index >= 0) this.waiters.splice(index, 1)
-            return this.publish
-          })
-        ),
-        Effect.zipRight(this.publish)
-      )
+      Effect.all([this.publish, Metric.increment(metrics.waits), recordWait(waiting + 1, this.limit ?? 0)], { discard: true }),
+      Effect.zipRight(parked, this.publish)
     )
   }
 
   withPermit<A, E, R>(operationId: string, effect: Effect.Effect<A, E, R>) {
     return Effect.uninterruptibleMask((restore) =>
       Effect.suspend(() => {
-        if (this.profile.observeOnly || this.limit === undefined || this.inFlightCount < this.limit) {
-          this.inFlightCount++
+        if (this.permits.hasRoom()) {
+          this.permits.taken++
           return Effect.ensuring(restore(effect), this.release)
         }
         return Effect.zipRight(this.wait(restore, operationId), Effect.ensuring(restore(effect), this.release))
@@ -176,50 +206,18 @@ class GateImpl implements Backpressure.Gate {
         if (!gated) return send
         // After a decrease more calls may hold permits than the limit allows: their retries go
         // on the wire only as earlier attempts come back, so the cluster sees at most `limit`.
-        if (this.profile.observeOnly || this.limit === undefined || this.attemptsOnTheWire < this.limit) {
-          this.attemptsOnTheWire++
+        if (this.wire.hasRoom()) {
+          this.wire.taken++
           return send
         }
-        return Effect.zipRight(this.waitForTheWire(restore), send)
+        return Effect.zipRight(this.wire.park(restore, Effect.void), send)
       })
     )
   }
 
-  private waitForTheWire(restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>) {
-    const waiter: Waiter = { granted: false }
-    this.wireWaiters.push(waiter)
-    return restore(
-      Effect.async<void>((resume) => {
-        if (waiter.granted) return resume(Effect.void)
-        waiter.resume = resume
-      })
-    ).pipe(
-      Effect.onInterrupt(() =>
-        Effect.sync(() => {
-          if (waiter.granted) return this.attemptEndedNow()
-          const index = this.wireWaiters.indexOf(waiter)
-          if (index >= 0) this.wireWaiters.splice(index, 1)
-        })
-      )
-    )
-  }
-
-  /** Lets waiting attempts on the wire while there is room under the limit. */
-  private admitToTheWire(): void {
-    while (this.wireWaiters.length > 0 && (this.limit === undefined || this.attemptsOnTheWire < this.limit)) {
-      const waiter = this.wireWaiters.shift()!
-      waiter.granted = true
-      this.attemptsOnTheWire++
-      waiter.resume?.(Effect.void)
-    }
-  }
-
-  private attemptEndedNow(): void {
-    this.attemptsOnTheWire--
-    this.admitToTheWire()
-  }
-
-  private readonly attemptEnded = Effect.sync(() => this.attemptEndedNow())
+  private readonly attemptEnded = Effect.sync(() => {
+    this.wire.free()
+  })
 
   private onBackpressure(sentInGeneration: number, gated: boolean) {
     return Effect.flatMap(Clock.currentTimeMillis, (now) => {
@@ -229,7 +227,7 @@ class GateImpl implements Backpressure.Gate {
       // What the cluster takes is about what was on the wire when it said no (those still
       // waiting for an answer are mostly being served): shrink below that, never below the floor.
       // An ungated call told off while no gated one is on the wire says nothing about the limit.
-      const onTheWire = this.attemptsOnTheWire + (gated ? 1 : 0)
+      const onTheWire = this.wire.taken + (gated ? 1 : 0)
       const shrunk = Math.max(this.profile.floor, Math.floor(onTheWire * this.profile.decreaseFactor))
       if (this.profile.observeOnly || onTheWire === 0) return Effect.zipRight(count, this.publish)
       if (sentInGeneration < this.generationCount) {
@@ -272,8 +270,8 @@ class GateImpl implements Backpressure.Gate {
         this.successesSinceStep = 0
         return Effect.void
       }
-      this.admit()
-      this.admitToTheWire()
+      this.permits.admit()
+      this.wire.admit()
       return this.publish
     })
   }
