@@ -4,7 +4,8 @@
  * While the cluster is healthy there is no limit at all. The first backpressure answer
  * (429, 503 `RESOURCE_EXHAUSTED`, …) caps concurrency at a fraction of what was in flight;
  * every further signal shrinks the cap multiplicatively, down to a floor; every window of
- * `limit` successful calls adds `recoveryStep` permits back; after a quiet period without
+ * `limit` successful calls adds `recoveryStep` permits back, up to just below where the
+ * cluster last said no, and one step per `probeInterval` beyond; after a quiet period without
  * signals the cap is lifted. Calls beyond the cap wait in a bounded queue (interruptibly);
  * when the queue is full they fail at once with `BackpressureQueueFull`.
  *
@@ -66,7 +67,8 @@ export interface Profile {
 export type ProfileName = "BALANCED" | "CONSERVATIVE" | "AGGRESSIVE" | "LEGACY"
 
 /**
- * The default: shrink to 90 %, recover one permit per window, lift the limit after 30 s quiet.
+ * The default: shrink to 90 %, recover one permit per window, probe every 2 s, lift the limit
+ * after 30 s quiet.
  *
  * @since 0.1.0
  * @category profiles
