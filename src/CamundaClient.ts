@@ -31,6 +31,7 @@ import { dual, flow } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
+import { followsAttemptController, markFollowsAttemptController } from "./internal/attemptDeadline.js"
 import { currentRetryPolicy } from "./internal/retryPolicy.js"
 import type * as Retry from "./Retry.js"
 import type * as ConfigError from "effect/ConfigError"
@@ -77,6 +78,13 @@ export const make = (options: CamundaConfig.Options = {}): Effect.Effect<Service
   })
 
 /** The service, with the base URL and the credentials applied to every request. */
+/**
+ * `transformed` sends through `original`: it keeps the mark that lets an attempt's deadline
+ * abort its request without a fiber of its own (see `internal/attemptDeadline.ts`).
+ */
+const sameSender = (original: HttpClient.HttpClient, transformed: HttpClient.HttpClient): HttpClient.HttpClient =>
+  followsAttemptController(original) ? markFollowsAttemptController(transformed) : transformed
+
 const withAuth = (
   config: CamundaConfig.Resolved,
   httpClient: HttpClient.HttpClient,
@@ -87,9 +95,9 @@ const withAuth = (
     return Effect.succeed({
       config,
       gate,
-      httpClient: HttpClient.mapRequest(
+      httpClient: sameSender(
         httpClient,
-        flow(HttpClientRequest.prependUrl(config.restAddress), Auth.authorize(auth))
+        HttpClient.mapRequest(httpClient, flow(HttpClientRequest.prependUrl(config.restAddress), Auth.authorize(auth)))
       )
     })
   }
@@ -99,7 +107,7 @@ const withAuth = (
   return Effect.map(auth.tokens(httpClient, config.requestTimeout), (tokens): Service => ({
     config,
     gate,
-    httpClient: HttpClient.mapRequestEffect(httpClient, (request) =>
+    httpClient: sameSender(httpClient, HttpClient.mapRequestEffect(httpClient, (request) =>
       tokens.get.pipe(
         Effect.map((token) =>
           HttpClientRequest.bearerToken(HttpClientRequest.prependUrl(request, config.restAddress), token)
@@ -112,7 +120,7 @@ const withAuth = (
             description: error.message
           })
         )
-      )),
+      ))),
     invalidateToken: tokens.invalidate
   }))
 }

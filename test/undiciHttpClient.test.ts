@@ -4,10 +4,12 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as TestClock from "effect/TestClock"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { Auth, CamundaClient, Cluster, Document, Keys, Resource, UserTask } from "effect-camunda"
@@ -128,19 +130,21 @@ describe("UndiciHttpClient", () => {
       expect([...bytes]).toEqual([1, 2, 3])
     }))
 
-  it.scoped("interrupting a call aborts its request: the server sees the connection close", () =>
-    Effect.gen(function*() {
-      const received = yield* Deferred.make<void>()
-      const { closed, url } = yield* server(() => Effect.runSync(Deferred.succeed(received, undefined)))
-      const call = yield* UserTask.completeUserTask({ userTaskKey: Keys.UserTaskKey.make("9") }).pipe(
-        Effect.provide(clientFor(url)),
-        Effect.fork
-      )
-      yield* Deferred.await(received)
-      yield* Fiber.interrupt(call)
-      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 100)))
-      expect(closed).toEqual(["/v2/user-tasks/9/completion"])
-    }))
+  for (const [clock, test] of [["TestClock", it.scoped], ["the live clock", it.scopedLive]] as const) {
+    test(`interrupting a call aborts its request (${clock}): the server sees the connection close`, () =>
+      Effect.gen(function*() {
+        const received = yield* Deferred.make<void>()
+        const { closed, url } = yield* server(() => Effect.runSync(Deferred.succeed(received, undefined)))
+        const call = yield* UserTask.completeUserTask({ userTaskKey: Keys.UserTaskKey.make("9") }).pipe(
+          Effect.provide(clientFor(url)),
+          Effect.fork
+        )
+        yield* Deferred.await(received)
+        yield* Fiber.interrupt(call)
+        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 100)))
+        expect(closed).toEqual(["/v2/user-tasks/9/completion"])
+      }))
+  }
 
   it.effect("a refused connection is a TransportError", () =>
     Effect.gen(function*() {
@@ -148,5 +152,106 @@ describe("UndiciHttpClient", () => {
         Effect.provide(clientFor("http://127.0.0.1:1"))
       )
       expect(error).toMatchObject({ _tag: "TransportError", reason: "Transport" })
+    }))
+})
+
+/**
+ * The request timeout on this client: on the live clock a timer aborts the attempt's request
+ * (no fiber per attempt); under TestClock the deadline is an Effect sleep the test drives.
+ */
+describe("UndiciHttpClient: request timeout", () => {
+  const timedClient = (url: string, requestTimeout: Duration.DurationInput) =>
+    CamundaClient.layer({ restAddress: url, requestTimeout }).pipe(Layer.provide(UndiciHttpClient.layer()))
+
+  const activeTimers = () => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length
+
+  it.scopedLive("no answer in time: TransportError Timeout at the deadline, and the connection is closed", () =>
+    Effect.gen(function*() {
+      const { closed, url } = yield* server(() => {})
+      const started = Date.now()
+      const error = yield* Effect.flip(UserTask.completeUserTask({ userTaskKey: Keys.UserTaskKey.make("1") })).pipe(
+        Effect.provide(timedClient(url, "300 millis"))
+      )
+      const elapsed = Date.now() - started
+      expect(error).toMatchObject({ _tag: "TransportError", reason: "Timeout", description: "no answer within 300ms" })
+      expect(elapsed).toBeGreaterThanOrEqual(290)
+      expect(elapsed).toBeLessThan(2_000)
+      yield* Effect.sleep("100 millis")
+      expect(closed).toEqual(["/v2/user-tasks/1/completion"])
+    }))
+
+  it.scopedLive("headers in time but the body stalls: TransportError Timeout, the connection is closed", () =>
+    Effect.gen(function*() {
+      const { closed, url } = yield* server((_, response) => {
+        response.writeHead(200, { "content-type": "application/json" })
+        response.write("{\"brokers\": [")
+      })
+      const error = yield* Effect.flip(Cluster.getTopology()).pipe(Effect.provide(timedClient(url, "300 millis")))
+      expect(error).toMatchObject({ _tag: "TransportError", reason: "Timeout" })
+      yield* Effect.sleep("100 millis")
+      expect(closed).toEqual(["/v2/topology"])
+    }))
+
+  it.scopedLive("calls that are answered in time leave no timer behind", () =>
+    Effect.gen(function*() {
+      const { url } = yield* server((_, response) => response.writeHead(204).end())
+      const complete = UserTask.completeUserTask({ userTaskKey: Keys.UserTaskKey.make("1") })
+      yield* Effect.gen(function*() {
+        yield* complete
+        const before = activeTimers()
+        yield* Effect.forEach(Array.from({ length: 50 }), () => complete, { concurrency: 10, discard: true })
+        // a timer left per call would be 50 more; other timers of the process may come and go
+        expect(activeTimers() - before).toBeLessThan(5)
+      }).pipe(Effect.provide(timedClient(url, "60 seconds")))
+    }))
+
+  it.scoped("under TestClock the deadline follows the test's clock", () =>
+    Effect.gen(function*() {
+      const received = yield* Deferred.make<void>()
+      const { closed, url } = yield* server(() => Effect.runSync(Deferred.succeed(received, undefined)))
+      const call = yield* Effect.fork(
+        Effect.flip(UserTask.completeUserTask({ userTaskKey: Keys.UserTaskKey.make("2") })).pipe(
+          Effect.provide(timedClient(url, "30 seconds"))
+        )
+      )
+      yield* Deferred.await(received)
+      yield* TestClock.adjust("29 seconds")
+      expect(call.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 second")
+      // at once: no real 30 s timer is involved
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 100)))
+      expect(call.unsafePoll()).not.toBeNull()
+      expect(yield* Fiber.join(call)).toMatchObject({ _tag: "TransportError", reason: "Timeout" })
+      expect(closed).toEqual(["/v2/user-tasks/2/completion"])
+    }))
+
+  it.scopedLive("an interrupted call does not abort the OAuth token request other calls wait for", () =>
+    Effect.gen(function*() {
+      const tokenRequested = yield* Deferred.make<void>()
+      const { closed, seen, url } = yield* server((request, response) => {
+        if (request.url === "/oauth/token") {
+          Effect.runSync(Deferred.succeed(tokenRequested, undefined))
+          setTimeout(() =>
+            response.writeHead(200, { "content-type": "application/json" })
+              .end(JSON.stringify({ access_token: "token-1", expires_in: 300 })), 200)
+        } else {
+          response.writeHead(204).end()
+        }
+      })
+      const client = CamundaClient.layer({
+        restAddress: url,
+        requestTimeout: "5 seconds",
+        auth: Auth.oauth({ oauthUrl: `${url}/oauth/token`, clientId: "c", clientSecret: Redacted.make("s") })
+      }).pipe(Layer.provide(UndiciHttpClient.layer()))
+      yield* Effect.gen(function*() {
+        const first = yield* Effect.fork(UserTask.completeUserTask({ userTaskKey: Keys.UserTaskKey.make("1") }))
+        yield* Deferred.await(tokenRequested)
+        const second = yield* Effect.fork(UserTask.completeUserTask({ userTaskKey: Keys.UserTaskKey.make("2") }))
+        yield* Fiber.interrupt(first)
+        yield* Fiber.join(second)
+      }).pipe(Effect.provide(client))
+      expect(seen.map(({ url }) => url)).toEqual(["/oauth/token", "/v2/user-tasks/2/completion"])
+      expect(seen[1]!.headers["authorization"]).toBe("Bearer token-1")
+      expect(closed).toEqual([])
     }))
 })

@@ -14,6 +14,7 @@ import { CamundaClient } from "../CamundaClient.js"
 import { type CamundaError, DecodeError, InvalidRequest, type OperationError, TransportError } from "../CamundaError.js"
 import * as Retry from "../Retry.js"
 import { currentRetryPolicy } from "./retryPolicy.js"
+import { withDeadline } from "./attemptDeadline.js"
 import type { Descriptor, SuccessBody } from "./operation.js"
 import { problemError } from "./problem.js"
 import { retryAfterFailure } from "./retryAfterFailure.js"
@@ -240,10 +241,11 @@ const attempt = <S extends number>(
         })
       )
       const timeout = attemptTimeout(client, input)
-      if (!Duration.isFinite(timeout)) return exchange
-      // interrupting the attempt aborts its HTTP request
-      return Effect.timeoutFail(exchange, {
-        duration: timeout,
+      // past the deadline the request is aborted (and the connection closed)
+      return withDeadline(exchange, {
+        timeout,
+        httpClient: client.httpClient,
+        isAbort: (error) => error._tag === "TransportError",
         onTimeout: () =>
           new TransportError({
             operationId: descriptor.operationId,

@@ -19,6 +19,7 @@ import { readFile } from "node:fs/promises"
 import { Readable } from "node:stream"
 import * as Undici from "undici"
 import type { Options, TlsOptions } from "../UndiciHttpClient.js"
+import { attemptController, markFollowsAttemptController } from "./attemptDeadline.js"
 
 type UndiciResponse = Undici.Dispatcher.ResponseData
 
@@ -116,11 +117,33 @@ const encodeBody = (request: HttpClientRequest.HttpClientRequest): Effect.Effect
   }
 }
 
-/** Adds W3C trace context of the current span (the operation's span) to the headers. */
-const withTraceContext = (headers: Record<string, string>) =>
-  Effect.withFiberRuntime<Record<string, string>>((fiber) => {
+/**
+ * Sends the request. Its signal is the attempt's controller when the executor set one (the
+ * attempt's deadline aborts it), else one of its own; interruption aborts either. The W3C
+ * trace context of the current span (the operation's span) goes into the headers.
+ */
+const dispatch = (dispatcher: Undici.Dispatcher, request: HttpClientRequest.HttpClientRequest, url: URL, encoded: Encoded) =>
+  Effect.withFiberRuntime<UndiciResponse, HttpClientError.RequestError>((fiber) => {
     const span = fiber.currentSpan
-    return Effect.succeed(span?._tag === "Span" ? { ...headers, ...TraceContext.toHeaders(span) } : headers)
+    const headers = span?._tag === "Span" ? { ...encoded.headers, ...TraceContext.toHeaders(span) } : encoded.headers
+    const controller = attemptController(fiber) ?? new AbortController()
+    return Effect.async<UndiciResponse, HttpClientError.RequestError>((resume) => {
+      dispatcher.request({
+        signal: controller.signal,
+        method: request.method,
+        origin: url.origin,
+        path: url.pathname + url.search,
+        headers,
+        body: encoded.body,
+        // timeouts are the caller's: the attempt's deadline, or Effect.timeout
+        headersTimeout: 0,
+        bodyTimeout: 0
+      }).then(
+        (source) => resume(Effect.succeed(source)),
+        (cause) => resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
+      )
+      return Effect.sync(() => controller.abort())
+    })
   })
 
 const send = (dispatcher: Undici.Dispatcher, request: HttpClientRequest.HttpClientRequest) =>
@@ -130,30 +153,18 @@ const send = (dispatcher: Undici.Dispatcher, request: HttpClientRequest.HttpClie
       (cause) => new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause })
     ),
     (url) =>
-      Effect.flatMap(encodeBody(request), ({ body, headers: bodyHeaders }) => Effect.flatMap(withTraceContext(bodyHeaders), (headers) =>
-        Effect.tryPromise({
-          try: (signal): Promise<UndiciResponse> =>
-            dispatcher.request({
-              signal,
-              method: request.method,
-              origin: url.origin,
-              path: url.pathname + url.search,
-              headers,
-              body,
-              // timeouts are the caller's, with Effect.timeout
-              headersTimeout: 0,
-              bodyTimeout: 0
-            }),
-          catch: (cause) => new HttpClientError.RequestError({ request, reason: "Transport", cause })
-        }).pipe(Effect.map((source): HttpClientResponse.HttpClientResponse => new Response(request, source)))))
+      Effect.flatMap(
+        Effect.flatMap(encodeBody(request), (encoded) => dispatch(dispatcher, request, url, encoded)),
+        (source) => Effect.succeed<HttpClientResponse.HttpClientResponse>(new Response(request, source))
+      )
   )
 
 /** @internal */
 export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient =>
-  HttpClient.makeWith(
+  markFollowsAttemptController(HttpClient.makeWith(
     (request: Effect.Effect<HttpClientRequest.HttpClientRequest>) => Effect.flatMap(request, (request) => send(dispatcher, request)),
     Effect.succeed
-  )
+  ))
 
 /** The `connect` options of the `Agent`: only the TLS settings given, secrets unwrapped here. */
 const connectOptions = (tls: TlsOptions | undefined): Undici.Agent.Options["connect"] => {
