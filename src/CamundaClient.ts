@@ -31,7 +31,7 @@ import { dual, flow } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
-import { followsAttemptController, markFollowsAttemptController } from "./internal/attemptDeadline.js"
+import { followsAttemptSignal, markFollowsAttemptSignal } from "./internal/attemptDeadline.js"
 import { currentRetryPolicy } from "./internal/retryPolicy.js"
 import type * as Retry from "./Retry.js"
 import type * as ConfigError from "effect/ConfigError"
@@ -83,7 +83,7 @@ export const make = (options: CamundaConfig.Options = {}): Effect.Effect<Service
  * abort its request without a fiber of its own (see `internal/attemptDeadline.ts`).
  */
 const sameSender = (original: HttpClient.HttpClient, transformed: HttpClient.HttpClient): HttpClient.HttpClient =>
-  followsAttemptController(original) ? markFollowsAttemptController(transformed) : transformed
+  followsAttemptSignal(original) ? markFollowsAttemptSignal(transformed) : transformed
 
 const withAuth = (
   config: CamundaConfig.Resolved,

@@ -19,7 +19,7 @@ import { readFile } from "node:fs/promises"
 import { Readable } from "node:stream"
 import * as Undici from "undici"
 import type { Options, TlsOptions } from "../UndiciHttpClient.js"
-import { attemptController, markFollowsAttemptController } from "./attemptDeadline.js"
+import { AttemptSignal, attemptSignal, markFollowsAttemptSignal } from "./attemptDeadline.js"
 
 type UndiciResponse = Undici.Dispatcher.ResponseData
 
@@ -118,18 +118,18 @@ const encodeBody = (request: HttpClientRequest.HttpClientRequest): Effect.Effect
 }
 
 /**
- * Sends the request. Its signal is the attempt's controller when the executor set one (the
- * attempt's deadline aborts it), else one of its own; interruption aborts either. The W3C
+ * Sends the request. Its signal is the attempt's when the executor set one (the attempt's
+ * deadline fires it), else one of its own; interruption fires either. The W3C
  * trace context of the current span (the operation's span) goes into the headers.
  */
 const dispatch = (dispatcher: Undici.Dispatcher, request: HttpClientRequest.HttpClientRequest, url: URL, encoded: Encoded) =>
   Effect.withFiberRuntime<UndiciResponse, HttpClientError.RequestError>((fiber) => {
     const span = fiber.currentSpan
     const headers = span?._tag === "Span" ? { ...encoded.headers, ...TraceContext.toHeaders(span) } : encoded.headers
-    const controller = attemptController(fiber) ?? new AbortController()
+    const signal = attemptSignal(fiber) ?? new AttemptSignal()
     return Effect.async<UndiciResponse, HttpClientError.RequestError>((resume) => {
       dispatcher.request({
-        signal: controller.signal,
+        signal,
         method: request.method,
         origin: url.origin,
         path: url.pathname + url.search,
@@ -142,7 +142,7 @@ const dispatch = (dispatcher: Undici.Dispatcher, request: HttpClientRequest.Http
         (source) => resume(Effect.succeed(source)),
         (cause) => resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
       )
-      return Effect.sync(() => controller.abort())
+      return Effect.sync(() => signal.abort(new Error("interrupted")))
     })
   })
 
@@ -161,7 +161,7 @@ const send = (dispatcher: Undici.Dispatcher, request: HttpClientRequest.HttpClie
 
 /** @internal */
 export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient =>
-  markFollowsAttemptController(HttpClient.makeWith(
+  markFollowsAttemptSignal(HttpClient.makeWith(
     (request: Effect.Effect<HttpClientRequest.HttpClientRequest>) => Effect.flatMap(request, (request) => send(dispatcher, request)),
     Effect.succeed
   ))
