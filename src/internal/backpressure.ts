@@ -194,16 +194,25 @@ class GateImpl implements Backpressure.Gate {
   }
 
   observe<A, R>(attempt: Effect.Effect<A, CamundaError, R>, gated: boolean): Effect.Effect<A, CamundaError, R> {
+    if (!gated) {
+      // nothing to hold or free: only what the answer says about the cluster
+      return Effect.suspend(() => {
+        const generation = this.generationCount
+        return Effect.tapBoth(attempt, {
+          onFailure: (error) => (isBackpressure(error) ? this.onBackpressure(generation, false) : Effect.void),
+          onSuccess: () => this.onSuccess(generation)
+        })
+      })
+    }
     return Effect.uninterruptibleMask((restore) =>
       Effect.suspend(() => {
         const send = Effect.suspend(() => {
           const generation = this.generationCount
-          return Effect.tapBoth(gated ? Effect.ensuring(restore(attempt), this.attemptEnded) : restore(attempt), {
-            onFailure: (error) => (isBackpressure(error) ? this.onBackpressure(generation, gated) : Effect.void),
+          return Effect.tapBoth(Effect.ensuring(restore(attempt), this.attemptEnded), {
+            onFailure: (error) => (isBackpressure(error) ? this.onBackpressure(generation, true) : Effect.void),
             onSuccess: () => this.onSuccess(generation)
           })
         })
-        if (!gated) return send
         // After a decrease more calls may hold permits than the limit allows: their retries go
         // on the wire only as earlier attempts come back, so the cluster sees at most `limit`.
         if (this.wire.hasRoom()) {

@@ -6,7 +6,8 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as FiberRef from "effect/FiberRef"
+import * as Context from "effect/Context"
+import type * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -287,8 +288,10 @@ const withTokenRefresh = (client: CamundaClient["Type"], attempt: Effect.Effect<
 }
 
 /** The policy in force: the call's (`CamundaClient.withRetry`) or the client's. */
-const policyFor = (client: CamundaClient["Type"]) =>
-  Effect.map(FiberRef.get(currentRetryPolicy), Option.getOrElse(() => client.config.retry))
+const policyFor = (client: CamundaClient["Type"], fiber: Fiber.RuntimeFiber<unknown, unknown>): Retry.Policy => {
+  const policy = fiber.getFiberRef(currentRetryPolicy)
+  return Option.isSome(policy) ? policy.value : client.config.retry
+}
 
 /** A policy's schedule, built once per policy. */
 const schedules = new WeakMap<Retry.Policy, ReturnType<typeof Retry.schedule>>()
@@ -307,23 +310,22 @@ export const execute = <A, S extends number, Gated extends boolean>(
   input: unknown
 ): Effect.Effect<A, OperationError<S, Gated>, CamundaClient> => {
   const compiled = compile(descriptor)
-  return CamundaClient.pipe(
-    Effect.flatMap((client) =>
-      Effect.flatMap(policyFor(client), (policy) => {
-        const gate = client.gate
-        const once = gate.observe(
-          withTokenRefresh(client, attempt(descriptor, compiled, client, withDefaultTenant(descriptor, client, input))),
-          compiled.gated
-        )
-        const retryable = Retry.shouldRetry(policy, descriptor.safeToRepeat)
-        const call = policy.maxAttempts <= 1 ? once : Effect.catchAll(once, (error) =>
-          retryable(error)
-            ? retryAfterFailure(once, error, { schedule: scheduleOf(policy), while: retryable, onRetry: recordRetry })
-            : Effect.fail(error))
-        // one permit per logical call, held across its retries
-        return compiled.gated ? gate.withPermit(descriptor.operationId, call) : call
-      })
-    ),
+  return Effect.withFiberRuntime<unknown, CamundaError, CamundaClient>((fiber) => {
+    const client = Context.unsafeGet(fiber.currentContext, CamundaClient)
+    const policy = policyFor(client, fiber)
+    const gate = client.gate
+    const once = gate.observe(
+      withTokenRefresh(client, attempt(descriptor, compiled, client, withDefaultTenant(descriptor, client, input))),
+      compiled.gated
+    )
+    const retryable = Retry.shouldRetry(policy, descriptor.safeToRepeat)
+    const call = policy.maxAttempts <= 1 ? once : Effect.catchAll(once, (error) =>
+      retryable(error)
+        ? retryAfterFailure(once, error, { schedule: scheduleOf(policy), while: retryable, onRetry: recordRetry })
+        : Effect.fail(error))
+    // one permit per logical call, held across its retries
+    return compiled.gated ? gate.withPermit(descriptor.operationId, call) : call
+  }).pipe(
     Effect.withSpan(`camunda.${descriptor.operationId}`, {
       kind: "client",
       attributes: compiled.spanAttributes,
