@@ -10,12 +10,15 @@
  *   (c) effect-camunda on `FetchHttpClient.layer`;
  *   (d) effect-camunda on `NodeHttpClient.layerUndici`;
  *   (e) for reference, the same request through a bare `HttpClient` on `NodeHttpClient.layerUndici`
- *       (no effect-camunda): the ceiling for (d).
+ *       (no effect-camunda): the ceiling for (d);
+ *   (f) effect-camunda on `effect-camunda/UndiciHttpClient`; (g) (f) without a request timeout;
+ *   (h) for reference, a bare `HttpClient` on `effect-camunda/UndiciHttpClient`: the ceiling for (f);
+ *   (i) (f) with tracing off (`Effect.withTracerEnabled(false)`), so without the operation's span.
  * The Effect variants run `Effect.forEach(..., { concurrency, discard: true })` on a
  * `ManagedRuntime` built once per variant, constructing the request's Effect per call.
  *
- * Prints a markdown table (req/s, mean/p50/p99 latency per call), the (d)/(a) throughput ratio
- * against the target (≥ 0.5× raw undici) and (d)/(e). Every loop has a fixed count; a watchdog
+ * Prints a markdown table (req/s, mean/p50/p99 latency per call), the (d), (f), (g) and (i) to (a)
+ * throughput ratios against the target (≥ 0.5× raw undici), (d)/(e) and (f)/(h). Every loop has a fixed count; a watchdog
  * ends the process if the run stalls.
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
@@ -43,7 +46,7 @@ const USER_TASK_KEY = "2251799813685249"
 const PATH = `/v2/user-tasks/${USER_TASK_KEY}/completion`
 const HEADERS = { accept: "application/problem+json" }
 
-type VariantId = "a" | "b" | "c" | "d" | "e" | "f" | "g"
+type VariantId = "a" | "b" | "c" | "d" | "e" | "f" | "g" | "h" | "i"
 
 interface Variant {
   readonly id: VariantId
@@ -149,21 +152,23 @@ const camunda = (
   id: VariantId,
   name: string,
   httpClient: Layer.Layer<HttpClient.HttpClient>,
-  options: CamundaConfig.Options = {}
+  options: CamundaConfig.Options = {},
+  tracing = true
 ) => (origin: string) => {
   const input = { userTaskKey: Keys.UserTaskKey.make(USER_TASK_KEY) }
   const layer = CamundaClient.layer({ restAddress: origin, ...options }).pipe(Layer.provide(httpClient))
-  return onRuntime(id, name, layer, () => UserTask.completeUserTask(input))
+  const call = () => UserTask.completeUserTask(input)
+  return onRuntime(id, name, layer, tracing ? call : () => Effect.withTracerEnabled(call(), false))
 }
 
-const bareHttpClient = (origin: string) => {
+const bareHttpClient = (id: VariantId, name: string, httpClient: Layer.Layer<HttpClient.HttpClient>) => (origin: string) => {
   const url = `${origin}${PATH}`
   const call = () =>
     Effect.flatMap(HttpClient.execute(HttpClientRequest.post(url, { headers: HEADERS })), (response) => {
       expect204(response.status)
       return Effect.asVoid(response.text)
     })
-  return onRuntime("e", "bare HttpClient on NodeHttpClient.layerUndici (reference)", NodeHttpClient.layerUndici, call)
+  return onRuntime(id, name, httpClient, call)
 }
 
 const VARIANTS: ReadonlyArray<(origin: string) => Variant> = [
@@ -171,11 +176,13 @@ const VARIANTS: ReadonlyArray<(origin: string) => Variant> = [
   globalFetch,
   camunda("c", "effect-camunda on FetchHttpClient.layer", FetchHttpClient.layer),
   camunda("d", "effect-camunda on NodeHttpClient.layerUndici", NodeHttpClient.layerUndici),
-  bareHttpClient,
+  bareHttpClient("e", "bare HttpClient on NodeHttpClient.layerUndici (reference)", NodeHttpClient.layerUndici),
   camunda("f", "effect-camunda on UndiciHttpClient.layer (effect-camunda/UndiciHttpClient)", UndiciHttpClient.layer()),
-  camunda("g", "(f) with requestTimeout: Duration.infinity (no timer per attempt)", UndiciHttpClient.layer(), {
+  camunda("g", "(f) with requestTimeout: Duration.infinity (no deadline per attempt)", UndiciHttpClient.layer(), {
     requestTimeout: Duration.infinity
-  })
+  }),
+  bareHttpClient("h", "bare HttpClient on UndiciHttpClient.layer (reference: the ceiling of (f))", UndiciHttpClient.layer()),
+  camunda("i", "(f) with tracing off (Effect.withTracerEnabled(false): no operation span)", UndiciHttpClient.layer(), {}, false)
 ]
 
 // --- measuring and reporting -----------------------------------------------------------------
@@ -208,8 +215,9 @@ const environment = () => {
 }
 
 const printReport = (results: ReadonlyArray<Result>) => {
-  const rate = (id: VariantId) => results.find((result) => result.id === id)!.requestsPerSecond
+  const rate = (id: VariantId) => results.find((result) => result.id === id)?.requestsPerSecond
   const baseline = rate("a")
+  if (baseline === undefined) throw new Error("the report needs (a), raw undici")
   const ms = (value: number) => value.toFixed(2)
   console.log(`## completeUserTask: ${CALLS} calls, concurrency ${CONCURRENCY}, ${WARMUP_CALLS} warm-up calls\n`)
   console.log(environment() + "\n")
@@ -218,12 +226,18 @@ const printReport = (results: ReadonlyArray<Result>) => {
     const ratio = (r.requestsPerSecond / baseline).toFixed(2)
     console.log(`| (${r.id}) ${r.name} | ${Math.round(r.requestsPerSecond)} | ${ms(r.meanMs)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${ratio}× |`)
   }
-  for (const id of ["d", "f", "g"] as const) {
-    const ratio = rate(id) / baseline
+  for (const id of ["d", "f", "g", "i"] as const) {
+    const own = rate(id)
+    if (own === undefined) continue
+    const ratio = own / baseline
     const verdict = ratio >= TARGET_RATIO ? "met" : "NOT met"
     console.log(`\n(${id}) / (a) = ${ratio.toFixed(2)}× — target ≥ ${TARGET_RATIO}× raw undici: ${verdict}`)
   }
-  console.log(`(d) / (e) = ${(rate("d") / rate("e")).toFixed(2)}× — effect-camunda over a bare HttpClient on the same layer`)
+  for (const [own, bare] of [["d", "e"], ["f", "h"]] as const) {
+    const [ownRate, bareRate] = [rate(own), rate(bare)]
+    if (ownRate === undefined || bareRate === undefined) continue
+    console.log(`(${own}) / (${bare}) = ${(ownRate / bareRate).toFixed(2)}× — effect-camunda over a bare HttpClient on the same layer`)
+  }
 }
 
 const main = async () => {

@@ -20,7 +20,8 @@
  *
  * The variants run ROUNDS times, interleaved (a, b, c, d, a, b, …), each time on a fresh
  * engine; the table shows the median round and the range. Prints a markdown table (jobs/s,
- * seconds, ratio of medians to the SDK) and the verdict on the target ((b) ≥ 2× (a)). A
+ * seconds, ratio of medians to the SDK, CPU time per job of the worker process and of the
+ * engine process during the timed phase) and the verdict on the target ((b) ≥ 2× (a)). A
  * watchdog ends the process if the run stalls.
  */
 import { createCamundaClient } from "@camunda8/orchestration-cluster-api"
@@ -29,6 +30,7 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Duration, Effect, Layer, ManagedRuntime } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { once } from "node:events"
+import { readFileSync } from "node:fs"
 import * as os from "node:os"
 import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
@@ -68,7 +70,21 @@ const BPMN = `<?xml version="1.0" encoding="UTF-8"?>
 
 interface Engine {
   readonly url: string
+  /** CPU time (user + system) the engine process has used so far, in µs; undefined where /proc is missing. */
+  readonly cpuMicros: () => number | undefined
   readonly stop: () => Promise<void>
+}
+
+/** User + system CPU time of process `pid` from /proc (Linux), in µs. */
+const processCpuMicros = (pid: number | undefined): number | undefined => {
+  if (pid === undefined) return undefined
+  try {
+    // fields after the command name: state is the 1st, utime the 12th, stime the 13th (clock ticks, 100 per second)
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+    return (Number(fields[11]) + Number(fields[12])) * 10_000
+  } catch {
+    return undefined
+  }
 }
 
 const startEngine = async (): Promise<Engine> => {
@@ -88,6 +104,7 @@ const startEngine = async (): Promise<Engine> => {
   })
   return {
     url,
+    cpuMicros: () => processCpuMicros(child.pid),
     stop: async () => {
       if (child.exitCode !== null) return
       const exited = once(child, "exit")
@@ -212,6 +229,9 @@ const VARIANTS: ReadonlyArray<Variant> = [
 interface Run {
   readonly seconds: number
   readonly jobsPerSecond: number
+  /** CPU time per job of this process (the worker) and of the engine's, in µs. */
+  readonly workerCpuMicros: number
+  readonly engineCpuMicros: number | undefined
 }
 
 interface Result {
@@ -227,23 +247,33 @@ const measure = async (variant: Variant): Promise<Run> => {
     await createInstances(engine.url, WARMUP_JOBS)
     await variant.work(engine.url, WARMUP_JOBS)
     await createInstances(engine.url, JOBS)
+    const engineBefore = engine.cpuMicros()
+    const workerBefore = process.cpuUsage()
     const started = performance.now()
     await variant.work(engine.url, JOBS)
     const seconds = (performance.now() - started) / 1000
+    const worker = process.cpuUsage(workerBefore)
+    const engineAfter = engine.cpuMicros()
     const check = await verify(engine.url)
     if (check.completed !== WARMUP_JOBS + JOBS || check.active !== 0 || check.timedOut !== 0) {
       throw new Error(`(${variant.id}): the engine reports ${JSON.stringify(check)}, expected ${WARMUP_JOBS + JOBS} completed instances`)
     }
     process.stderr.write(`(${variant.id}) ${JOBS} jobs in ${seconds.toFixed(2)} s\n`)
-    return { seconds, jobsPerSecond: JOBS / seconds }
+    return {
+      seconds,
+      jobsPerSecond: JOBS / seconds,
+      workerCpuMicros: (worker.user + worker.system) / JOBS,
+      engineCpuMicros: engineBefore === undefined || engineAfter === undefined ? undefined : (engineAfter - engineBefore) / JOBS
+    }
   } finally {
     await engine.stop()
   }
 }
 
 const printReport = (results: ReadonlyArray<Result>) => {
-  const rate = (id: Variant["id"]) => results.find((result) => result.variant.id === id)!.median.jobsPerSecond
+  const rate = (id: Variant["id"]) => results.find((result) => result.variant.id === id)?.median.jobsPerSecond
   const sdk = rate("a")
+  if (sdk === undefined) throw new Error("the report needs (a), the official SDK")
   console.log(
     `## Job worker: ${JOBS} jobs (no-op handler), capacity ${MAX_JOBS_ACTIVE}, after ${WARMUP_JOBS} warm-up jobs; median of ${ROUNDS} rounds\n`
   )
@@ -251,18 +281,23 @@ const printReport = (results: ReadonlyArray<Result>) => {
     `Node ${process.version}, ${os.availableParallelism()} cores (${os.cpus()[0]?.model.trim() ?? "unknown CPU"}); ` +
       `engine: effect-camunda-engine in a child process on 127.0.0.1\n`
   )
-  console.log("| worker | jobs/s (median) | range of rounds | seconds (median) | vs (a) |\n|---|---:|---:|---:|---:|")
+  console.log(
+    "| worker | jobs/s (median) | range of rounds | seconds (median) | vs (a) | worker CPU µs/job | engine CPU µs/job |\n" +
+      "|---|---:|---:|---:|---:|---:|---:|"
+  )
   for (const { median, runs, variant } of results) {
     const rates = runs.map((run) => run.jobsPerSecond)
     const range = `${Math.round(Math.min(...rates))} – ${Math.round(Math.max(...rates))}`
     console.log(
       `| (${variant.id}) ${variant.name} | ${Math.round(median.jobsPerSecond)} | ${range} | ${median.seconds.toFixed(2)} | ${
         (median.jobsPerSecond / sdk).toFixed(2)
-      }× |`
+      }× | ${Math.round(median.workerCpuMicros)} | ${median.engineCpuMicros === undefined ? "n/a" : Math.round(median.engineCpuMicros)} |`
     )
   }
   for (const id of ["b", "c", "d"] as const) {
-    const ratio = rate(id) / sdk
+    const own = rate(id)
+    if (own === undefined) continue
+    const ratio = own / sdk
     console.log(`\n(${id}) / (a) = ${ratio.toFixed(2)}× — target ≥ ${TARGET_RATIO}× the official SDK: ${ratio >= TARGET_RATIO ? "met" : "NOT met"}`)
   }
 }

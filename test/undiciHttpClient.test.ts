@@ -8,6 +8,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
@@ -15,6 +16,7 @@ import type { AddressInfo } from "node:net"
 import { Auth, CamundaClient, Cluster, Document, Keys, Resource, UserTask } from "effect-camunda"
 import * as UndiciHttpClient from "effect-camunda/UndiciHttpClient"
 import { topologyBody } from "./support/mockHttp.js"
+import { recordingTracer } from "./support/tracing.js"
 
 interface Seen {
   readonly method: string
@@ -90,6 +92,37 @@ describe("UndiciHttpClient", () => {
       expect(request!.headers["authorization"]).toBe(`Basic ${btoa("u:p")}`)
       expect(request!.headers["traceparent"]).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
       expect(JSON.parse(request!.body.toString())).toEqual({ variables: { a: 1 } })
+    }))
+
+  it.scoped("each call is a client span camunda.<operationId> under the caller's span, and its trace context is sent", () =>
+    Effect.gen(function*() {
+      const { seen, url } = yield* server((_, response) => response.writeHead(204).end())
+      const { spans, tracer } = yield* recordingTracer
+      yield* UserTask.completeUserTask({ userTaskKey: Keys.UserTaskKey.make("7") }).pipe(
+        Effect.withSpan("caller"),
+        Effect.provide(clientFor(url)),
+        Effect.withTracer(tracer)
+      )
+      const caller = spans.find((span) => span.name === "caller")!
+      const operation = spans.find((span) => span.name === "camunda.completeUserTask")!
+      expect(operation.kind).toBe("client")
+      expect(operation.attributes.get("camunda.operation_id")).toBe("completeUserTask")
+      expect(Option.getOrUndefined(operation.parent)?.spanId).toBe(caller.spanId)
+      expect(operation.status._tag).toBe("Ended")
+      expect(seen[0]!.headers["traceparent"]).toBe(`00-${operation.traceId}-${operation.spanId}-01`)
+    }))
+
+  it.scoped("with tracing off (Effect.withTracerEnabled(false)) a call makes no span and sends no trace context", () =>
+    Effect.gen(function*() {
+      const { seen, url } = yield* server((_, response) => response.writeHead(204).end())
+      const { spans, tracer } = yield* recordingTracer
+      yield* UserTask.completeUserTask({ userTaskKey: Keys.UserTaskKey.make("7") }).pipe(
+        Effect.provide(clientFor(url)),
+        Effect.withTracerEnabled(false),
+        Effect.withTracer(tracer)
+      )
+      expect(spans).toEqual([])
+      expect(seen[0]!.headers["traceparent"]).toBeUndefined()
     }))
 
   it.scoped("decodes JSON answers and maps problem answers to their class", () =>
