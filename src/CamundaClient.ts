@@ -31,7 +31,7 @@ import { dual, flow } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
-import { followsAttemptSignal, markFollowsAttemptSignal } from "./internal/attemptDeadline.js"
+import { deadlineRunner, withDeadlineRunner } from "./internal/attemptDeadline.js"
 import { currentRetryPolicy } from "./internal/retryPolicy.js"
 import type * as Retry from "./Retry.js"
 import type * as ConfigError from "effect/ConfigError"
@@ -79,11 +79,14 @@ export const make = (options: CamundaConfig.Options = {}): Effect.Effect<Service
 
 /** The service, with the base URL and the credentials applied to every request. */
 /**
- * `transformed` sends through `original`: it keeps the mark that lets an attempt's deadline
- * abort its request without a fiber of its own (see `internal/attemptDeadline.ts`).
+ * `transformed` sends through `original`: it keeps the deadline runner of `original`, which
+ * aborts an attempt's request at its deadline without a fiber of its own
+ * (see `internal/attemptDeadline.ts`).
  */
-const sameSender = (original: HttpClient.HttpClient, transformed: HttpClient.HttpClient): HttpClient.HttpClient =>
-  followsAttemptSignal(original) ? markFollowsAttemptSignal(transformed) : transformed
+const sameSender = (original: HttpClient.HttpClient, transformed: HttpClient.HttpClient): HttpClient.HttpClient => {
+  const runner = deadlineRunner(original)
+  return runner === undefined ? transformed : withDeadlineRunner(transformed, runner)
+}
 
 const withAuth = (
   config: CamundaConfig.Resolved,

@@ -7,9 +7,14 @@ import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as TraceContext from "@effect/platform/HttpTraceContext"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as Cookies from "@effect/platform/Cookies"
+import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
+import * as Duration from "effect/Duration"
 import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -19,7 +24,7 @@ import { readFile } from "node:fs/promises"
 import { Readable } from "node:stream"
 import * as Undici from "undici"
 import type { Options, TlsOptions } from "../UndiciHttpClient.js"
-import { AttemptSignal, attemptSignal, markFollowsAttemptSignal } from "./attemptDeadline.js"
+import { type DeadlineRunner, withDeadlineRunner } from "./attemptDeadline.js"
 
 type UndiciResponse = Undici.Dispatcher.ResponseData
 
@@ -117,6 +122,108 @@ const encodeBody = (request: HttpClientRequest.HttpClientRequest): Effect.Effect
   }
 }
 
+type Listener = () => void
+
+/**
+ * A one-shot abort signal in the `EventEmitter` shape undici accepts for `signal`: the
+ * attempt's (its deadline fires it) or the request's own (interruption fires it).
+ *
+ * undici registers a listener on an `AbortSignal` through `EventTarget`, which on this machine
+ * halves the requests per second of a keep-alive connection (about 20 µs per request); an
+ * emitter-shaped signal costs next to nothing.
+ */
+class EmitterSignal {
+  aborted = false
+  reason: unknown = undefined
+  private listeners: Array<Listener> | undefined = undefined
+
+  on(_event: "abort", listener: Listener): this {
+    ;(this.listeners ??= []).push(listener)
+    return this
+  }
+
+  once(event: "abort", listener: Listener): this {
+    return this.on(event, listener)
+  }
+
+  removeListener(_event: "abort", listener: Listener): this {
+    const listeners = this.listeners
+    if (listeners !== undefined) {
+      const index = listeners.indexOf(listener)
+      if (index >= 0) listeners.splice(index, 1)
+    }
+    return this
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return
+    this.aborted = true
+    this.reason = reason
+    const listeners = this.listeners
+    this.listeners = undefined
+    if (listeners !== undefined) for (const listener of listeners) listener()
+  }
+}
+
+/**
+ * The signals of the attempts running now, by the fiber running each. A fiber forked inside
+ * an attempt (the OAuth token fetch, shared by many calls) has none: only the attempt's own
+ * request ends with the attempt. (A `FiberRef` would do the same, at the cost of copying the
+ * fiber's refs twice per attempt.)
+ */
+const attemptSignals = new WeakMap<Fiber.RuntimeFiber<any, any>, EmitterSignal>()
+
+/** What the signal of an attempt that ran out of time fires with. */
+const deadlineExceeded = new Error("deadline passed")
+
+const abortAtDeadline = (signal: EmitterSignal) => signal.abort(deadlineExceeded)
+
+const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
+
+/** The longest delay a Node timer takes. */
+const maxTimerMillis = 2 ** 31 - 1
+
+/**
+ * The deadline of an attempt on this client, without a fiber of its own: a timer fires the
+ * attempt's signal, which `dispatch` gave to undici, and the attempt fails with undici's abort
+ * error, reported as `onTimeout()`. Only on the live clock, whose `sleep` is this same timer:
+ * under `TestClock` (or any other clock), or past a Node timer's range, the deadline is
+ * `Effect.timeoutFail`, so tests drive it.
+ */
+const runWithDeadline: DeadlineRunner = <A, E, E2>(
+  attempt: Effect.Effect<A, E>,
+  timeout: Duration.Duration,
+  isAbort: (error: E) => boolean,
+  onTimeout: () => E2
+) => {
+  const millis = Duration.toMillis(timeout)
+  return Effect.withFiberRuntime<A, E | E2>((fiber) => {
+    if (millis > maxTimerMillis || Context.get(fiber.getFiberRef(DefaultServices.currentServices), Clock.Clock) !== liveClock) {
+      return Effect.timeoutFail(attempt, { duration: timeout, onTimeout })
+    }
+    const signal = new EmitterSignal()
+    const timer = setTimeout(abortAtDeadline, millis, signal)
+    attemptSignals.set(fiber, signal)
+    const settle = () => {
+      clearTimeout(timer)
+      attemptSignals.delete(fiber)
+    }
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.matchCauseEffect(restore(attempt), {
+        onSuccess: (value) => {
+          settle()
+          return Effect.succeed(value)
+        },
+        onFailure: (cause): Effect.Effect<never, E | E2> => {
+          settle()
+          const timedOut = signal.reason === deadlineExceeded && cause._tag === "Fail" && isAbort(cause.error)
+          return timedOut ? Effect.fail(onTimeout()) : Effect.failCause(cause)
+        }
+      })
+    )
+  })
+}
+
 /**
  * Sends the request. Its signal is the attempt's when the executor set one (the attempt's
  * deadline fires it), else one of its own; interruption fires either. The W3C
@@ -126,7 +233,7 @@ const dispatch = (dispatcher: Undici.Dispatcher, request: HttpClientRequest.Http
   Effect.withFiberRuntime<UndiciResponse, HttpClientError.RequestError>((fiber) => {
     const span = fiber.currentSpan
     const headers = span?._tag === "Span" ? { ...encoded.headers, ...TraceContext.toHeaders(span) } : encoded.headers
-    const signal = attemptSignal(fiber) ?? new AttemptSignal()
+    const signal = attemptSignals.get(fiber) ?? new EmitterSignal()
     return Effect.async<UndiciResponse, HttpClientError.RequestError>((resume) => {
       dispatcher.request({
         signal,
@@ -161,10 +268,10 @@ const send = (dispatcher: Undici.Dispatcher, request: HttpClientRequest.HttpClie
 
 /** @internal */
 export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient =>
-  markFollowsAttemptSignal(HttpClient.makeWith(
+  withDeadlineRunner(HttpClient.makeWith(
     (request: Effect.Effect<HttpClientRequest.HttpClientRequest>) => Effect.flatMap(request, (request) => send(dispatcher, request)),
     Effect.succeed
-  ))
+  ), runWithDeadline)
 
 /** The `connect` options of the `Agent`: only the TLS settings given, secrets unwrapped here. */
 const connectOptions = (tls: TlsOptions | undefined): Undici.Agent.Options["connect"] => {
