@@ -77,7 +77,6 @@ export const make = (options: CamundaConfig.Options = {}): Effect.Effect<Service
     return Effect.flatMap(Backpressure.make(config.backpressure), (gate) => withAuth(config, httpClient, gate))
   })
 
-/** The service, with the base URL and the credentials applied to every request. */
 /**
  * `transformed` sends through `original`: it keeps the deadline runner of `original`, which
  * aborts an attempt's request at its deadline without a fiber of its own
@@ -88,6 +87,7 @@ const sameSender = (original: HttpClient.HttpClient, transformed: HttpClient.Htt
   return runner === undefined ? transformed : withDeadlineRunner(transformed, runner)
 }
 
+/** The service, with the base URL and the credentials applied to every request. */
 const withAuth = (
   config: CamundaConfig.Resolved,
   httpClient: HttpClient.HttpClient,
