@@ -6,15 +6,16 @@ import { type ChildProcess, fork } from "node:child_process"
 import { once } from "node:events"
 import type { Server } from "node:http"
 import type { AddressInfo } from "node:net"
-import { fileURLToPath } from "node:url"
+import { entry } from "./entry.js"
 
 /** In the parent: forks `script` (a path relative to bench/) and waits for the port it listens on. */
 export const forkServer = async (
   script: string,
   args: ReadonlyArray<string> = []
 ): Promise<{ child: ChildProcess; port: number }> => {
-  const child = fork(fileURLToPath(new URL(script, import.meta.url)), [...args], {
-    execArgv: ["--import", "tsx"],
+  const { execArgv, path } = entry(script, import.meta.url)
+  const child = fork(path, [...args], {
+    execArgv: [...execArgv],
     stdio: ["ignore", "inherit", "inherit", "ipc"]
   })
   const port = await new Promise<number>((resolve, reject) => {

@@ -1,6 +1,8 @@
 /**
  * Job worker throughput: effect-camunda's `JobWorker` against the official SDK's
- * `createJobWorker` (`npx tsx bench/jobWorker.ts`).
+ * `createJobWorker` (`npm run bench:jobs`: compiled with esbuild, as the package ships; `npx tsx
+ * bench/jobWorker.ts` runs it from source). `BENCH_ONLY=a,b` runs a subset, `BENCH_ROUNDS=n`
+ * sets the rounds, `WORKER_PROF=<dir>` / `ENGINE_PROF=<dir>` write CPU profiles.
  *
  * For each worker, a fresh embedded engine is served over HTTP on 127.0.0.1 by the
  * `effect-camunda-engine` bin (`src/bin/engine.ts`) in a child process, so both clients face
@@ -30,10 +32,10 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Duration, Effect, Layer, ManagedRuntime } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { once } from "node:events"
-import { readFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
+import { Session } from "node:inspector/promises"
 import * as os from "node:os"
 import { performance } from "node:perf_hooks"
-import { fileURLToPath } from "node:url"
 import * as CamundaClient from "../src/CamundaClient.js"
 import type * as CamundaConfig from "../src/CamundaConfig.js"
 import * as ProcessInstance from "../src/generated/ProcessInstance.js"
@@ -42,6 +44,7 @@ import * as Keys from "../src/generated/schemas/Keys.js"
 import * as JobWorker from "../src/JobWorker.js"
 import * as UndiciHttpClient from "../src/UndiciHttpClient.js"
 import { quietSdkConfig } from "../support/officialSdk.js"
+import { entry } from "./entry.js"
 
 const JOBS = 5_000
 const WARMUP_JOBS = 500
@@ -49,7 +52,7 @@ const MAX_JOBS_ACTIVE = 32
 const JOB_TIMEOUT_MS = 60_000
 const POLL_TIMEOUT_MS = 10_000
 const TARGET_RATIO = 2
-const ROUNDS = 3
+const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5)
 const WATCHDOG_MS = 4 * 60_000
 const JOB_TYPE = "bench"
 
@@ -88,9 +91,11 @@ const processCpuMicros = (pid: number | undefined): number | undefined => {
 }
 
 const startEngine = async (): Promise<Engine> => {
+  const engineScript = entry("../src/bin/engine.ts", import.meta.url)
+  const profile = process.env["ENGINE_PROF"] ? ["--cpu-prof", `--cpu-prof-dir=${process.env["ENGINE_PROF"]}`] : []
   const child: ChildProcess = spawn(
     process.execPath,
-    [...(process.env["ENGINE_PROF"] ? ["--cpu-prof", `--cpu-prof-dir=${process.env["ENGINE_PROF"]}`] : []), "--import", "tsx", fileURLToPath(new URL("../src/bin/engine.ts", import.meta.url)), "--port", "0"],
+    [...profile, ...engineScript.execArgv, engineScript.path, "--port", "0"],
     { stdio: ["ignore", "pipe", "inherit"] }
   )
   const url = await new Promise<string>((resolve, reject) => {
@@ -240,6 +245,27 @@ interface Result {
   readonly median: Run
 }
 
+/**
+ * With WORKER_PROF=<dir>, a V8 CPU profile of this process (the worker) during the timed phase
+ * is written to <dir>/worker-<variant>-<time>.cpuprofile (the engine's: ENGINE_PROF).
+ */
+const startWorkerProfile = async () => {
+  const dir = process.env["WORKER_PROF"]
+  if (dir === undefined) return undefined
+  const session = new Session()
+  session.connect()
+  await session.post("Profiler.enable")
+  await session.post("Profiler.setSamplingInterval", { interval: 100 })
+  await session.post("Profiler.start")
+  return {
+    stop: async (id: string) => {
+      const { profile } = await session.post("Profiler.stop")
+      writeFileSync(`${dir}/worker-${id}-${Date.now()}.cpuprofile`, JSON.stringify(profile))
+      session.disconnect()
+    }
+  }
+}
+
 const measure = async (variant: Variant): Promise<Run> => {
   const engine = await startEngine()
   try {
@@ -247,18 +273,22 @@ const measure = async (variant: Variant): Promise<Run> => {
     await createInstances(engine.url, WARMUP_JOBS)
     await variant.work(engine.url, WARMUP_JOBS)
     await createInstances(engine.url, JOBS)
+    const profile = await startWorkerProfile()
     const engineBefore = engine.cpuMicros()
     const workerBefore = process.cpuUsage()
+    const eluBefore = performance.eventLoopUtilization()
     const started = performance.now()
     await variant.work(engine.url, JOBS)
     const seconds = (performance.now() - started) / 1000
     const worker = process.cpuUsage(workerBefore)
+    const busy = performance.eventLoopUtilization(eluBefore).utilization
     const engineAfter = engine.cpuMicros()
+    await profile?.stop(variant.id)
     const check = await verify(engine.url)
     if (check.completed !== WARMUP_JOBS + JOBS || check.active !== 0 || check.timedOut !== 0) {
       throw new Error(`(${variant.id}): the engine reports ${JSON.stringify(check)}, expected ${WARMUP_JOBS + JOBS} completed instances`)
     }
-    process.stderr.write(`(${variant.id}) ${JOBS} jobs in ${seconds.toFixed(2)} s\n`)
+    process.stderr.write(`(${variant.id}) ${JOBS} jobs in ${seconds.toFixed(2)} s, worker's event loop busy ${Math.round(busy * 100)} %\n`)
     return {
       seconds,
       jobsPerSecond: JOBS / seconds,

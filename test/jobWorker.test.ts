@@ -606,6 +606,22 @@ describe("JobWorker", () => {
     }).pipe(Effect.provide(layer), quiet)
   })
 
+  it.effect("with tracing off (Effect.withTracerEnabled(false)) jobs are worked without any span", () => {
+    const { layer } = recordedEngine()
+    return Effect.gen(function*() {
+      const { spans, tracer } = yield* recordingTracer
+      yield* deploy("untraced", "untraced")
+      yield* start("untraced", {})
+      const { close, worker } = yield* startWorker({ type: "untraced", handler: () => Effect.void }).pipe(
+        Effect.withTracerEnabled(false),
+        Effect.withTracer(tracer)
+      )
+      yield* until(Effect.map(worker.stats, (stats) => stats.completed === 1), "the job completed")
+      expect(spans).toEqual([])
+      yield* close
+    }).pipe(Effect.provide(layer), quiet)
+  })
+
   it.effect("JobWorker.layer runs the worker while the layer is in use", () => {
     const { layer, recorder } = recordedEngine()
     return Effect.gen(function*() {

@@ -31,6 +31,8 @@ interface Loopback {
   readonly seen: Array<Seen>
   /** The paths of requests whose connection closed before the server answered. */
   readonly closed: Array<string>
+  /** How many connections clients opened. */
+  readonly connections: () => number
 }
 
 const listen = (handler: (seen: Seen, response: ServerResponse) => void) => {
@@ -48,7 +50,9 @@ const listen = (handler: (seen: Seen, response: ServerResponse) => void) => {
       if (!response.writableFinished) closed.push(request.url!)
     })
   })
-  return { http, seen, closed }
+  let connections = 0
+  http.on("connection", () => connections++)
+  return { http, seen, closed, connections: () => connections }
 }
 
 /** A loopback server answering with `handler`; closed with the scope. */
@@ -65,10 +69,11 @@ const server = (handler: (seen: Seen, response: ServerResponse) => void) =>
           http.close(() => resume(Effect.void))
         })
     ),
-    ({ closed, http, seen }): Loopback => ({
+    ({ closed, connections, http, seen }): Loopback => ({
       url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
       seen,
-      closed
+      closed,
+      connections
     })
   )
 
@@ -92,6 +97,24 @@ describe("UndiciHttpClient", () => {
       expect(request!.headers["authorization"]).toBe(`Basic ${btoa("u:p")}`)
       expect(request!.headers["traceparent"]).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
       expect(JSON.parse(request!.body.toString())).toEqual({ variables: { a: 1 } })
+    }))
+
+  it.scoped("answers without a body (204, content-length 0) are read without waiting and leave the connection reusable", () =>
+    Effect.gen(function*() {
+      let answered = 0
+      const { connections, seen, url } = yield* server((_, response) => {
+        // alternately a 204 and a 200 that says its body is empty
+        if (answered++ % 2 === 0) response.writeHead(204).end()
+        else response.writeHead(200, { "content-length": "0" }).end()
+      })
+      const oneConnection = CamundaClient.layer({ restAddress: url }).pipe(Layer.provide(UndiciHttpClient.layer({ connections: 1 })))
+      yield* Effect.forEach(
+        Array.from({ length: 40 }, (_, i) => i),
+        (i) => UserTask.completeUserTask({ userTaskKey: Keys.UserTaskKey.make(String(i)) }),
+        { concurrency: 4, discard: true }
+      ).pipe(Effect.provide(oneConnection))
+      expect(seen).toHaveLength(40)
+      expect(connections()).toBe(1)
     }))
 
   it.scoped("each call is a client span camunda.<operationId> under the caller's span, and its trace context is sent", () =>

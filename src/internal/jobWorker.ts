@@ -551,25 +551,32 @@ export const make = <V, H, Result extends Effect.Effect<object | void, unknown, 
             return slotFreed
           }))
         )
-        return Effect.onExit(restore(work), () => {
+        const job = Effect.onExit(restore(work), () => {
           if (done) return Effect.void
           const rescue = Effect.ensuring(acknowledge(raw, outcome ?? stopped(raw)), slotFreed)
           // forked from a finalizer, so explicitly interruptible (it is not interrupted itself)
           return Effect.asVoid(FiberSet.run(rescues, Effect.interruptible(rescue)))
-        }).pipe(Effect.withSpan("camunda.job", spanOptions(raw)))
+        })
+        // with tracing off (`Effect.withTracerEnabled(false)`), no span at all, as for the operations
+        return Effect.withFiberRuntime<void, never, R | CamundaClient>((fiber) =>
+          fiber.getFiberRef(FiberRef.currentTracerEnabled) ? Effect.withSpan(job, "camunda.job", spanOptions(raw)) : job
+        )
       })
 
     /**
      * A fiber of the pool: takes jobs from the queue, one at a time, until the worker stops. A job
      * taken is always processed: no interruption between the take and `processJob`'s finalizer.
      */
-    const poolFiber = Effect.forever(
-      Effect.uninterruptibleMask((restore) => Effect.flatMap(restore(Queue.take(queue)), (activated) => processJob(activated, restore)))
-        .pipe(
-          // a defect of the worker itself (the job is acknowledged by then): keep the fiber
-          Effect.catchAllCause((cause) => log("Error", `a job failed unexpectedly: ${Cause.pretty(cause)}`))
-        )
+    const nextJob = Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(restore(Queue.take(queue)), (activated) => processJob(activated, restore))
+    ).pipe(
+      // a defect of the worker itself (the job is acknowledged by then): keep the fiber
+      Effect.catchAllCause((cause) => log("Error", `a job failed unexpectedly: ${Cause.pretty(cause)}`))
     )
+    // not `Effect.forever`, which yields to the scheduler after every job (a few µs each): a
+    // fiber waits in `Queue.take` when there is no job, and the runtime still yields every
+    // `maxOpsBeforeYield` operations, so the pool never starves other fibers
+    const poolFiber: Effect.Effect<never, never, R | CamundaClient> = Effect.flatMap(nextJob, () => poolFiber)
 
     // --- activation ---------------------------------------------------------------------------
 

@@ -28,6 +28,8 @@ import { type DeadlineRunner, withDeadlineRunner } from "./attemptDeadline.js"
 
 type UndiciResponse = Undici.Dispatcher.ResponseData
 
+const emptyText = Effect.succeed("")
+
 /** The response of one request; the body is read once, on demand. */
 class Response extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
   readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
@@ -60,11 +62,24 @@ class Response extends Inspectable.Class implements HttpClientResponse.HttpClien
   private read<A>(read: () => Promise<A>): Effect.Effect<A, HttpClientError.ResponseError> {
     return Effect.tryPromise({ try: read, catch: (cause) => this.decodeError(cause) }).pipe(Effect.onInterrupt(() => Effect.sync(() => this.source.body.destroy())))
   }
+  /**
+   * Whether the answer has no body by definition (204, 304) or by its `content-length: 0`:
+   * then reading it needs no round through the event loop (a 204 is the answer to most
+   * commands). The stream is still drained, so undici sees it consumed.
+   */
+  private drainIfEmpty(): boolean {
+    const status = this.source.statusCode
+    if (status === 204 || status === 304 || this.source.headers["content-length"] === "0") {
+      this.source.body.resume()
+      return true
+    }
+    return false
+  }
   get text(): Effect.Effect<string, HttpClientError.ResponseError> {
-    return this.read(() => this.textBody ??= this.source.body.text())
+    return this.drainIfEmpty() ? emptyText : this.read(() => this.textBody ??= this.source.body.text())
   }
   get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
-    return this.read(() => this.bytesBody ??= this.source.body.arrayBuffer())
+    return this.drainIfEmpty() ? Effect.sync(() => new ArrayBuffer(0)) : this.read(() => this.bytesBody ??= this.source.body.arrayBuffer())
   }
   get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
     return Effect.flatMap(this.text, (text) =>

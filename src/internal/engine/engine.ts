@@ -237,6 +237,11 @@ export class Engine {
   /** The element instances of each process instance (so finding its active ones does not scan every instance's). */
   private readonly elementsOf = new Map<Instance, Array<ElementInstance>>()
   readonly jobs = new Map<string, Job>()
+  /**
+   * The jobs not yet completed or canceled, in creation order: what activation, time-outs and
+   * termination look at, so their cost follows the open jobs rather than every job ever made.
+   */
+  private readonly openJobs = new Set<Job>()
   /** No activated job times out before this (a lower bound), so `advanceTo` scans the jobs only from then on. */
   private earliestDeadline = Infinity
   readonly userTasks = new Map<string, UserTask>()
@@ -584,10 +589,11 @@ export class Engine {
   private terminate(elementInstance: ElementInstance, now: number): void {
     elementInstance.state = "TERMINATED"
     elementInstance.endDate = now
-    for (const job of this.jobs.values()) {
+    for (const job of this.openJobs) {
       if (job.elementInstance === elementInstance && job.endTime === undefined) {
         job.state = "CANCELED"
         job.endTime = now
+        this.openJobs.delete(job)
         this.touch(job, "CANCELED", now)
       }
     }
@@ -684,6 +690,7 @@ export class Engine {
       endTime: undefined
     }
     this.jobs.set(job.key, job)
+    this.openJobs.add(job)
   }
 
   private touch(job: Job, event: JobEvent, now: number): void {
@@ -702,7 +709,7 @@ export class Engine {
     now: number
   ): Array<Job> {
     const activated: Array<Job> = []
-    for (const job of this.jobs.values()) {
+    for (const job of this.openJobs) {
       if (activated.length >= request.maxJobsToActivate) break
       if (job.type !== request.type || job.state !== "ACTIVATABLE" || job.activatableAt > now) continue
       const tenant = job.elementInstance.instance.definition.tenantId
@@ -740,6 +747,7 @@ export class Engine {
     const job = this.activeJob(key, "complete")
     job.state = "COMPLETED"
     job.endTime = now
+    this.openJobs.delete(job)
     this.touch(job, "COMPLETED", now)
     this.setResult(job.elementInstance, variables)
     this.complete(job.elementInstance, now)
@@ -804,6 +812,7 @@ export class Engine {
       return
     }
     job.endTime = now
+    this.openJobs.delete(job)
     const { instance } = job.elementInstance
     this.terminate(job.elementInstance, now)
     this.catchEvent(instance, boundary.id, variables, now)
@@ -1032,7 +1041,7 @@ export class Engine {
     let changed = false
     if (now >= this.earliestDeadline) {
       let earliest = Infinity
-      for (const job of this.jobs.values()) {
+      for (const job of this.openJobs) {
         if (job.state !== "ACTIVATED") continue
         if (job.deadline <= now) {
           this.makeActivatable(job, job.deadline)
@@ -1057,8 +1066,8 @@ export class Engine {
   nextDue(now: number): number | undefined {
     const instants = [
       ...this.timers.map((timer) => timer.dueAt),
-      ...[...this.jobs.values()].filter((job) => job.state === "ACTIVATABLE" && job.activatableAt > now).map((job) => job.activatableAt),
-      ...[...this.jobs.values()].filter((job) => job.state === "ACTIVATED").map((job) => job.deadline)
+      ...[...this.openJobs].filter((job) => job.state === "ACTIVATABLE" && job.activatableAt > now).map((job) => job.activatableAt),
+      ...[...this.openJobs].filter((job) => job.state === "ACTIVATED").map((job) => job.deadline)
     ]
     return instants.length === 0 ? undefined : Math.min(...instants)
   }

@@ -33,6 +33,9 @@ interface Route {
   readonly pattern: RegExp
   readonly names: ReadonlyArray<string>
   readonly descriptor: Descriptor
+  /** The operation's input decoder (undefined: no input) and success encoder, built once. */
+  readonly decodeInput: ((input: unknown) => Either.Either<unknown, ParseResult.ParseIssue>) | undefined
+  readonly encodeSuccess: ((result: unknown) => Either.Either<unknown, ParseResult.ParseIssue>) | undefined
 }
 
 const routes: ReadonlyArray<Route> = Object.values(Api).flatMap((module) =>
@@ -45,10 +48,40 @@ const routes: ReadonlyArray<Route> = Object.values(Api).flatMap((module) =>
         names.push(name)
         return "([^/]+)"
       })
-      return [{ pattern: new RegExp(`^${source}$`), names, descriptor }]
+      const success = Object.values(descriptor.responses)[0]
+      return [{
+        pattern: new RegExp(`^${source}$`),
+        names,
+        descriptor,
+        decodeInput: descriptor.input === undefined
+          ? undefined
+          : ParseResult.decodeUnknownEither(descriptor.input as Schema.Schema<unknown, unknown>, {
+            errors: "all",
+            onExcessProperty: "ignore"
+          }),
+        encodeSuccess: success?._tag === "Json" ? ParseResult.encodeUnknownEither(success.schema as Schema.Schema<unknown, unknown>) : undefined
+      }]
     })
     : []
 )
+
+/** The first segment of a path below `/v2` (`user-tasks` of `/user-tasks/1/completion`). */
+const firstSegment = (path: string): string => {
+  const end = path.indexOf("/", 1)
+  return end === -1 ? path.slice(1) : path.slice(1, end)
+}
+
+/**
+ * The routes by method and first path segment (every template of the API starts with a
+ * literal one), so a request tries a handful of patterns rather than all of them.
+ */
+const routesByPrefix = new Map<string, Array<Route>>()
+for (const route of routes) {
+  const key = `${route.descriptor.method} ${firstSegment(route.descriptor.path)}`
+  const list = routesByPrefix.get(key)
+  if (list === undefined) routesByPrefix.set(key, [route])
+  else list.push(route)
+}
 
 /** A problem+json answer; `instance` is the full request path when given. */
 export const problemResponse = (status: number, title: string, detail: string, instance?: string): EngineResponse => ({
@@ -87,8 +120,8 @@ const rawInput = (request: EngineRequest, route: Route, match: RegExpExecArray):
   return input
 }
 
-const encodeAnswer = (descriptor: Descriptor, result: unknown, path: string): EngineResponse => {
-  const [status, body] = Object.entries(descriptor.responses)[0] ?? ["204", { _tag: "Empty" as const }]
+const encodeAnswer = (route: Route, result: unknown, path: string): EngineResponse => {
+  const [status, body] = Object.entries(route.descriptor.responses)[0] ?? ["204", { _tag: "Empty" as const }]
   switch (body._tag) {
     case "Empty":
       return { status: 204, body: undefined, contentType: undefined }
@@ -97,7 +130,7 @@ const encodeAnswer = (descriptor: Descriptor, result: unknown, path: string): En
     case "Binary":
       return problem(501, "NOT_SUPPORTED", "binary answers are not supported by the test engine", path)
     case "Json": {
-      const encoded = ParseResult.encodeUnknownEither(body.schema as Schema.Schema<unknown, unknown>)(result)
+      const encoded = route.encodeSuccess!(result)
       if (Either.isLeft(encoded)) {
         const detail = ParseResult.TreeFormatter.formatIssueSync(encoded.left)
         return problem(500, "INTERNAL", `the test engine produced an invalid answer: ${detail}`, path)
@@ -138,8 +171,7 @@ const withFaults = (
 
 /** Routes one request through the engine. Never fails: every outcome is an answer. */
 export const dispatch = (context: EngineContext, request: EngineRequest): Effect.Effect<EngineResponse> => {
-  for (const route of routes) {
-    if (route.descriptor.method !== request.method) continue
+  for (const route of routesByPrefix.get(`${request.method} ${firstSegment(request.path)}`) ?? []) {
     const match = route.pattern.exec(request.path)
     if (match === null) continue
     const { operationId } = route.descriptor
@@ -147,17 +179,12 @@ export const dispatch = (context: EngineContext, request: EngineRequest): Effect
     if (handler === undefined) {
       return Effect.succeed(problem(501, "NOT_SUPPORTED", `${operationId} is not supported by the test engine`, request.path))
     }
-    const input = route.descriptor.input === undefined
-      ? Either.right({})
-      : ParseResult.decodeUnknownEither(route.descriptor.input as Schema.Schema<unknown, unknown>)(rawInput(request, route, match), {
-        errors: "all",
-        onExcessProperty: "ignore"
-      })
+    const input = route.decodeInput === undefined ? Either.right({}) : route.decodeInput(rawInput(request, route, match))
     if (Either.isLeft(input)) {
       return Effect.succeed(problem(400, "INVALID_ARGUMENT", ParseResult.TreeFormatter.formatIssueSync(input.left), request.path))
     }
     const handled = handler(input.right as Record<string, unknown>, context).pipe(
-      Effect.map((result) => encodeAnswer(route.descriptor, result, request.path)),
+      Effect.map((result) => encodeAnswer(route, result, request.path)),
       Effect.catchAll((failure: EngineFailure) => Effect.succeed(problem(failure.status, failure.title, failure.detail, request.path))),
       Effect.catchAllDefect((defect) =>
         Effect.succeed(problem(500, "INTERNAL", `the test engine failed: ${defect instanceof Error ? defect.message : String(defect)}`, request.path))
