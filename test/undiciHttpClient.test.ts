@@ -117,7 +117,7 @@ describe("UndiciHttpClient", () => {
       expect(connections()).toBe(1)
     }))
 
-  it.scoped("each call is a client span camunda.<operationId> under the caller's span, and its trace context is sent", () =>
+  it.scoped("each call is a client span camunda.<operationId> under the caller's span, and its W3C trace context is sent", () =>
     Effect.gen(function*() {
       const { seen, url } = yield* server((_, response) => response.writeHead(204).end())
       const { spans, tracer } = yield* recordingTracer
@@ -133,6 +133,8 @@ describe("UndiciHttpClient", () => {
       expect(Option.getOrUndefined(operation.parent)?.spanId).toBe(caller.spanId)
       expect(operation.status._tag).toBe("Ended")
       expect(seen[0]!.headers["traceparent"]).toBe(`00-${operation.traceId}-${operation.spanId}-01`)
+      // W3C Trace Context only, not Zipkin's b3 as well
+      expect(seen[0]!.headers["b3"]).toBeUndefined()
     }))
 
   it.scoped("with tracing off (Effect.withTracerEnabled(false)) a call makes no span and sends no trace context", () =>
