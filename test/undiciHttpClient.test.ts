@@ -2,7 +2,10 @@
  * `effect-camunda/UndiciHttpClient` against a real HTTP server on loopback: what reaches
  * the server, how answers come back, and that interrupting a call closes its request.
  */
+import * as Cookies from "@effect/platform/Cookies"
+import * as HttpClient from "@effect/platform/HttpClient"
 import { describe, expect, it } from "@effect/vitest"
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -10,6 +13,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
@@ -186,6 +190,50 @@ describe("UndiciHttpClient", () => {
       expect(seen[0]!.body.toString()).toContain("<bpmn/>")
       const bytes = yield* Document.getDocument({ documentId: Keys.DocumentId.make("d") }).pipe(Effect.provide(clientFor(url)))
       expect([...bytes]).toEqual([1, 2, 3])
+    }))
+
+  it.scoped("a connection lost before the answer is a Transport failure; lost in the middle of its body, a ResponseBody failure", () =>
+    Effect.gen(function*() {
+      const { url } = yield* server((seen, response) => {
+        if (seen.url === "/v2/topology") {
+          // the head and part of the body, then the connection breaks: the server did answer
+          response.writeHead(200, { "content-type": "application/json", "content-length": "100" })
+          response.write("{\"brokers\":", () => response.socket?.destroy())
+        } else {
+          response.socket?.destroy()
+        }
+      })
+      const midBody = yield* Effect.flip(Cluster.getTopology().pipe(Effect.provide(clientFor(url))))
+      expect(midBody).toMatchObject({ _tag: "TransportError", reason: "ResponseBody" })
+      const beforeAnswer = yield* Effect.flip(
+        UserTask.completeUserTask({ userTaskKey: Keys.UserTaskKey.make("1") }).pipe(Effect.provide(clientFor(url)))
+      )
+      expect(beforeAnswer).toMatchObject({ _tag: "TransportError", reason: "Transport" })
+    }))
+
+  it.scoped("as a plain HttpClient: headers, cookies, text, JSON, bytes, stream and form data of an answer", () =>
+    Effect.gen(function*() {
+      const { url } = yield* server((seen, response) => {
+        if (seen.url === "/form") {
+          response.writeHead(200, { "content-type": "application/x-www-form-urlencoded" }).end("a=1&b=two")
+        } else {
+          response.writeHead(200, { "content-type": "application/json", "set-cookie": ["x=1", "y=2"], "x-many": "v" })
+            .end(JSON.stringify({ ok: true, text: "grüße" }))
+        }
+      })
+      const client = Context.get(yield* Layer.build(UndiciHttpClient.layer()), HttpClient.HttpClient)
+      const response = yield* client.get(`${url}/json`)
+      expect(response.status).toBe(200)
+      expect(response.headers["x-many"]).toBe("v")
+      expect(Cookies.toRecord(response.cookies)).toEqual({ x: "1", y: "2" })
+      expect(yield* response.json).toEqual({ ok: true, text: "grüße" })
+      expect(yield* response.text).toBe(JSON.stringify({ ok: true, text: "grüße" }))
+      const bytes = new Uint8Array(yield* response.arrayBuffer)
+      expect(new TextDecoder().decode(bytes)).toBe(JSON.stringify({ ok: true, text: "grüße" }))
+      const streamed = yield* Stream.runCollect(response.stream)
+      expect(new TextDecoder().decode(Buffer.concat([...streamed]))).toBe(JSON.stringify({ ok: true, text: "grüße" }))
+      const form = yield* Effect.flatMap(client.get(`${url}/form`), (answer) => answer.formData)
+      expect([form.get("a"), form.get("b")]).toEqual(["1", "two"])
     }))
 
   for (const [clock, test] of [["TestClock", it.scoped], ["the live clock", it.scopedLive]] as const) {

@@ -26,31 +26,35 @@ import * as Undici from "undici"
 import type { Options, TlsOptions } from "../UndiciHttpClient.js"
 import { type DeadlineRunner, withDeadlineRunner } from "./attemptDeadline.js"
 
-type UndiciResponse = Undici.Dispatcher.ResponseData
-
 const emptyText = Effect.succeed("")
 
-/** The response of one request; the body is read once, on demand. */
+/** An answer as the transport received it: status, headers and the whole body. */
+interface Received {
+  readonly status: number
+  readonly headers: Record<string, string | Array<string>>
+  readonly body: Buffer
+}
+
+/**
+ * The response of one request. The transport hands it over complete (the API's answers are
+ * documents, not streams), so reading the body costs no further round through the event loop.
+ */
 class Response extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
   readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
   readonly [IncomingMessage.TypeId]: IncomingMessage.TypeId = IncomingMessage.TypeId
-  /** A body is read once; later reads share the first read's promise. */
-  private textBody: Promise<string> | undefined
-  private bytesBody: Promise<ArrayBuffer> | undefined
 
-  constructor(readonly request: HttpClientRequest.HttpClientRequest, private readonly source: UndiciResponse) {
+  constructor(readonly request: HttpClientRequest.HttpClientRequest, private readonly received: Received) {
     super()
-    source.body.on("error", () => {})
   }
 
   get status() {
-    return this.source.statusCode
+    return this.received.status
   }
   get headers() {
-    return Headers.fromInput(this.source.headers as Record<string, string | ReadonlyArray<string>>)
+    return Headers.fromInput(this.received.headers)
   }
   get cookies() {
-    const header = this.source.headers["set-cookie"]
+    const header = this.received.headers["set-cookie"]
     return header === undefined ? Cookies.empty : Cookies.fromSetCookie(Array.isArray(header) ? header : [header])
   }
   get remoteAddress() {
@@ -59,27 +63,14 @@ class Response extends Inspectable.Class implements HttpClientResponse.HttpClien
   private decodeError(cause: unknown): HttpClientError.ResponseError {
     return new HttpClientError.ResponseError({ request: this.request, response: this, reason: "Decode", cause })
   }
-  private read<A>(read: () => Promise<A>): Effect.Effect<A, HttpClientError.ResponseError> {
-    return Effect.tryPromise({ try: read, catch: (cause) => this.decodeError(cause) }).pipe(Effect.onInterrupt(() => Effect.sync(() => this.source.body.destroy())))
-  }
-  /**
-   * Whether the answer has no body by definition (204, 304) or by its `content-length: 0`:
-   * then reading it needs no round through the event loop (a 204 is the answer to most
-   * commands). The stream is still drained, so undici sees it consumed.
-   */
-  private drainIfEmpty(): boolean {
-    const status = this.source.statusCode
-    if (status === 204 || status === 304 || this.source.headers["content-length"] === "0") {
-      this.source.body.resume()
-      return true
-    }
-    return false
-  }
   get text(): Effect.Effect<string, HttpClientError.ResponseError> {
-    return this.drainIfEmpty() ? emptyText : this.read(() => this.textBody ??= this.source.body.text())
+    return this.received.body.length === 0 ? emptyText : Effect.sync(() => this.received.body.toString("utf8"))
   }
   get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
-    return this.drainIfEmpty() ? Effect.sync(() => new ArrayBuffer(0)) : this.read(() => this.bytesBody ??= this.source.body.arrayBuffer())
+    return Effect.sync(() => {
+      const { body } = this.received
+      return body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer
+    })
   }
   get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
     return Effect.flatMap(this.text, (text) =>
@@ -92,10 +83,20 @@ class Response extends Inspectable.Class implements HttpClientResponse.HttpClien
     return Effect.map(this.text, (text) => UrlParams.fromInput(new URLSearchParams(text)))
   }
   get formData(): Effect.Effect<FormData, HttpClientError.ResponseError> {
-    return this.read(() => this.source.body.formData() as Promise<FormData>)
+    return Effect.tryPromise({
+      try: () => new globalThis.Response(new Uint8Array(this.received.body), { headers: this.webHeaders() }).formData(),
+      catch: (cause) => this.decodeError(cause)
+    })
   }
   get stream(): Stream.Stream<Uint8Array, HttpClientError.ResponseError> {
-    return Stream.fromAsyncIterable(this.source.body as AsyncIterable<Uint8Array>, (cause) => this.decodeError(cause))
+    return this.received.body.length === 0 ? Stream.empty : Stream.succeed(new Uint8Array(this.received.body))
+  }
+  private webHeaders(): globalThis.Headers {
+    const headers = new globalThis.Headers()
+    for (const [name, value] of Object.entries(this.received.headers)) {
+      for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one)
+    }
+    return headers
   }
   override toJSON(): unknown {
     return IncomingMessage.inspect(this, { _id: "@effect/platform/HttpClientResponse", request: this.request.toJSON(), status: this.status })
@@ -250,20 +251,89 @@ const withTraceparent = (headers: Record<string, string>, span: Tracer.Span): Re
   return headers
 }
 
+const noBody = Buffer.alloc(0)
+
+/**
+ * Receives one answer through undici's dispatch handler protocol (`onConnect`, `onHeaders`,
+ * `onData`, `onComplete`, `onError`): the body is collected as it arrives and the answer is
+ * handed over once complete. undici's `request()` would wrap the same exchange in a
+ * `Readable` and a promise per body read; this costs neither. A failure before the answer's
+ * head is a `RequestError` (the command may not have been processed); after it, a
+ * `ResponseError` (it was).
+ */
+class Exchange implements Undici.Dispatcher.DispatchHandler {
+  private abortRequest: ((reason: Error) => void) | undefined = undefined
+  private status = 0
+  private headers: Record<string, string | Array<string>> | undefined = undefined
+  private readonly chunks: Array<Buffer> = []
+  private settled = false
+  private readonly onSignal = () => this.abortRequest?.(this.signal.reason as Error)
+
+  constructor(
+    private readonly request: HttpClientRequest.HttpClientRequest,
+    private readonly signal: EmitterSignal,
+    private readonly resume: (effect: Effect.Effect<Response, HttpClientError.HttpClientError>) => void
+  ) {
+    signal.on("abort", this.onSignal)
+  }
+
+  onConnect(abort: (reason: Error) => void): void {
+    this.abortRequest = abort
+    if (this.signal.aborted) abort(this.signal.reason as Error)
+  }
+
+  onHeaders(status: number, rawHeaders: Array<Buffer>): boolean {
+    this.status = status
+    this.headers = Undici.util.parseHeaders(rawHeaders) as Record<string, string | Array<string>>
+    return true
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.chunks.push(chunk)
+    return true
+  }
+
+  onComplete(): void {
+    const body = this.chunks.length === 0 ? noBody : this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks)
+    this.settle(Effect.succeed(new Response(this.request, { status: this.status, headers: this.headers ?? {}, body })))
+  }
+
+  onError(cause: Error): void {
+    const { request } = this
+    const headers = this.headers
+    this.settle(Effect.fail(
+      headers === undefined
+        ? new HttpClientError.RequestError({ request, reason: "Transport", cause })
+        : new HttpClientError.ResponseError({
+          request,
+          response: new Response(request, { status: this.status, headers, body: noBody }),
+          reason: "Decode",
+          cause
+        })
+    ))
+  }
+
+  private settle(result: Effect.Effect<Response, HttpClientError.HttpClientError>): void {
+    if (this.settled) return
+    this.settled = true
+    this.signal.removeListener("abort", this.onSignal)
+    this.resume(result)
+  }
+}
+
 /**
  * Sends the request. Its signal is the attempt's when the executor set one (the attempt's
  * deadline fires it), else one of its own; interruption fires either. The W3C
  * trace context of the current span (the operation's span) goes into the headers.
  */
 const dispatch = (dispatcher: Undici.Dispatcher, request: HttpClientRequest.HttpClientRequest, url: URL, encoded: Encoded) =>
-  Effect.withFiberRuntime<UndiciResponse, HttpClientError.RequestError>((fiber) => {
+  Effect.withFiberRuntime<Response, HttpClientError.HttpClientError>((fiber) => {
     const span = fiber.currentSpan
     const headers = span?._tag === "Span" ? withTraceparent(encoded.headers, span) : encoded.headers
     const signal = attemptSignals.get(fiber) ?? new EmitterSignal()
-    return Effect.async<UndiciResponse, HttpClientError.RequestError>((resume) => {
-      dispatcher.request({
-        signal,
-        method: request.method,
+    return Effect.async<Response, HttpClientError.HttpClientError>((resume) => {
+      dispatcher.dispatch({
+        method: request.method as Undici.Dispatcher.HttpMethod,
         origin: url.origin,
         path: url.pathname + url.search,
         headers,
@@ -271,10 +341,7 @@ const dispatch = (dispatcher: Undici.Dispatcher, request: HttpClientRequest.Http
         // timeouts are the caller's: the attempt's deadline, or Effect.timeout
         headersTimeout: 0,
         bodyTimeout: 0
-      }).then(
-        (source) => resume(Effect.succeed(source)),
-        (cause) => resume(Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause })))
-      )
+      }, new Exchange(request, signal, resume))
       return Effect.sync(() => signal.abort(new Error("interrupted")))
     })
   })
@@ -286,10 +353,8 @@ const send = (dispatcher: Undici.Dispatcher, request: HttpClientRequest.HttpClie
       (cause) => new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause })
     ),
     (url) =>
-      Effect.flatMap(
-        Effect.flatMap(encodeBody(request), (encoded) => dispatch(dispatcher, request, url, encoded)),
-        (source) => Effect.succeed<HttpClientResponse.HttpClientResponse>(new Response(request, source))
-      )
+      Effect.flatMap(encodeBody(request), (encoded): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
+        dispatch(dispatcher, request, url, encoded))
   )
 
 /** @internal */
