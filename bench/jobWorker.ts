@@ -20,8 +20,10 @@
  * Afterwards the engine is asked how many instances completed (must be every one) and how many
  * jobs it activated more than once (timeouts; must be none).
  *
- * The variants run ROUNDS times, interleaved (a, b, c, d, a, b, …), each time on a fresh
- * engine; the table shows the median round and the range. Prints a markdown table (jobs/s,
+ * The variants run ROUNDS times, interleaved (a, b, c, d, a, b, …), each round on a fresh
+ * engine and with the worker in a fresh process of its own (this script with `--measure`), so
+ * no variant inherits the heap or JIT state of another; the table shows the median round and
+ * the range. Prints a markdown table (jobs/s,
  * seconds, ratio of medians to the SDK, CPU time per job of the worker process and of the
  * engine process during the timed phase) and the verdict on the target ((b) ≥ 2× (a)). A
  * watchdog ends the process if the run stalls.
@@ -30,7 +32,7 @@ import { createCamundaClient } from "@camunda8/orchestration-cluster-api"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Duration, Effect, Layer, ManagedRuntime } from "effect"
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, fork, spawn } from "node:child_process"
 import { once } from "node:events"
 import { readFileSync, writeFileSync } from "node:fs"
 import { Session } from "node:inspector/promises"
@@ -73,8 +75,7 @@ const BPMN = `<?xml version="1.0" encoding="UTF-8"?>
 
 interface Engine {
   readonly url: string
-  /** CPU time (user + system) the engine process has used so far, in µs; undefined where /proc is missing. */
-  readonly cpuMicros: () => number | undefined
+  readonly pid: number | undefined
   readonly stop: () => Promise<void>
 }
 
@@ -109,7 +110,7 @@ const startEngine = async (): Promise<Engine> => {
   })
   return {
     url,
-    cpuMicros: () => processCpuMicros(child.pid),
+    pid: child.pid,
     stop: async () => {
       if (child.exitCode !== null) return
       const exited = once(child, "exit")
@@ -266,41 +267,62 @@ const startWorkerProfile = async () => {
   }
 }
 
+/**
+ * One round of `variant` in this process, a fresh worker process (`--measure`): deploy, warm
+ * up, create the jobs, time the worker, check the engine's account.
+ */
+const measureHere = async (variant: Variant, url: string, enginePid: number | undefined): Promise<Run> => {
+  await deploy(url)
+  await createInstances(url, WARMUP_JOBS)
+  await variant.work(url, WARMUP_JOBS)
+  await createInstances(url, JOBS)
+  const profile = await startWorkerProfile()
+  const engineBefore = processCpuMicros(enginePid)
+  const workerBefore = process.cpuUsage()
+  const eluBefore = performance.eventLoopUtilization()
+  const started = performance.now()
+  await variant.work(url, JOBS)
+  const seconds = (performance.now() - started) / 1000
+  const worker = process.cpuUsage(workerBefore)
+  const busy = performance.eventLoopUtilization(eluBefore).utilization
+  const engineAfter = processCpuMicros(enginePid)
+  await profile?.stop(variant.id)
+  const check = await verify(url)
+  if (check.completed !== WARMUP_JOBS + JOBS || check.active !== 0 || check.timedOut !== 0) {
+    throw new Error(`(${variant.id}): the engine reports ${JSON.stringify(check)}, expected ${WARMUP_JOBS + JOBS} completed instances`)
+  }
+  process.stderr.write(`(${variant.id}) ${JOBS} jobs in ${seconds.toFixed(2)} s, worker's event loop busy ${Math.round(busy * 100)} %\n`)
+  return {
+    seconds,
+    jobsPerSecond: JOBS / seconds,
+    workerCpuMicros: (worker.user + worker.system) / JOBS,
+    engineCpuMicros: engineBefore === undefined || engineAfter === undefined ? undefined : (engineAfter - engineBefore) / JOBS
+  }
+}
+
+/**
+ * One round of `variant`: a fresh engine, and the worker in a fresh process of its own, so no
+ * variant runs on the heap, JIT state or sockets another one left behind.
+ */
 const measure = async (variant: Variant): Promise<Run> => {
   const engine = await startEngine()
   try {
-    await deploy(engine.url)
-    await createInstances(engine.url, WARMUP_JOBS)
-    await variant.work(engine.url, WARMUP_JOBS)
-    await createInstances(engine.url, JOBS)
-    const profile = await startWorkerProfile()
-    const engineBefore = engine.cpuMicros()
-    const workerBefore = process.cpuUsage()
-    const eluBefore = performance.eventLoopUtilization()
-    const started = performance.now()
-    await variant.work(engine.url, JOBS)
-    const seconds = (performance.now() - started) / 1000
-    const worker = process.cpuUsage(workerBefore)
-    const busy = performance.eventLoopUtilization(eluBefore).utilization
-    const engineAfter = engine.cpuMicros()
-    await profile?.stop(variant.id)
-    const check = await verify(engine.url)
-    if (check.completed !== WARMUP_JOBS + JOBS || check.active !== 0 || check.timedOut !== 0) {
-      throw new Error(`(${variant.id}): the engine reports ${JSON.stringify(check)}, expected ${WARMUP_JOBS + JOBS} completed instances`)
-    }
-    process.stderr.write(`(${variant.id}) ${JOBS} jobs in ${seconds.toFixed(2)} s, worker's event loop busy ${Math.round(busy * 100)} %\n`)
-    return {
-      seconds,
-      jobsPerSecond: JOBS / seconds,
-      workerCpuMicros: (worker.user + worker.system) / JOBS,
-      engineCpuMicros: engineBefore === undefined || engineAfter === undefined ? undefined : (engineAfter - engineBefore) / JOBS
-    }
+    const self = entry("./jobWorker.ts", import.meta.url)
+    const child = fork(self.path, ["--measure", variant.id, engine.url, String(engine.pid ?? "")], {
+      execArgv: [...self.execArgv],
+      stdio: ["ignore", "inherit", "inherit", "ipc"]
+    })
+    return await new Promise<Run>((resolve, reject) => {
+      child.once("message", (run: Run) => resolve(run))
+      child.once("exit", (code) => reject(new Error(`(${variant.id}): the worker process exited (code ${code}) without a result`)))
+    })
   } finally {
     await engine.stop()
   }
 }
 
-const printReport = (results: ReadonlyArray<Result>) => {
+const printReport = (unordered: ReadonlyArray<Result>) => {
+  const results = [...unordered].sort((x, y) => x.variant.id.localeCompare(y.variant.id))
   const rate = (id: Variant["id"]) => results.find((result) => result.variant.id === id)?.median.jobsPerSecond
   const sdk = rate("a")
   if (sdk === undefined) throw new Error("the report needs (a), the official SDK")
@@ -332,14 +354,26 @@ const printReport = (results: ReadonlyArray<Result>) => {
   }
 }
 
+/** In a worker process started by `measure`: one round, its result sent to the parent. */
+const measureInChild = async ([id, url, pid]: ReadonlyArray<string>) => {
+  const variant = VARIANTS.find((candidate) => candidate.id === id)
+  if (variant === undefined || url === undefined) throw new Error(`--measure: unknown variant ${id}`)
+  // the parent gone (its watchdog fired): do not linger
+  process.on("disconnect", () => process.exit(1))
+  const run = await measureHere(variant, url, pid === undefined || pid === "" ? undefined : Number(pid))
+  await new Promise<void>((resolve) => process.send!(run, () => resolve()))
+}
+
 const main = async () => {
+  const measureIndex = process.argv.indexOf("--measure")
+  if (measureIndex >= 0) return measureInChild(process.argv.slice(measureIndex + 1))
   setTimeout(() => {
     console.error(`bench: no result after ${WATCHDOG_MS / 1000} s, giving up`)
     process.exit(1)
   }, WATCHDOG_MS).unref()
   // BENCH_ONLY=a,b runs a subset (for quick comparisons and profiles; the report needs (a))
   const only = process.env["BENCH_ONLY"]?.split(",")
-  const variants = only === undefined ? VARIANTS : VARIANTS.filter((variant) => only.includes(variant.id))
+  const variants = only === undefined ? VARIANTS : only.flatMap((id) => VARIANTS.filter((variant) => variant.id === id))
   const runs = new Map<Variant, Array<Run>>(variants.map((variant) => [variant, []]))
   for (let round = 0; round < ROUNDS; round++) {
     for (const variant of variants) runs.get(variant)!.push(await measure(variant))
