@@ -5,7 +5,9 @@
  * as an attribute, and register each response for cleanup; on a busy worker that costs more
  * than the network. This client sends the request and reads the answer, nothing else:
  * interruption aborts the request, and the W3C trace context of the current span (the
- * operation's `camunda.<operationId>` span) is propagated. Use it where throughput matters;
+ * operation's `camunda.<operationId>` span) is propagated as `traceparent`. An answer is
+ * handed over once its body has arrived in full (the API answers with documents, not
+ * streams): reading it costs nothing more, and `stream` replays the bytes. Use it where throughput matters;
  * `FetchHttpClient.layer` or `NodeHttpClient.layerUndici` where you want the platform's spans.
  * Requires the `undici` package.
  *
