@@ -291,7 +291,10 @@ const measureHere = async (variant: Variant, url: string, enginePid: number | un
   if (check.completed !== WARMUP_JOBS + JOBS || check.active !== 0 || check.timedOut !== 0) {
     throw new Error(`(${variant.id}): the engine reports ${JSON.stringify(check)}, expected ${WARMUP_JOBS + JOBS} completed instances`)
   }
-  process.stderr.write(`(${variant.id}) ${JOBS} jobs in ${seconds.toFixed(2)} s, worker's event loop busy ${Math.round(busy * 100)} %\n`)
+  process.stderr.write(
+    `(${variant.id}) ${JOBS} jobs in ${seconds.toFixed(2)} s, worker's event loop busy ${Math.round(busy * 100)} %, ` +
+      `CPU per job ${Math.round(worker.user / JOBS)} µs user + ${Math.round(worker.system / JOBS)} µs system\n`
+  )
   return {
     seconds,
     jobsPerSecond: JOBS / seconds,
