@@ -8,10 +8,10 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Context from "effect/Context"
 import type * as Fiber from "effect/Fiber"
-import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import type * as Tracer from "effect/Tracer"
 import { CamundaClient } from "../CamundaClient.js"
 import { type CamundaError, DecodeError, InvalidRequest, type OperationError, TransportError } from "../CamundaError.js"
 import * as Retry from "../Retry.js"
@@ -21,6 +21,7 @@ import type { Descriptor, SuccessBody } from "./operation.js"
 import { problemError } from "./problem.js"
 import { retryAfterFailure } from "./retryAfterFailure.js"
 import { currentTokenCell, type TokenCell } from "./tokenCell.js"
+import { withSpanWhenTracing } from "./tracing.js"
 
 /** What an operation needs at call time, compiled once per operation on first use. */
 interface Compiled {
@@ -28,7 +29,8 @@ interface Compiled {
   readonly path: (input: Record<string, unknown>) => string
   readonly accept: string
   readonly bodyKeys: (input: Record<string, unknown>) => ReadonlyArray<string>
-  readonly spanAttributes: Record<string, unknown>
+  readonly spanName: string
+  readonly spanOptions: () => Tracer.SpanOptions
   /** Whether a call waits for a permit of the client's backpressure gate. */
   readonly gated: boolean
 }
@@ -62,16 +64,28 @@ const compile = (descriptor: Descriptor): Compiled => {
       path: compilePath(descriptor.path),
       accept: acceptHeader(Object.values(descriptor.responses)),
       bodyKeys: compileBodyKeys(descriptor),
-      spanAttributes: {
-        "camunda.operation_id": descriptor.operationId,
-        "http.request.method": descriptor.method,
-        "url.template": descriptor.path
-      },
+      spanName: `camunda.${descriptor.operationId}`,
+      spanOptions: spanOptionsOf(descriptor),
       gated: descriptor.gated === true
     }
     compiledByDescriptor.set(descriptor, compiled)
   }
   return compiled
+}
+
+/** The operation span's options, the same object for every call. */
+const spanOptionsOf = (descriptor: Descriptor) => {
+  const options: Tracer.SpanOptions = {
+    kind: "client",
+    attributes: {
+      "camunda.operation_id": descriptor.operationId,
+      "http.request.method": descriptor.method,
+      "url.template": descriptor.path
+    },
+    // the call site is the generated operation, the same for every call: not worth a stack trace each time
+    captureStackTrace: false
+  }
+  return () => options
 }
 
 const compilePath = (template: string) => {
@@ -327,15 +341,9 @@ export const execute = <A, S extends number, Gated extends boolean>(
     // one permit per logical call, held across its retries
     return compiled.gated ? gate.withPermit(descriptor.operationId, call) : call
   })
-  // with tracing off (`Effect.withTracerEnabled(false)`) not even a no-op span: it costs a tenth of a call
-  return Effect.withFiberRuntime<unknown, CamundaError, CamundaClient>((fiber) =>
-    fiber.getFiberRef(FiberRef.currentTracerEnabled)
-      ? Effect.withSpan(call, `camunda.${descriptor.operationId}`, {
-        kind: "client",
-        attributes: compiled.spanAttributes,
-        // the call site is the generated operation, the same for every call: not worth a stack trace each time
-        captureStackTrace: false
-      })
-      : call
-  ) as Effect.Effect<any, any, CamundaClient> as Effect.Effect<A, OperationError<S, Gated>, CamundaClient>
+  return withSpanWhenTracing(call, compiled.spanName, compiled.spanOptions) as Effect.Effect<any, any, CamundaClient> as Effect.Effect<
+    A,
+    OperationError<S, Gated>,
+    CamundaClient
+  >
 }

@@ -42,6 +42,7 @@ import type * as Models from "../generated/schemas/Models.js"
 import type * as JobWorker from "../JobWorker.js"
 import * as Retry from "../Retry.js"
 import { retryAfterFailure } from "./retryAfterFailure.js"
+import { withSpanWhenTracing } from "./tracing.js"
 
 // --- metrics ------------------------------------------------------------------------------
 
@@ -557,10 +558,7 @@ export const make = <V, H, Result extends Effect.Effect<object | void, unknown, 
           // forked from a finalizer, so explicitly interruptible (it is not interrupted itself)
           return Effect.asVoid(FiberSet.run(rescues, Effect.interruptible(rescue)))
         })
-        // with tracing off (`Effect.withTracerEnabled(false)`), no span at all, as for the operations
-        return Effect.withFiberRuntime<void, never, R | CamundaClient>((fiber) =>
-          fiber.getFiberRef(FiberRef.currentTracerEnabled) ? Effect.withSpan(job, "camunda.job", spanOptions(raw)) : job
-        )
+        return withSpanWhenTracing(job, "camunda.job", () => spanOptions(raw))
       })
 
     /**

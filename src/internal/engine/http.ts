@@ -33,9 +33,29 @@ interface Route {
   readonly pattern: RegExp
   readonly names: ReadonlyArray<string>
   readonly descriptor: Descriptor
-  /** The operation's input decoder (undefined: no input) and success encoder, built once. */
+  /** The operation's input decoder (undefined: no input), built once. */
   readonly decodeInput: ((input: unknown) => Either.Either<unknown, ParseResult.ParseIssue>) | undefined
-  readonly encodeSuccess: ((result: unknown) => Either.Either<unknown, ParseResult.ParseIssue>) | undefined
+  /** The status and body of the operation's (first) success answer, with its encoder for JSON, built once. */
+  readonly success: Success
+}
+
+/** How an operation answers success: its status and body kind, JSON with its encoder. */
+type Success =
+  | { readonly _tag: "Empty" | "Binary" }
+  | { readonly _tag: "Text"; readonly status: number; readonly mediaType: string }
+  | { readonly _tag: "Json"; readonly status: number; readonly encode: (result: unknown) => Either.Either<unknown, ParseResult.ParseIssue> }
+
+const successOf = (descriptor: Descriptor): Success => {
+  const [status, body] = Object.entries(descriptor.responses)[0] ?? ["204", { _tag: "Empty" as const }]
+  switch (body._tag) {
+    case "Empty":
+    case "Binary":
+      return { _tag: body._tag }
+    case "Text":
+      return { _tag: "Text", status: Number(status), mediaType: body.mediaType }
+    case "Json":
+      return { _tag: "Json", status: Number(status), encode: ParseResult.encodeUnknownEither(body.schema as Schema.Schema<unknown, unknown>) }
+  }
 }
 
 const routes: ReadonlyArray<Route> = Object.values(Api).flatMap((module) =>
@@ -48,7 +68,6 @@ const routes: ReadonlyArray<Route> = Object.values(Api).flatMap((module) =>
         names.push(name)
         return "([^/]+)"
       })
-      const success = Object.values(descriptor.responses)[0]
       return [{
         pattern: new RegExp(`^${source}$`),
         names,
@@ -59,7 +78,7 @@ const routes: ReadonlyArray<Route> = Object.values(Api).flatMap((module) =>
             errors: "all",
             onExcessProperty: "ignore"
           }),
-        encodeSuccess: success?._tag === "Json" ? ParseResult.encodeUnknownEither(success.schema as Schema.Schema<unknown, unknown>) : undefined
+        success: successOf(descriptor)
       }]
     })
     : []
@@ -120,22 +139,21 @@ const rawInput = (request: EngineRequest, route: Route, match: RegExpExecArray):
   return input
 }
 
-const encodeAnswer = (route: Route, result: unknown, path: string): EngineResponse => {
-  const [status, body] = Object.entries(route.descriptor.responses)[0] ?? ["204", { _tag: "Empty" as const }]
-  switch (body._tag) {
+const encodeAnswer = (success: Success, result: unknown, path: string): EngineResponse => {
+  switch (success._tag) {
     case "Empty":
       return { status: 204, body: undefined, contentType: undefined }
     case "Text":
-      return { status: Number(status), body: String(result), contentType: body.mediaType }
+      return { status: success.status, body: String(result), contentType: success.mediaType }
     case "Binary":
       return problem(501, "NOT_SUPPORTED", "binary answers are not supported by the test engine", path)
     case "Json": {
-      const encoded = route.encodeSuccess!(result)
+      const encoded = success.encode(result)
       if (Either.isLeft(encoded)) {
         const detail = ParseResult.TreeFormatter.formatIssueSync(encoded.left)
         return problem(500, "INTERNAL", `the test engine produced an invalid answer: ${detail}`, path)
       }
-      return { status: Number(status), body: JSON.stringify(encoded.right), contentType: "application/json" }
+      return { status: success.status, body: JSON.stringify(encoded.right), contentType: "application/json" }
     }
   }
 }
@@ -184,7 +202,7 @@ export const dispatch = (context: EngineContext, request: EngineRequest): Effect
       return Effect.succeed(problem(400, "INVALID_ARGUMENT", ParseResult.TreeFormatter.formatIssueSync(input.left), request.path))
     }
     const handled = handler(input.right as Record<string, unknown>, context).pipe(
-      Effect.map((result) => encodeAnswer(route, result, request.path)),
+      Effect.map((result) => encodeAnswer(route.success, result, request.path)),
       Effect.catchAll((failure: EngineFailure) => Effect.succeed(problem(failure.status, failure.title, failure.detail, request.path))),
       Effect.catchAllDefect((defect) =>
         Effect.succeed(problem(500, "INTERNAL", `the test engine failed: ${defect instanceof Error ? defect.message : String(defect)}`, request.path))
