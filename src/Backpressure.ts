@@ -29,6 +29,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import type * as Tracer from "effect/Tracer"
 import type { BackpressureQueueFull, CamundaError } from "./CamundaError.js"
 import * as internal from "./internal/backpressure.js"
 
@@ -174,11 +175,13 @@ export interface Gate {
   readonly subscribe: (subscriber: (state: State) => void) => () => void
   /**
    * Runs `effect` holding one permit, waiting (interruptibly) while the gate is full; the
-   * permit is returned however `effect` ends.
+   * permit is returned however `effect` ends. A wait is an event on `span`, by default the
+   * fiber's current span.
    */
   readonly withPermit: <A, E, R>(
     operationId: string,
-    effect: Effect.Effect<A, E, R>
+    effect: Effect.Effect<A, E, R>,
+    span?: Tracer.Span
   ) => Effect.Effect<A, E | BackpressureQueueFull, R>
   /**
    * Runs one HTTP attempt and learns from its outcome: a backpressure answer shrinks the

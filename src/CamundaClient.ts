@@ -31,7 +31,7 @@ import { dual, flow } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
-import { deadlineRunner, withDeadlineRunner } from "./internal/attemptDeadline.js"
+import { attemptRunner, withAttemptRunner } from "./internal/attemptRunner.js"
 import { currentRetryPolicy } from "./internal/retryPolicy.js"
 import type * as Retry from "./Retry.js"
 import type * as ConfigError from "effect/ConfigError"
@@ -78,13 +78,13 @@ export const make = (options: CamundaConfig.Options = {}): Effect.Effect<Service
   })
 
 /**
- * `transformed` sends through `original`: it keeps the deadline runner of `original`, which
- * aborts an attempt's request at its deadline without a fiber of its own
- * (see `internal/attemptDeadline.ts`).
+ * `transformed` sends through `original`: it keeps the attempt runner of `original`, which
+ * runs an attempt with its deadline and span without a fiber of its own or a context change
+ * (see `internal/attemptRunner.ts`).
  */
 const sameSender = (original: HttpClient.HttpClient, transformed: HttpClient.HttpClient): HttpClient.HttpClient => {
-  const runner = deadlineRunner(original)
-  return runner === undefined ? transformed : withDeadlineRunner(transformed, runner)
+  const runner = attemptRunner(original)
+  return runner === undefined ? transformed : withAttemptRunner(transformed, runner)
 }
 
 /** The service, with the base URL and the credentials applied to every request. */

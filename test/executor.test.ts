@@ -8,8 +8,10 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
+import type * as Tracer from "effect/Tracer"
 import {
   Auth,
   CamundaClient,
@@ -26,6 +28,7 @@ import {
   UserTask
 } from "effect-camunda"
 import { json, mockHttp, problem, sampleSuccessBody, topologyBody } from "./support/mockHttp.js"
+import { recordingTracer } from "./support/tracing.js"
 
 const userTaskKey = Keys.UserTaskKey.make("2251799813685249")
 
@@ -352,5 +355,38 @@ describe("errors", () => {
     }).pipe(
       Effect.provide(CamundaClient.layer().pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, failing))))
     )
+  })
+})
+
+describe("tracing", () => {
+  it.effect("any HttpClient: the operation span is the caller's child and the parent of the client's own span, and ends with the call's exit", () => {
+    const http = mockHttp((request) =>
+      request.url.pathname.endsWith("/assignee") ? problem(409, { title: "INVALID_STATE", status: 409 }) : new Response(null, { status: 204 })
+    )
+    return Effect.gen(function*() {
+      const { spans, tracer } = yield* recordingTracer
+      yield* Effect.withTracer(
+        Effect.withSpan(
+          Effect.zipRight(UserTask.completeUserTask({ userTaskKey }), Effect.flip(UserTask.unassignUserTask({ userTaskKey }))),
+          "caller"
+        ),
+        tracer
+      )
+      const caller = spans.find((span) => span.name === "caller")!
+      const [completed, unassigned] = spans.filter((span) => span.name.startsWith("camunda."))
+      const httpSpans = spans.filter((span) => span.name.startsWith("http.client"))
+      expect([completed!.name, unassigned!.name]).toEqual(["camunda.completeUserTask", "camunda.unassignUserTask"])
+      expect(httpSpans).toHaveLength(2)
+      for (const [operation, httpSpan] of [[completed!, httpSpans[0]!], [unassigned!, httpSpans[1]!]] as const) {
+        expect(Option.getOrUndefined(operation.parent)?.spanId).toBe(caller.spanId)
+        expect(Option.getOrUndefined(httpSpan.parent)?.spanId).toBe(operation.spanId)
+        expect(http.requests[httpSpans.indexOf(httpSpan)]!.headers["traceparent"]).toBe(
+          `00-${httpSpan.traceId}-${httpSpan.spanId}-01`
+        )
+      }
+      const exitOf = (span: Tracer.Span) => span.status._tag === "Ended" ? span.status.exit : undefined
+      expect(exitOf(completed!)?._tag).toBe("Success")
+      expect(exitOf(unassigned!)).toMatchObject({ _tag: "Failure", cause: { _tag: "Fail", error: { _tag: "Conflict" } } })
+    }).pipe(Effect.provide(http.layer()))
   })
 })

@@ -3,6 +3,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
+import type * as Tracer from "effect/Tracer"
 import type * as Backpressure from "../Backpressure.js"
 import { BackpressureQueueFull, type CamundaError } from "../CamundaError.js"
 import { isBackpressure } from "../Retry.js"
@@ -94,11 +95,11 @@ class Slots {
   }
 }
 
-/** Records on the operation's span that the call waits for a permit. */
-const recordWait = (position: number, limit: number) =>
+/** Records on the operation's span (given, else the fiber's current one) that the call waits for a permit. */
+const recordWait = (position: number, limit: number, given: Tracer.Span | undefined) =>
   Effect.flatMap(Clock.currentTimeNanos, (now) =>
     Effect.withFiberRuntime<void>((fiber) => {
-      const span = fiber.currentSpan
+      const span = given ?? fiber.currentSpan
       if (span?._tag === "Span") {
         span.event("camunda.backpressure.wait", now, { "camunda.backpressure.position": position, "camunda.backpressure.limit": limit })
       }
@@ -166,7 +167,7 @@ class GateImpl implements Backpressure.Gate {
 
   private readonly release = Effect.suspend(() => (this.permits.free() ? this.publish : Effect.void))
 
-  private wait(restore: Restore, operationId: string) {
+  private wait(restore: Restore, operationId: string, span: Tracer.Span | undefined) {
     const waiting = this.permits.waiters.length
     if (waiting >= this.profile.maxWaiters) {
       return Effect.zipRight(
@@ -176,19 +177,19 @@ class GateImpl implements Backpressure.Gate {
     }
     const parked = this.permits.park(restore, this.publish)
     return Effect.zipRight(
-      Effect.all([this.publish, Metric.increment(metrics.waits), recordWait(waiting + 1, this.limit ?? 0)], { discard: true }),
+      Effect.all([this.publish, Metric.increment(metrics.waits), recordWait(waiting + 1, this.limit ?? 0, span)], { discard: true }),
       Effect.zipRight(parked, this.publish)
     )
   }
 
-  withPermit<A, E, R>(operationId: string, effect: Effect.Effect<A, E, R>) {
+  withPermit<A, E, R>(operationId: string, effect: Effect.Effect<A, E, R>, span?: Tracer.Span) {
     return Effect.uninterruptibleMask((restore) =>
       Effect.suspend(() => {
         if (this.permits.hasRoom()) {
           this.permits.taken++
           return Effect.ensuring(restore(effect), this.release)
         }
-        return Effect.zipRight(this.wait(restore, operationId), Effect.ensuring(restore(effect), this.release))
+        return Effect.zipRight(this.wait(restore, operationId, span), Effect.ensuring(restore(effect), this.release))
       })
     ) as Effect.Effect<A, E | BackpressureQueueFull, R>
   }

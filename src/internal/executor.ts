@@ -16,12 +16,12 @@ import { CamundaClient } from "../CamundaClient.js"
 import { type CamundaError, DecodeError, InvalidRequest, type OperationError, TransportError } from "../CamundaError.js"
 import * as Retry from "../Retry.js"
 import { currentRetryPolicy } from "./retryPolicy.js"
-import { withDeadline } from "./attemptDeadline.js"
+import { runAttempt } from "./attemptRunner.js"
 import type { Descriptor, SuccessBody } from "./operation.js"
 import { problemError } from "./problem.js"
 import { retryAfterFailure } from "./retryAfterFailure.js"
 import { currentTokenCell, type TokenCell } from "./tokenCell.js"
-import { withSpanWhenTracing } from "./tracing.js"
+import { withOwnSpan } from "./tracing.js"
 
 /** What an operation needs at call time, compiled once per operation on first use. */
 interface Compiled {
@@ -241,7 +241,8 @@ const attempt = <S extends number>(
   descriptor: Descriptor<S>,
   compiled: Compiled,
   client: CamundaClient["Type"],
-  input: unknown
+  input: unknown,
+  span: Tracer.Span | undefined
 ): Effect.Effect<unknown, CamundaError> =>
   Either.match(compiled.encode(input ?? {}), {
     onLeft: (issue) =>
@@ -258,9 +259,9 @@ const attempt = <S extends number>(
       )
       const timeout = attemptTimeout(client, input)
       // past the deadline the request is aborted (and the connection closed)
-      return withDeadline(exchange, {
+      return runAttempt(client.httpClient, exchange, {
         timeout,
-        httpClient: client.httpClient,
+        span,
         isAbort: (error) => error._tag === "TransportError",
         onTimeout: () =>
           new TransportError({
@@ -273,13 +274,10 @@ const attempt = <S extends number>(
   })
 
 /** Records a retried failure on the operation's span. */
-const recordRetry = (error: CamundaError) =>
-  Effect.flatMap(Clock.currentTimeNanos, (now) =>
-    Effect.withFiberRuntime<void>((fiber) => {
-      const span = fiber.currentSpan
-      if (span?._tag === "Span") span.event("camunda.retry", now, { "error.type": error._tag })
-      return Effect.void
-    }))
+const recordRetry = (span: Tracer.Span | undefined) => (error: CamundaError) =>
+  span === undefined
+    ? Effect.void
+    : Effect.map(Clock.currentTimeNanos, (now) => span.event("camunda.retry", now, { "error.type": error._tag }))
 
 const isUnauthorized = (error: CamundaError): boolean =>
   error._tag === "Unauthorized" || (error._tag === "UnexpectedStatus" && error.status === 401)
@@ -325,23 +323,24 @@ export const execute = <A, S extends number, Gated extends boolean>(
   input: unknown
 ): Effect.Effect<A, OperationError<S, Gated>, CamundaClient> => {
   const compiled = compile(descriptor)
-  const call = Effect.withFiberRuntime<unknown, CamundaError, CamundaClient>((fiber) => {
-    const client = Context.unsafeGet(fiber.currentContext, CamundaClient)
-    const policy = policyFor(client, fiber)
-    const gate = client.gate
-    const once = gate.observe(
-      withTokenRefresh(client, attempt(descriptor, compiled, client, withDefaultTenant(descriptor, client, input))),
-      compiled.gated
-    )
-    const retryable = Retry.shouldRetry(policy, descriptor.safeToRepeat)
-    const call = policy.maxAttempts <= 1 ? once : Effect.catchAll(once, (error) =>
-      retryable(error)
-        ? retryAfterFailure(once, error, { schedule: scheduleOf(policy), while: retryable, onRetry: recordRetry })
-        : Effect.fail(error))
-    // one permit per logical call, held across its retries
-    return compiled.gated ? gate.withPermit(descriptor.operationId, call) : call
-  })
-  return withSpanWhenTracing(call, compiled.spanName, compiled.spanOptions) as Effect.Effect<any, any, CamundaClient> as Effect.Effect<
+  const call = (span: Tracer.Span | undefined) =>
+    Effect.withFiberRuntime<unknown, CamundaError, CamundaClient>((fiber) => {
+      const client = Context.unsafeGet(fiber.currentContext, CamundaClient)
+      const policy = policyFor(client, fiber)
+      const gate = client.gate
+      const once = gate.observe(
+        withTokenRefresh(client, attempt(descriptor, compiled, client, withDefaultTenant(descriptor, client, input), span)),
+        compiled.gated
+      )
+      const retryable = Retry.shouldRetry(policy, descriptor.safeToRepeat)
+      const call = policy.maxAttempts <= 1 ? once : Effect.catchAll(once, (error) =>
+        retryable(error)
+          ? retryAfterFailure(once, error, { schedule: scheduleOf(policy), while: retryable, onRetry: recordRetry(span) })
+          : Effect.fail(error))
+      // one permit per logical call, held across its retries
+      return compiled.gated ? gate.withPermit(descriptor.operationId, call, span) : call
+    })
+  return withOwnSpan(compiled.spanName, compiled.spanOptions, call) as Effect.Effect<any, any, CamundaClient> as Effect.Effect<
     A,
     OperationError<S, Gated>,
     CamundaClient

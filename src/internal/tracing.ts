@@ -1,3 +1,5 @@
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import type * as Tracer from "effect/Tracer"
@@ -17,3 +19,31 @@ export const withSpanWhenTracing = <A, E, R>(
   Effect.withFiberRuntime<A, E, R>((fiber) =>
     fiber.getFiberRef(FiberRef.currentTracerEnabled) ? Effect.withSpan(effect, name, options()) : effect
   )
+
+/**
+ * Runs `use` with a span of its own that `use` hands on explicitly, instead of making it the
+ * parent span of the fiber's context: changing the context (as `Effect.withSpan` does) costs
+ * as much as the span itself, two copies of the fiber's refs and the bookkeeping that
+ * restores them. For code whose own work needs the span by name (the operations: retry events,
+ * permit waits, the `traceparent` header) and which gives it as parent only to the HTTP
+ * client that asks for it (`internal/attemptRunner.ts`). The span is made by the fiber's
+ * tracer with its annotations, links and parent, and ended with the exit, as
+ * `Effect.withSpan` does; with tracing off `use` gets `undefined` and there is no span at all.
+ *
+ * @internal
+ */
+export const withOwnSpan = <A, E, R>(
+  name: string,
+  options: () => Tracer.SpanOptions,
+  use: (span: Tracer.Span | undefined) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  Effect.withFiberRuntime<A, E, R>((fiber) => {
+    if (!fiber.getFiberRef(FiberRef.currentTracerEnabled)) return use(undefined)
+    const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+    const timed = fiber.getFiberRef(FiberRef.currentTracerTimingEnabled)
+    return Effect.flatMap(Effect.makeSpan(name, options()), (span) =>
+      Effect.onExit(use(span), (exit) =>
+        Effect.sync(() => {
+          if (span.status._tag !== "Ended") span.end(timed ? clock.unsafeCurrentTimeNanos() : BigInt(0), exit)
+        })))
+  })

@@ -24,7 +24,7 @@ import { readFile } from "node:fs/promises"
 import { Readable } from "node:stream"
 import * as Undici from "undici"
 import type { Options, TlsOptions } from "../UndiciHttpClient.js"
-import { type DeadlineRunner, withDeadlineRunner } from "./attemptDeadline.js"
+import { type AttemptOptions, type AttemptRunner, genericRunner, withAttemptRunner } from "./attemptRunner.js"
 
 const emptyText = Effect.succeed("")
 
@@ -181,13 +181,19 @@ class EmitterSignal {
   }
 }
 
+/** What the request of an attempt takes from the attempt: its abort signal and its span. */
+interface AttemptState {
+  readonly signal: EmitterSignal
+  readonly span: Tracer.Span | undefined
+}
+
 /**
- * The signals of the attempts running now, by the fiber running each. A fiber forked inside
- * an attempt (the OAuth token fetch, shared by many calls) has none: only the attempt's own
- * request ends with the attempt. (A `FiberRef` would do the same, at the cost of copying the
+ * The attempts running now, by the fiber running each. A fiber forked inside an attempt (the
+ * OAuth token fetch, shared by many calls) has none: only the attempt's own request ends with
+ * the attempt and carries its span. (A `FiberRef` would do the same, at the cost of copying the
  * fiber's refs twice per attempt.)
  */
-const attemptSignals = new WeakMap<Fiber.RuntimeFiber<any, any>, EmitterSignal>()
+const attempts = new WeakMap<Fiber.RuntimeFiber<any, any>, AttemptState>()
 
 /** What the signal of an attempt that ran out of time fires with. */
 const deadlineExceeded = new Error("deadline passed")
@@ -200,29 +206,28 @@ const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
 const maxTimerMillis = 2 ** 31 - 1
 
 /**
- * The deadline of an attempt on this client, without a fiber of its own: a timer fires the
- * attempt's signal, which `dispatch` gave to undici, and the attempt fails with undici's abort
- * error, reported as `onTimeout()`. Only on the live clock, whose `sleep` is this same timer:
- * under `TestClock` (or any other clock), or past a Node timer's range, the deadline is
- * `Effect.timeoutFail`, so tests drive it.
+ * An attempt on this client, without a fiber of its own and without changing the fiber's
+ * context: a timer fires the attempt's signal, which `dispatch` gave to undici, and the attempt
+ * fails with undici's abort error, reported as `onTimeout()`; `dispatch` takes the span's
+ * trace context from the attempt. The timer needs the live clock, whose `sleep` is this same
+ * timer: under `TestClock` (or any other clock), or past a Node timer's range, the attempt runs
+ * the generic way (`Effect.timeoutFail`), so tests drive it.
  */
-const runWithDeadline: DeadlineRunner = <A, E, E2>(
-  attempt: Effect.Effect<A, E>,
-  timeout: Duration.Duration,
-  isAbort: (error: E) => boolean,
-  onTimeout: () => E2
-) => {
+const runAttempt: AttemptRunner = <A, E, E2>(attempt: Effect.Effect<A, E>, options: AttemptOptions<E, E2>) => {
+  const { isAbort, onTimeout, span, timeout } = options
+  const timed = Duration.isFinite(timeout)
+  if (!timed && span === undefined) return attempt
   const millis = Duration.toMillis(timeout)
   return Effect.withFiberRuntime<A, E | E2>((fiber) => {
-    if (millis > maxTimerMillis || Context.get(fiber.getFiberRef(DefaultServices.currentServices), Clock.Clock) !== liveClock) {
-      return Effect.timeoutFail(attempt, { duration: timeout, onTimeout })
+    if (timed && (millis > maxTimerMillis || Context.get(fiber.currentDefaultServices, Clock.Clock) !== liveClock)) {
+      return genericRunner(attempt, options)
     }
     const signal = new EmitterSignal()
-    const timer = setTimeout(abortAtDeadline, millis, signal)
-    attemptSignals.set(fiber, signal)
+    const timer = timed ? setTimeout(abortAtDeadline, millis, signal) : undefined
+    attempts.set(fiber, { signal, span })
     const settle = () => {
-      clearTimeout(timer)
-      attemptSignals.delete(fiber)
+      if (timer !== undefined) clearTimeout(timer)
+      attempts.delete(fiber)
     }
     return Effect.uninterruptibleMask((restore) =>
       Effect.matchCauseEffect(restore(attempt), {
@@ -322,15 +327,17 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
 }
 
 /**
- * Sends the request. Its signal is the attempt's when the executor set one (the attempt's
- * deadline fires it), else one of its own; interruption fires either. The W3C
- * trace context of the current span (the operation's span) goes into the headers.
+ * Sends the request. Within an operation's attempt (`runAttempt`) it takes the attempt's signal
+ * (the deadline fires it) and the W3C trace context of the operation's span; used as a plain
+ * `HttpClient`, a signal of its own and the trace context of the fiber's current span.
+ * Interruption fires the signal either way.
  */
 const dispatch = (dispatcher: Undici.Dispatcher, request: HttpClientRequest.HttpClientRequest, url: URL, encoded: Encoded) =>
   Effect.withFiberRuntime<Response, HttpClientError.HttpClientError>((fiber) => {
-    const span = fiber.currentSpan
+    const attempt = attempts.get(fiber)
+    const span = attempt === undefined ? fiber.currentSpan : attempt.span
     const headers = span?._tag === "Span" ? withTraceparent(encoded.headers, span) : encoded.headers
-    const signal = attemptSignals.get(fiber) ?? new EmitterSignal()
+    const signal = attempt?.signal ?? new EmitterSignal()
     return Effect.async<Response, HttpClientError.HttpClientError>((resume) => {
       dispatcher.dispatch({
         method: request.method as Undici.Dispatcher.HttpMethod,
@@ -359,10 +366,10 @@ const send = (dispatcher: Undici.Dispatcher, request: HttpClientRequest.HttpClie
 
 /** @internal */
 export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient =>
-  withDeadlineRunner(HttpClient.makeWith(
+  withAttemptRunner(HttpClient.makeWith(
     (request: Effect.Effect<HttpClientRequest.HttpClientRequest>) => Effect.flatMap(request, (request) => send(dispatcher, request)),
     Effect.succeed
-  ), runWithDeadline)
+  ), runAttempt)
 
 /** The `connect` options of the `Agent`: only the TLS settings given, secrets unwrapped here. */
 const connectOptions = (tls: TlsOptions | undefined): Undici.Agent.Options["connect"] => {
