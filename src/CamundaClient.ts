@@ -78,13 +78,32 @@ export const make = (options: CamundaConfig.Options = {}): Effect.Effect<Service
   })
 
 /**
- * `transformed` sends through `original`: it keeps the attempt runner of `original`, which
- * runs an attempt with its deadline and span without a fiber of its own or a context change
- * (see `internal/attemptRunner.ts`).
+ * `original` with every request mapped by `prepare` first. When `original` has an attempt
+ * runner (see `internal/attemptRunner.ts`), the result keeps one that prepares the request and
+ * hands it to it: attempts still run in one step on that client.
  */
-const sameSender = (original: HttpClient.HttpClient, transformed: HttpClient.HttpClient): HttpClient.HttpClient => {
+const preparing = (
+  original: HttpClient.HttpClient,
+  prepare: (request: HttpClientRequest.HttpClientRequest) => HttpClientRequest.HttpClientRequest
+): HttpClient.HttpClient => {
   const runner = attemptRunner(original)
-  return runner === undefined ? transformed : withAttemptRunner(transformed, runner)
+  const prepared = HttpClient.mapRequest(original, prepare)
+  return runner === undefined
+    ? prepared
+    : withAttemptRunner(prepared, (request, onResponse, options) => runner(prepare(request), onResponse, options))
+}
+
+/** As `preparing`, for a preparation that takes an effect (fetching an OAuth token). */
+const preparingEffect = (
+  original: HttpClient.HttpClient,
+  prepare: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<HttpClientRequest.HttpClientRequest, HttpClientError.HttpClientError>
+): HttpClient.HttpClient => {
+  const runner = attemptRunner(original)
+  const prepared = HttpClient.mapRequestEffect(original, prepare)
+  return runner === undefined
+    ? prepared
+    : withAttemptRunner(prepared, (request, onResponse, options) =>
+      Effect.flatMap(Effect.mapError(prepare(request), options.onError), (request) => runner(request, onResponse, options)))
 }
 
 /** The service, with the base URL and the credentials applied to every request. */
@@ -98,10 +117,7 @@ const withAuth = (
     return Effect.succeed({
       config,
       gate,
-      httpClient: sameSender(
-        httpClient,
-        HttpClient.mapRequest(httpClient, flow(HttpClientRequest.prependUrl(config.restAddress), Auth.authorize(auth)))
-      )
+      httpClient: preparing(httpClient, flow(HttpClientRequest.prependUrl(config.restAddress), Auth.authorize(auth)))
     })
   }
   // Tokens are requested through the application's client as given: no base URL, no credentials.
@@ -110,7 +126,7 @@ const withAuth = (
   return Effect.map(auth.tokens(httpClient, config.requestTimeout), (tokens): Service => ({
     config,
     gate,
-    httpClient: sameSender(httpClient, HttpClient.mapRequestEffect(httpClient, (request) =>
+    httpClient: preparingEffect(httpClient, (request) =>
       tokens.get.pipe(
         Effect.map((token) =>
           HttpClientRequest.bearerToken(HttpClientRequest.prependUrl(request, config.restAddress), token)
@@ -123,7 +139,7 @@ const withAuth = (
             description: error.message
           })
         )
-      ))),
+      )),
     invalidateToken: tokens.invalidate
   }))
 }

@@ -4,6 +4,7 @@
  */
 import * as Cookies from "@effect/platform/Cookies"
 import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
 import { describe, expect, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
@@ -17,7 +18,7 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
-import { Auth, CamundaClient, Cluster, Document, Keys, Resource, UserTask } from "effect-camunda"
+import { Auth, CamundaClient, type CamundaError, Cluster, Document, Keys, Resource, UserTask } from "effect-camunda"
 import * as UndiciHttpClient from "effect-camunda/UndiciHttpClient"
 import { topologyBody } from "./support/mockHttp.js"
 import { recordingTracer } from "./support/tracing.js"
@@ -329,6 +330,40 @@ describe("UndiciHttpClient: request timeout", () => {
       expect(call.unsafePoll()).not.toBeNull()
       expect(yield* Fiber.join(call)).toMatchObject({ _tag: "TransportError", reason: "Timeout" })
       expect(closed).toEqual(["/v2/user-tasks/2/completion"])
+    }))
+
+  it.scopedLive("OAuth on this client: a 401 renews the token and repeats the call once; a refused token request is a TransportError with the AuthError", () =>
+    Effect.gen(function*() {
+      let tokens = 0
+      let refuseTokens = false
+      const { seen, url } = yield* server((request, response) => {
+        if (request.url === "/oauth/token") {
+          if (refuseTokens) return response.writeHead(401).end("invalid_client")
+          response.writeHead(200, { "content-type": "application/json" })
+            .end(JSON.stringify({ access_token: `token-${++tokens}`, expires_in: 300 }))
+        } else {
+          response.writeHead(request.headers["authorization"] === "Bearer token-1" ? 401 : 204).end()
+        }
+      })
+      const oauthClient = () =>
+        CamundaClient.layer({
+          restAddress: url,
+          auth: Auth.oauth({ oauthUrl: `${url}/oauth/token`, clientId: "c", clientSecret: Redacted.make("s") })
+        }).pipe(Layer.provide(UndiciHttpClient.layer()))
+      yield* UserTask.completeUserTask({ userTaskKey: Keys.UserTaskKey.make("1") }).pipe(Effect.provide(oauthClient()))
+      expect(seen.map(({ headers, url }) => [url, headers["authorization"]])).toEqual([
+        ["/oauth/token", undefined],
+        ["/v2/user-tasks/1/completion", "Bearer token-1"],
+        ["/oauth/token", undefined],
+        ["/v2/user-tasks/1/completion", "Bearer token-2"]
+      ])
+      refuseTokens = true
+      const error = yield* Effect.flip(UserTask.completeUserTask({ userTaskKey: Keys.UserTaskKey.make("2") }).pipe(
+        Effect.provide(oauthClient())
+      ))
+      expect(error).toMatchObject({ _tag: "TransportError", reason: "Transport" })
+      expect(((error as CamundaError.TransportError).cause as HttpClientError.RequestError).cause).toBeInstanceOf(Auth.AuthError)
+      expect(seen.filter(({ url }) => url.startsWith("/v2"))).toHaveLength(2)
     }))
 
   it.scopedLive("an interrupted call does not abort the OAuth token request other calls wait for", () =>

@@ -1,23 +1,28 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Tracer from "effect/Tracer"
 
 /**
- * How one attempt of an operation runs on an HTTP client: with its deadline (the client's
- * `requestTimeout`, or a long poll's own plus a margin), past which the attempt's request is
- * aborted and the attempt fails with `onTimeout()`, and under the operation's span, the parent
- * of whatever the client traces and the source of the `traceparent` header.
+ * How one attempt of an operation runs on an HTTP client: the request goes out, the answer
+ * is read with `onResponse`, all within the attempt's deadline (the client's `requestTimeout`,
+ * or a long poll's own plus a margin; past it the request is aborted and the attempt fails
+ * with `onTimeout()`), and under the operation's span, the parent of whatever the client
+ * traces and the source of the `traceparent` header.
  *
- * The generic way (`genericRunner`) works with any `HttpClient`: `Effect.withParentSpan` and
- * `Effect.timeoutFail`, which races the attempt against a sleep in two forked fibers (on a
- * 2-core machine about half the CPU of a call) and changes the fiber's context for the span
- * (about a sixth). An HTTP client that can do both itself brings an `AttemptRunner` under the
- * `AttemptRunner` key: this package's `UndiciHttpClient` does (a timer and an abort signal, and
- * the span handed to the request by the attempt's fiber; no fiber, no context change). The
- * executor uses it when the client in the service carries it. A client wrapped by the
- * application loses the key and runs attempts the generic way. The runner lives with its
- * client, so a bundle without that client carries none of it.
+ * The generic way (`runGeneric`) works with any `HttpClient`: `execute`, then
+ * `Effect.withParentSpan` and `Effect.timeoutFail`, which races the attempt against a sleep in
+ * two forked fibers (on a 2-core machine about half the CPU of a call) and changes the fiber's
+ * context for the span (about a sixth). An HTTP client that can do all of it itself brings an
+ * `AttemptRunner` under the `AttemptRunner` key: this package's `UndiciHttpClient` does (one
+ * asynchronous step per attempt: a timer and an abort signal, the span's trace context put on
+ * the request, no fiber, no context change). The executor uses it when the client in the
+ * service carries it. A client wrapped by the application loses the key and runs attempts
+ * the generic way. The runner lives with its client, so a bundle without that client carries
+ * none of it.
  *
  * @internal
  */
@@ -29,19 +34,19 @@ export interface AttemptOptions<E, E2> {
   readonly timeout: Duration.Duration
   /** The operation's span, `undefined` with tracing off. */
   readonly span: Tracer.Span | undefined
-  /** Whether a failure of the attempt may be the abort (a transport failure, not an answer). */
-  readonly isAbort: (error: E) => boolean
+  /** What a failure of the exchange itself (transport, unreadable body) is for the caller. */
+  readonly onError: (error: HttpClientError.HttpClientError) => E
   readonly onTimeout: () => E2
 }
 
 /**
- * Runs `attempt` with `options`' deadline and span, failing with `onTimeout()` when a failure of
- * the attempt comes from the abort at the deadline.
+ * Sends `request` and reads the answer with `onResponse` under `options`' deadline and span.
  *
  * @internal
  */
 export type AttemptRunner = <A, E, E2>(
-  attempt: Effect.Effect<A, E>,
+  request: HttpClientRequest.HttpClientRequest,
+  onResponse: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, E>,
   options: AttemptOptions<E, E2>
 ) => Effect.Effect<A, E | E2>
 
@@ -54,23 +59,33 @@ export const attemptRunner = (client: HttpClient.HttpClient): AttemptRunner | un
   (client as { readonly [AttemptRunner]?: AttemptRunner })[AttemptRunner]
 
 /**
- * Any client: the span as the parent span of the attempt, the deadline with
+ * Any client: `execute`, the span as the parent span of the attempt, the deadline with
  * `Effect.timeoutFail` (interrupting the attempt aborts its request).
  *
  * @internal
  */
-export const genericRunner: AttemptRunner = (attempt, { onTimeout, span, timeout }) => {
+export const runGeneric = <A, E, E2>(
+  httpClient: HttpClient.HttpClient,
+  request: HttpClientRequest.HttpClientRequest,
+  onResponse: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, E>,
+  { onError, onTimeout, span, timeout }: AttemptOptions<E, E2>
+): Effect.Effect<A, E | E2> => {
+  const attempt = Effect.flatMap(Effect.mapError(httpClient.execute(request), onError), onResponse)
   const traced = span === undefined ? attempt : Effect.withParentSpan(attempt, span)
   return Duration.isFinite(timeout) ? Effect.timeoutFail(traced, { duration: timeout, onTimeout }) : traced
 }
 
 /**
- * Runs `attempt` through `httpClient`'s runner when it has one, else the generic way.
+ * Runs an attempt through `httpClient`'s runner when it has one, else the generic way.
  *
  * @internal
  */
 export const runAttempt = <A, E, E2>(
   httpClient: HttpClient.HttpClient,
-  attempt: Effect.Effect<A, E>,
+  request: HttpClientRequest.HttpClientRequest,
+  onResponse: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, E>,
   options: AttemptOptions<E, E2>
-): Effect.Effect<A, E | E2> => (attemptRunner(httpClient) ?? genericRunner)(attempt, options)
+): Effect.Effect<A, E | E2> => {
+  const runner = attemptRunner(httpClient)
+  return runner === undefined ? runGeneric(httpClient, request, onResponse, options) : runner(request, onResponse, options)
+}

@@ -250,19 +250,15 @@ const attempt = <S extends number>(
         new InvalidRequest({ operationId: descriptor.operationId, description: ParseResult.TreeFormatter.formatIssueSync(issue) })
       ),
     onRight: (encoded) => {
-      const exchange = client.httpClient.execute(buildRequest(descriptor, compiled, encoded)).pipe(
-        Effect.mapError(transportError(descriptor.operationId)),
-        Effect.flatMap((response): Effect.Effect<unknown, CamundaError> => {
-          const body = successBodyFor(descriptor, response.status)
-          return body === undefined ? problemError(descriptor, response) : decodeSuccess(descriptor, body, response)
-        })
-      )
       const timeout = attemptTimeout(client, input)
       // past the deadline the request is aborted (and the connection closed)
-      return runAttempt(client.httpClient, exchange, {
+      return runAttempt(client.httpClient, buildRequest(descriptor, compiled, encoded), (response): Effect.Effect<unknown, CamundaError> => {
+        const body = successBodyFor(descriptor, response.status)
+        return body === undefined ? problemError(descriptor, response) : decodeSuccess(descriptor, body, response)
+      }, {
         timeout,
         span,
-        isAbort: (error) => error._tag === "TransportError",
+        onError: transportError(descriptor.operationId),
         onTimeout: () =>
           new TransportError({
             operationId: descriptor.operationId,

@@ -13,7 +13,7 @@ import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
-import type * as Fiber from "effect/Fiber"
+import * as Either from "effect/Either"
 import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -24,7 +24,7 @@ import { readFile } from "node:fs/promises"
 import { Readable } from "node:stream"
 import * as Undici from "undici"
 import type { Options, TlsOptions } from "../UndiciHttpClient.js"
-import { type AttemptOptions, type AttemptRunner, genericRunner, withAttemptRunner } from "./attemptRunner.js"
+import { type AttemptRunner, runGeneric, withAttemptRunner } from "./attemptRunner.js"
 
 const emptyText = Effect.succeed("")
 
@@ -111,20 +111,15 @@ interface Encoded {
 }
 
 /**
- * The body and its content headers. Multipart bodies are encoded with the runtime's own
- * `Response` (the installed undici may not read the global `FormData`).
+ * The body and its content headers, for every body but multipart (`encodeFormData`).
  */
-const encodeBody = (request: HttpClientRequest.HttpClientRequest): Effect.Effect<Encoded> => {
+const encodeBody = (request: HttpClientRequest.HttpClientRequest): Encoded => {
   const body = request.body
   const headers: Record<string, string> = { ...request.headers }
   switch (body._tag) {
     case "Empty":
-      return Effect.succeed({ body: null, headers })
-    case "FormData": {
-      const encoded = new globalThis.Response(body.formData)
-      headers["content-type"] = encoded.headers.get("content-type")!
-      return Effect.promise(() => encoded.arrayBuffer()).pipe(Effect.map((bytes) => ({ body: new Uint8Array(bytes), headers })))
-    }
+    case "FormData":
+      return { body: null, headers }
     default: {
       if (body.contentType !== undefined) headers["content-type"] = body.contentType
       if (body.contentLength !== undefined) headers["content-length"] = String(body.contentLength)
@@ -133,10 +128,27 @@ const encodeBody = (request: HttpClientRequest.HttpClientRequest): Effect.Effect
         : body._tag === "Uint8Array"
         ? body.body
         : body.body as string | Uint8Array
-      return Effect.succeed({ body: payload, headers })
+      return { body: payload, headers }
     }
   }
 }
+
+/**
+ * A multipart body and its content type, encoded with the runtime's own `Response` (the
+ * installed undici may not read the global `FormData`).
+ */
+const encodeFormData = (request: HttpClientRequest.HttpClientRequest, formData: FormData): Effect.Effect<Encoded> => {
+  const encoded = new globalThis.Response(formData)
+  const headers: Record<string, string> = { ...request.headers, "content-type": encoded.headers.get("content-type")! }
+  return Effect.map(Effect.promise(() => encoded.arrayBuffer()), (bytes) => ({ body: new Uint8Array(bytes), headers }))
+}
+
+/** The encoded body of `request`, then `use(encoded)`: one step more only for multipart. */
+const withEncodedBody = <A, E>(
+  request: HttpClientRequest.HttpClientRequest,
+  use: (encoded: Encoded) => Effect.Effect<A, E>
+): Effect.Effect<A, E> =>
+  request.body._tag === "FormData" ? Effect.flatMap(encodeFormData(request, request.body.formData), use) : use(encodeBody(request))
 
 type Listener = () => void
 
@@ -181,22 +193,11 @@ class EmitterSignal {
   }
 }
 
-/** What the request of an attempt takes from the attempt: its abort signal and its span. */
-interface AttemptState {
-  readonly signal: EmitterSignal
-  readonly span: Tracer.Span | undefined
-}
-
-/**
- * The attempts running now, by the fiber running each. A fiber forked inside an attempt (the
- * OAuth token fetch, shared by many calls) has none: only the attempt's own request ends with
- * the attempt and carries its span. (A `FiberRef` would do the same, at the cost of copying the
- * fiber's refs twice per attempt.)
- */
-const attempts = new WeakMap<Fiber.RuntimeFiber<any, any>, AttemptState>()
-
 /** What the signal of an attempt that ran out of time fires with. */
 const deadlineExceeded = new Error("deadline passed")
+
+/** What the signal of an interrupted request fires with. */
+const interrupted = new Error("interrupted")
 
 const abortAtDeadline = (signal: EmitterSignal) => signal.abort(deadlineExceeded)
 
@@ -204,46 +205,6 @@ const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
 
 /** The longest delay a Node timer takes. */
 const maxTimerMillis = 2 ** 31 - 1
-
-/**
- * An attempt on this client, without a fiber of its own and without changing the fiber's
- * context: a timer fires the attempt's signal, which `dispatch` gave to undici, and the attempt
- * fails with undici's abort error, reported as `onTimeout()`; `dispatch` takes the span's
- * trace context from the attempt. The timer needs the live clock, whose `sleep` is this same
- * timer: under `TestClock` (or any other clock), or past a Node timer's range, the attempt runs
- * the generic way (`Effect.timeoutFail`), so tests drive it.
- */
-const runAttempt: AttemptRunner = <A, E, E2>(attempt: Effect.Effect<A, E>, options: AttemptOptions<E, E2>) => {
-  const { isAbort, onTimeout, span, timeout } = options
-  const timed = Duration.isFinite(timeout)
-  if (!timed && span === undefined) return attempt
-  const millis = Duration.toMillis(timeout)
-  return Effect.withFiberRuntime<A, E | E2>((fiber) => {
-    if (timed && (millis > maxTimerMillis || Context.get(fiber.currentDefaultServices, Clock.Clock) !== liveClock)) {
-      return genericRunner(attempt, options)
-    }
-    const signal = new EmitterSignal()
-    const timer = timed ? setTimeout(abortAtDeadline, millis, signal) : undefined
-    attempts.set(fiber, { signal, span })
-    const settle = () => {
-      if (timer !== undefined) clearTimeout(timer)
-      attempts.delete(fiber)
-    }
-    return Effect.uninterruptibleMask((restore) =>
-      Effect.matchCauseEffect(restore(attempt), {
-        onSuccess: (value) => {
-          settle()
-          return Effect.succeed(value)
-        },
-        onFailure: (cause): Effect.Effect<never, E | E2> => {
-          settle()
-          const timedOut = signal.reason === deadlineExceeded && cause._tag === "Fail" && isAbort(cause.error)
-          return timedOut ? Effect.fail(onTimeout()) : Effect.failCause(cause)
-        }
-      })
-    )
-  })
-}
 
 /**
  * The W3C trace context of `span` added to `headers` (mutated: they are this request's own
@@ -277,7 +238,7 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
   constructor(
     private readonly request: HttpClientRequest.HttpClientRequest,
     private readonly signal: EmitterSignal,
-    private readonly resume: (effect: Effect.Effect<Response, HttpClientError.HttpClientError>) => void
+    private readonly done: (result: Response | HttpClientError.HttpClientError) => void
   ) {
     signal.on("abort", this.onSignal)
   }
@@ -300,13 +261,13 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
 
   onComplete(): void {
     const body = this.chunks.length === 0 ? noBody : this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks)
-    this.settle(Effect.succeed(new Response(this.request, { status: this.status, headers: this.headers ?? {}, body })))
+    this.settle(new Response(this.request, { status: this.status, headers: this.headers ?? {}, body }))
   }
 
   onError(cause: Error): void {
     const { request } = this
     const headers = this.headers
-    this.settle(Effect.fail(
+    this.settle(
       headers === undefined
         ? new HttpClientError.RequestError({ request, reason: "Transport", cause })
         : new HttpClientError.ResponseError({
@@ -315,61 +276,110 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
           reason: "Decode",
           cause
         })
-    ))
+    )
   }
 
-  private settle(result: Effect.Effect<Response, HttpClientError.HttpClientError>): void {
+  private settle(result: Response | HttpClientError.HttpClientError): void {
     if (this.settled) return
     this.settled = true
     this.signal.removeListener("abort", this.onSignal)
-    this.resume(result)
+    this.done(result)
   }
 }
 
 /**
- * Sends the request. Within an operation's attempt (`runAttempt`) it takes the attempt's signal
- * (the deadline fires it) and the W3C trace context of the operation's span; used as a plain
- * `HttpClient`, a signal of its own and the trace context of the fiber's current span.
- * Interruption fires the signal either way.
+ * One exchange, one asynchronous step: the request goes out with the W3C trace context of
+ * `span` and a signal of its own, which interruption fires, and the deadline's timer when
+ * `millis` is set. The answer comes back whole; a failure after the deadline fired is
+ * `onTimeout()`, any other `onError(…)`.
  */
-const dispatch = (dispatcher: Undici.Dispatcher, request: HttpClientRequest.HttpClientRequest, url: URL, encoded: Encoded) =>
-  Effect.withFiberRuntime<Response, HttpClientError.HttpClientError>((fiber) => {
-    const attempt = attempts.get(fiber)
-    const span = attempt === undefined ? fiber.currentSpan : attempt.span
-    const headers = span?._tag === "Span" ? withTraceparent(encoded.headers, span) : encoded.headers
-    const signal = attempt?.signal ?? new EmitterSignal()
-    return Effect.async<Response, HttpClientError.HttpClientError>((resume) => {
-      dispatcher.dispatch({
-        method: request.method as Undici.Dispatcher.HttpMethod,
-        origin: url.origin,
-        path: url.pathname + url.search,
-        headers,
-        body: encoded.body,
-        // timeouts are the caller's: the attempt's deadline, or Effect.timeout
-        headersTimeout: 0,
-        bodyTimeout: 0
-      }, new Exchange(request, signal, resume))
-      return Effect.sync(() => signal.abort(new Error("interrupted")))
+const exchange = <E, E2>(
+  dispatcher: Undici.Dispatcher,
+  request: HttpClientRequest.HttpClientRequest,
+  url: URL,
+  encoded: Encoded,
+  span: Tracer.AnySpan | undefined,
+  millis: number | undefined,
+  onError: (error: HttpClientError.HttpClientError) => E,
+  onTimeout: () => E2
+) =>
+  Effect.async<Response, E | E2>((resume) => {
+    const signal = new EmitterSignal()
+    const timer = millis === undefined ? undefined : setTimeout(abortAtDeadline, millis, signal)
+    const done = (result: Response | HttpClientError.HttpClientError) => {
+      if (timer !== undefined) clearTimeout(timer)
+      resume(
+        result instanceof Response
+          ? Effect.succeed(result)
+          : Effect.fail(signal.reason === deadlineExceeded ? onTimeout() : onError(result))
+      )
+    }
+    dispatcher.dispatch({
+      method: request.method as Undici.Dispatcher.HttpMethod,
+      origin: url.origin,
+      path: url.pathname + url.search,
+      headers: span?._tag === "Span" ? withTraceparent(encoded.headers, span) : encoded.headers,
+      body: encoded.body,
+      // timeouts are the caller's: the attempt's deadline, or Effect.timeout
+      headersTimeout: 0,
+      bodyTimeout: 0
+    }, new Exchange(request, signal, done))
+    return Effect.sync(() => {
+      if (timer !== undefined) clearTimeout(timer)
+      signal.abort(interrupted)
     })
   })
 
+const invalidUrl = (request: HttpClientRequest.HttpClientRequest, cause: unknown) =>
+  new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause })
+
+const identity = <A>(a: A): A => a
+
+const never = (): never => {
+  throw new Error("no deadline was set")
+}
+
+/** The plain `HttpClient`: no deadline, the trace context of the fiber's current span. */
 const send = (dispatcher: Undici.Dispatcher, request: HttpClientRequest.HttpClientRequest) =>
-  Effect.flatMap(
-    Effect.mapError(
-      UrlParams.makeUrl(request.url, request.urlParams, request.hash),
-      (cause) => new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause })
-    ),
-    (url) =>
-      Effect.flatMap(encodeBody(request), (encoded): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> =>
-        dispatch(dispatcher, request, url, encoded))
-  )
+  Effect.withFiberRuntime<Response, HttpClientError.HttpClientError>((fiber) => {
+    const url = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+    if (Either.isLeft(url)) return Effect.fail(invalidUrl(request, url.left))
+    return withEncodedBody(request, (encoded) =>
+      exchange(dispatcher, request, url.right, encoded, fiber.currentSpan, undefined, identity, never))
+  })
+
+/**
+ * An attempt of an operation on this client (see `internal/attemptRunner.ts`): the exchange is
+ * one asynchronous step with the deadline's timer and the operation span's trace context, then
+ * `onResponse`. The timer needs the live clock, whose `sleep` is this same timer: under
+ * `TestClock` (or any other clock), or past a Node timer's range, the attempt runs the generic
+ * way (`Effect.timeoutFail`), so tests drive it.
+ */
+const attemptRunnerOf = (dispatcher: Undici.Dispatcher, client: HttpClient.HttpClient): AttemptRunner =>
+  (request, onResponse, options) => {
+    const { onError, onTimeout, span, timeout } = options
+    const timed = Duration.isFinite(timeout)
+    const millis = timed ? Duration.toMillis(timeout) : undefined
+    if (millis !== undefined && millis > maxTimerMillis) return runGeneric(client, request, onResponse, options)
+    return Effect.withFiberRuntime((fiber) => {
+      if (timed && Context.get(fiber.currentDefaultServices, Clock.Clock) !== liveClock) {
+        return runGeneric(client, request, onResponse, options)
+      }
+      const url = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+      if (Either.isLeft(url)) return Effect.fail(onError(invalidUrl(request, url.left)))
+      return withEncodedBody(request, (encoded) =>
+        Effect.flatMap(exchange(dispatcher, request, url.right, encoded, span, millis, onError, onTimeout), onResponse))
+    })
+  }
 
 /** @internal */
-export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient =>
-  withAttemptRunner(HttpClient.makeWith(
+export const make = (dispatcher: Undici.Dispatcher): HttpClient.HttpClient => {
+  const client = HttpClient.makeWith(
     (request: Effect.Effect<HttpClientRequest.HttpClientRequest>) => Effect.flatMap(request, (request) => send(dispatcher, request)),
     Effect.succeed
-  ), runAttempt)
+  )
+  return withAttemptRunner(client, attemptRunnerOf(dispatcher, client))
+}
 
 /** The `connect` options of the `Agent`: only the TLS settings given, secrets unwrapped here. */
 const connectOptions = (tls: TlsOptions | undefined): Undici.Agent.Options["connect"] => {
