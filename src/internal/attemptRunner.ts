@@ -37,6 +37,22 @@ export interface AttemptOptions<E, E2> {
   /** What a failure of the exchange itself (transport, unreadable body) is for the caller. */
   readonly onError: (error: HttpClientError.HttpClientError) => E
   readonly onTimeout: () => E2
+  /**
+   * Where a runner that sends the request itself leaves the way to abort it while it is in
+   * flight, instead of a finalizer of its own: the caller's one finalizer calls it when the
+   * call ends (is interrupted) with a request still out. Generic attempts abort through the
+   * client, by interruption.
+   */
+  readonly inFlight: InFlight
+}
+
+/**
+ * The request of a call that is in flight now, if any (see `AttemptOptions.inFlight`).
+ *
+ * @internal
+ */
+export interface InFlight {
+  abort: (() => void) | undefined
 }
 
 /**

@@ -16,7 +16,7 @@ import { CamundaClient } from "../CamundaClient.js"
 import { type CamundaError, DecodeError, InvalidRequest, type OperationError, TransportError } from "../CamundaError.js"
 import * as Retry from "../Retry.js"
 import { currentRetryPolicy } from "./retryPolicy.js"
-import { runAttempt } from "./attemptRunner.js"
+import { type InFlight, runAttempt } from "./attemptRunner.js"
 import type { Descriptor, SuccessBody } from "./operation.js"
 import { problemError } from "./problem.js"
 import { retryAfterFailure } from "./retryAfterFailure.js"
@@ -242,7 +242,8 @@ const attempt = <S extends number>(
   compiled: Compiled,
   client: CamundaClient["Type"],
   input: unknown,
-  span: Tracer.Span | undefined
+  span: Tracer.Span | undefined,
+  inFlight: InFlight
 ): Effect.Effect<unknown, CamundaError> =>
   Either.match(compiled.encode(input ?? {}), {
     onLeft: (issue) =>
@@ -258,6 +259,7 @@ const attempt = <S extends number>(
       }, {
         timeout,
         span,
+        inFlight,
         onError: transportError(descriptor.operationId),
         onTimeout: () =>
           new TransportError({
@@ -319,13 +321,14 @@ export const execute = <A, S extends number, Gated extends boolean>(
   input: unknown
 ): Effect.Effect<A, OperationError<S, Gated>, CamundaClient> => {
   const compiled = compile(descriptor)
-  const call = (span: Tracer.Span | undefined) =>
-    Effect.withFiberRuntime<unknown, CamundaError, CamundaClient>((fiber) => {
-      const client = Context.unsafeGet(fiber.currentContext, CamundaClient)
-      const policy = policyFor(client, fiber)
-      const gate = client.gate
+  return Effect.withFiberRuntime<unknown, CamundaError, CamundaClient>((fiber) => {
+    const client = Context.unsafeGet(fiber.currentContext, CamundaClient)
+    const policy = policyFor(client, fiber)
+    const gate = client.gate
+    const inFlight: InFlight = { abort: undefined }
+    const call = (span: Tracer.Span | undefined) => {
       const once = gate.observe(
-        withTokenRefresh(client, attempt(descriptor, compiled, client, withDefaultTenant(descriptor, client, input), span)),
+        withTokenRefresh(client, attempt(descriptor, compiled, client, withDefaultTenant(descriptor, client, input), span, inFlight)),
         compiled.gated
       )
       const retryable = Retry.shouldRetry(policy, descriptor.safeToRepeat)
@@ -335,10 +338,8 @@ export const execute = <A, S extends number, Gated extends boolean>(
           : Effect.fail(error))
       // one permit per logical call, held across its retries
       return compiled.gated ? gate.withPermit(descriptor.operationId, call, span) : call
-    })
-  return withOwnSpan(compiled.spanName, compiled.spanOptions, call) as Effect.Effect<any, any, CamundaClient> as Effect.Effect<
-    A,
-    OperationError<S, Gated>,
-    CamundaClient
-  >
+    }
+    // a call that ends (is interrupted) with its request still out aborts it
+    return withOwnSpan(fiber, compiled.spanName, compiled.spanOptions, call, () => inFlight.abort?.())
+  }) as Effect.Effect<any, any, CamundaClient> as Effect.Effect<A, OperationError<S, Gated>, CamundaClient>
 }

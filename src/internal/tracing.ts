@@ -1,6 +1,8 @@
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import type * as Tracer from "effect/Tracer"
 
@@ -29,21 +31,27 @@ export const withSpanWhenTracing = <A, E, R>(
  * client that asks for it (`internal/attemptRunner.ts`). The span is made by the fiber's
  * tracer with its annotations, links and parent, and ended with the exit, as
  * `Effect.withSpan` does; with tracing off `use` gets `undefined` and there is no span at all.
+ * `onExit` runs first however `use` ends, interruption included: the one finalizer the caller
+ * would need anyway (the operations abort a request still in flight there).
  *
  * @internal
  */
 export const withOwnSpan = <A, E, R>(
+  fiber: Fiber.RuntimeFiber<unknown, unknown>,
   name: string,
   options: () => Tracer.SpanOptions,
-  use: (span: Tracer.Span | undefined) => Effect.Effect<A, E, R>
-): Effect.Effect<A, E, R> =>
-  Effect.withFiberRuntime<A, E, R>((fiber) => {
-    if (!fiber.getFiberRef(FiberRef.currentTracerEnabled)) return use(undefined)
-    const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
-    const timed = fiber.getFiberRef(FiberRef.currentTracerTimingEnabled)
-    return Effect.flatMap(Effect.makeSpan(name, options()), (span) =>
-      Effect.onExit(use(span), (exit) =>
-        Effect.sync(() => {
-          if (span.status._tag !== "Ended") span.end(timed ? clock.unsafeCurrentTimeNanos() : BigInt(0), exit)
-        })))
-  })
+  use: (span: Tracer.Span | undefined) => Effect.Effect<A, E, R>,
+  onExit: (exit: Exit.Exit<A, E>) => void
+): Effect.Effect<A, E, R> => {
+  if (!fiber.getFiberRef(FiberRef.currentTracerEnabled)) {
+    return Effect.onExit(use(undefined), (exit) => Effect.sync(() => onExit(exit)))
+  }
+  const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+  const timed = fiber.getFiberRef(FiberRef.currentTracerTimingEnabled)
+  return Effect.flatMap(Effect.makeSpan(name, options()), (span) =>
+    Effect.onExit(use(span), (exit) =>
+      Effect.sync(() => {
+        onExit(exit)
+        if (span.status._tag !== "Ended") span.end(timed ? clock.unsafeCurrentTimeNanos() : BigInt(0), exit)
+      })))
+}

@@ -24,7 +24,7 @@ import { readFile } from "node:fs/promises"
 import { Readable } from "node:stream"
 import * as Undici from "undici"
 import type { Options, TlsOptions } from "../UndiciHttpClient.js"
-import { type AttemptRunner, runGeneric, withAttemptRunner } from "./attemptRunner.js"
+import { type AttemptRunner, type InFlight, runGeneric, withAttemptRunner } from "./attemptRunner.js"
 
 const emptyText = Effect.succeed("")
 
@@ -153,8 +153,8 @@ const withEncodedBody = <A, E>(
 type Listener = () => void
 
 /**
- * A one-shot abort signal in the `EventEmitter` shape undici accepts for `signal`: the
- * attempt's (its deadline fires it) or the request's own (interruption fires it).
+ * A one-shot abort signal in the `EventEmitter` shape undici accepts for `signal`, one per
+ * request: interruption fires it, and an attempt's deadline.
  *
  * undici registers a listener on an `AbortSignal` through `EventTarget`, which on this machine
  * halves the requests per second of a keep-alive connection (about 20 µs per request); an
@@ -289,9 +289,10 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
 
 /**
  * One exchange, one asynchronous step: the request goes out with the W3C trace context of
- * `span` and a signal of its own, which interruption fires, and the deadline's timer when
- * `millis` is set. The answer comes back whole; a failure after the deadline fired is
- * `onTimeout()`, any other `onError(…)`.
+ * `span` and a signal of its own, and the deadline's timer when `millis` is set. The answer
+ * comes back whole; a failure after the deadline fired is `onTimeout()`, any other
+ * `onError(…)`. Interruption fires the signal: through `inFlight`, whose `abort` the caller's
+ * finalizer calls (an attempt of an operation), else through a canceler of its own.
  */
 const exchange = <E, E2>(
   dispatcher: Undici.Dispatcher,
@@ -301,19 +302,26 @@ const exchange = <E, E2>(
   span: Tracer.AnySpan | undefined,
   millis: number | undefined,
   onError: (error: HttpClientError.HttpClientError) => E,
-  onTimeout: () => E2
+  onTimeout: () => E2,
+  inFlight: InFlight | undefined
 ) =>
   Effect.async<Response, E | E2>((resume) => {
     const signal = new EmitterSignal()
     const timer = millis === undefined ? undefined : setTimeout(abortAtDeadline, millis, signal)
+    const abort = () => {
+      if (timer !== undefined) clearTimeout(timer)
+      signal.abort(interrupted)
+    }
     const done = (result: Response | HttpClientError.HttpClientError) => {
       if (timer !== undefined) clearTimeout(timer)
+      if (inFlight !== undefined) inFlight.abort = undefined
       resume(
         result instanceof Response
           ? Effect.succeed(result)
           : Effect.fail(signal.reason === deadlineExceeded ? onTimeout() : onError(result))
       )
     }
+    if (inFlight !== undefined) inFlight.abort = abort
     dispatcher.dispatch({
       method: request.method as Undici.Dispatcher.HttpMethod,
       origin: url.origin,
@@ -324,10 +332,8 @@ const exchange = <E, E2>(
       headersTimeout: 0,
       bodyTimeout: 0
     }, new Exchange(request, signal, done))
-    return Effect.sync(() => {
-      if (timer !== undefined) clearTimeout(timer)
-      signal.abort(interrupted)
-    })
+    // Effect.async wraps a canceler in a finalizer of its own: an operation's call has one already
+    return inFlight === undefined ? Effect.sync(abort) : undefined
   })
 
 const invalidUrl = (request: HttpClientRequest.HttpClientRequest, cause: unknown) =>
@@ -345,7 +351,7 @@ const send = (dispatcher: Undici.Dispatcher, request: HttpClientRequest.HttpClie
     const url = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
     if (Either.isLeft(url)) return Effect.fail(invalidUrl(request, url.left))
     return withEncodedBody(request, (encoded) =>
-      exchange(dispatcher, request, url.right, encoded, fiber.currentSpan, undefined, identity, never))
+      exchange(dispatcher, request, url.right, encoded, fiber.currentSpan, undefined, identity, never, undefined))
   })
 
 /**
@@ -357,7 +363,7 @@ const send = (dispatcher: Undici.Dispatcher, request: HttpClientRequest.HttpClie
  */
 const attemptRunnerOf = (dispatcher: Undici.Dispatcher, client: HttpClient.HttpClient): AttemptRunner =>
   (request, onResponse, options) => {
-    const { onError, onTimeout, span, timeout } = options
+    const { inFlight, onError, onTimeout, span, timeout } = options
     const timed = Duration.isFinite(timeout)
     const millis = timed ? Duration.toMillis(timeout) : undefined
     if (millis !== undefined && millis > maxTimerMillis) return runGeneric(client, request, onResponse, options)
@@ -368,7 +374,7 @@ const attemptRunnerOf = (dispatcher: Undici.Dispatcher, client: HttpClient.HttpC
       const url = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
       if (Either.isLeft(url)) return Effect.fail(onError(invalidUrl(request, url.left)))
       return withEncodedBody(request, (encoded) =>
-        Effect.flatMap(exchange(dispatcher, request, url.right, encoded, span, millis, onError, onTimeout), onResponse))
+        Effect.flatMap(exchange(dispatcher, request, url.right, encoded, span, millis, onError, onTimeout, inFlight), onResponse))
     })
   }
 
