@@ -312,6 +312,25 @@ describe("UndiciHttpClient: request timeout", () => {
       }).pipe(Effect.provide(timedClient(url, "60 seconds")))
     }))
 
+  it.scopedLive("calls sent together share a deadline timer: the unanswered ones time out, the answered ones succeed, no timer stays", () =>
+    Effect.gen(function*() {
+      const { closed, url } = yield* server((request, response) => {
+        // answers the even keys at once, never the odd ones
+        if (Number(request.url!.split("/")[3]) % 2 === 0) response.writeHead(204).end()
+      })
+      const before = activeTimers()
+      const results = yield* Effect.forEach(
+        Array.from({ length: 10 }, (_, key) => key),
+        (key) => Effect.either(UserTask.completeUserTask({ userTaskKey: Keys.UserTaskKey.make(String(key)) })),
+        { concurrency: "unbounded" }
+      ).pipe(Effect.provide(timedClient(url, "300 millis")))
+      expect(results.map((result) => result._tag === "Right" ? "ok" : result.left._tag === "TransportError" && result.left.reason))
+        .toEqual(Array.from({ length: 10 }, (_, key) => key % 2 === 0 ? "ok" : "Timeout"))
+      yield* Effect.sleep("100 millis")
+      expect([...closed].sort()).toEqual([1, 3, 5, 7, 9].map((key) => `/v2/user-tasks/${key}/completion`))
+      expect(activeTimers() - before).toBeLessThan(3)
+    }))
+
   it.scoped("under TestClock the deadline follows the test's clock", () =>
     Effect.gen(function*() {
       const received = yield* Deferred.make<void>()
