@@ -52,6 +52,7 @@ export const withOwnSpan = <A, E, R>(
     Effect.onExit(use(span), (exit) =>
       Effect.sync(() => {
         onExit(exit)
-        if (span.status._tag !== "Ended") span.end(timed ? clock.unsafeCurrentTimeNanos() : BigInt(0), exit)
+        // only this call holds the span: nobody else ends it
+        span.end(timed ? clock.unsafeCurrentTimeNanos() : BigInt(0), exit)
       })))
 }
