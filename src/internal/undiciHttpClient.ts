@@ -330,57 +330,60 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
   }
 }
 
+const invalidUrl = (request: HttpClientRequest.HttpClientRequest, cause: unknown) =>
+  new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause })
+
 /**
- * One exchange, one asynchronous step: the request goes out with the W3C trace context of
- * `span` and a signal of its own, and the deadline's timer when `millis` is set. The answer
- * comes back whole; a failure after the deadline fired is `onTimeout()`, any other
- * `onError(…)`. Interruption fires the signal: through `inFlight`, whose `abort` the caller's
+ * One exchange, one asynchronous step (one more only to encode a multipart body): the request
+ * goes out with the W3C trace context of `span` and a signal of its own, and the deadline's
+ * timer when `millis` is set. The answer comes back whole; a failure after the deadline fired
+ * is `onTimeout()`, any other `onError(…)` (an invalid URL too). Interruption fires the signal: through `inFlight`, whose `abort` the caller's
  * finalizer calls (an attempt of an operation), else through a canceler of its own.
  */
 const exchange = <E, E2>(
   dispatcher: Undici.Dispatcher,
   request: HttpClientRequest.HttpClientRequest,
-  url: URL,
-  encoded: Encoded,
   span: Tracer.AnySpan | undefined,
   millis: number | undefined,
   onError: (error: HttpClientError.HttpClientError) => E,
   onTimeout: () => E2,
   inFlight: InFlight | undefined
-) =>
-  Effect.async<Response, E | E2>((resume) => {
-    const signal = new EmitterSignal()
-    const deadline = millis === undefined ? undefined : deadlineOf(signal, millis)
-    const abort = () => {
-      deadline?.remove(signal)
-      signal.abort(interrupted)
-    }
-    const done = (result: Response | HttpClientError.HttpClientError) => {
-      deadline?.remove(signal)
-      if (inFlight !== undefined) inFlight.abort = undefined
-      resume(
-        result instanceof Response
-          ? Effect.succeed(result)
-          : Effect.fail(signal.reason === deadlineExceeded ? onTimeout() : onError(result))
-      )
-    }
-    if (inFlight !== undefined) inFlight.abort = abort
-    dispatcher.dispatch({
-      method: request.method as Undici.Dispatcher.HttpMethod,
-      origin: url.origin,
-      path: url.pathname + url.search,
-      headers: span?._tag === "Span" ? withTraceparent(encoded.headers, span) : encoded.headers,
-      body: encoded.body,
-      // timeouts are the caller's: the attempt's deadline, or Effect.timeout
-      headersTimeout: 0,
-      bodyTimeout: 0
-    }, new Exchange(request, signal, done))
-    // Effect.async wraps a canceler in a finalizer of its own: an operation's call has one already
-    return inFlight === undefined ? Effect.sync(abort) : undefined
-  })
-
-const invalidUrl = (request: HttpClientRequest.HttpClientRequest, cause: unknown) =>
-  new HttpClientError.RequestError({ request, reason: "InvalidUrl", cause })
+): Effect.Effect<Response, E | E2> => {
+  const url = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+  if (Either.isLeft(url)) return Effect.fail(onError(invalidUrl(request, url.left)))
+  const { origin, pathname, search } = url.right
+  return withEncodedBody(request, (encoded) =>
+    Effect.async<Response, E | E2>((resume) => {
+      const signal = new EmitterSignal()
+      const deadline = millis === undefined ? undefined : deadlineOf(signal, millis)
+      const abort = () => {
+        deadline?.remove(signal)
+        signal.abort(interrupted)
+      }
+      const done = (result: Response | HttpClientError.HttpClientError) => {
+        deadline?.remove(signal)
+        if (inFlight !== undefined) inFlight.abort = undefined
+        resume(
+          result instanceof Response
+            ? Effect.succeed(result)
+            : Effect.fail(signal.reason === deadlineExceeded ? onTimeout() : onError(result))
+        )
+      }
+      if (inFlight !== undefined) inFlight.abort = abort
+      dispatcher.dispatch({
+        method: request.method as Undici.Dispatcher.HttpMethod,
+        origin,
+        path: pathname + search,
+        headers: span?._tag === "Span" ? withTraceparent(encoded.headers, span) : encoded.headers,
+        body: encoded.body,
+        // timeouts are the caller's: the attempt's deadline, or Effect.timeout
+        headersTimeout: 0,
+        bodyTimeout: 0
+      }, new Exchange(request, signal, done))
+      // Effect.async wraps a canceler in a finalizer of its own: an operation's call has one already
+      return inFlight === undefined ? Effect.sync(abort) : undefined
+    }))
+}
 
 const identity = <A>(a: A): A => a
 
@@ -390,12 +393,9 @@ const never = (): never => {
 
 /** The plain `HttpClient`: no deadline, the trace context of the fiber's current span. */
 const send = (dispatcher: Undici.Dispatcher, request: HttpClientRequest.HttpClientRequest) =>
-  Effect.withFiberRuntime<Response, HttpClientError.HttpClientError>((fiber) => {
-    const url = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
-    if (Either.isLeft(url)) return Effect.fail(invalidUrl(request, url.left))
-    return withEncodedBody(request, (encoded) =>
-      exchange(dispatcher, request, url.right, encoded, fiber.currentSpan, undefined, identity, never, undefined))
-  })
+  Effect.withFiberRuntime<Response, HttpClientError.HttpClientError>((fiber) =>
+    exchange(dispatcher, request, fiber.currentSpan, undefined, identity, never, undefined)
+  )
 
 /**
  * An attempt of an operation on this client (see `internal/attemptRunner.ts`): the exchange is
@@ -414,10 +414,7 @@ const attemptRunnerOf = (dispatcher: Undici.Dispatcher, client: HttpClient.HttpC
       if (timed && Context.get(fiber.currentDefaultServices, Clock.Clock) !== liveClock) {
         return runGeneric(client, request, onResponse, options)
       }
-      const url = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
-      if (Either.isLeft(url)) return Effect.fail(onError(invalidUrl(request, url.left)))
-      return withEncodedBody(request, (encoded) =>
-        Effect.flatMap(exchange(dispatcher, request, url.right, encoded, span, millis, onError, onTimeout, inFlight), onResponse))
+      return Effect.flatMap(exchange(dispatcher, request, span, millis, onError, onTimeout, inFlight), onResponse)
     })
   }
 
