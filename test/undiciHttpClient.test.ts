@@ -142,6 +142,31 @@ describe("UndiciHttpClient", () => {
       expect(seen[0]!.headers["b3"]).toBeUndefined()
     }))
 
+  it.scoped("with Effect's built-in tracer (none installed) a call sends the caller's trace context, and none without a caller span", () =>
+    Effect.gen(function*() {
+      const { seen, url } = yield* server((_, response) => response.writeHead(204).end())
+      const caller = yield* UserTask.completeUserTask({ userTaskKey: Keys.UserTaskKey.make("7") }).pipe(
+        Effect.zipRight(Effect.currentSpan),
+        Effect.withSpan("caller"),
+        Effect.provide(clientFor(url))
+      )
+      yield* UserTask.completeUserTask({ userTaskKey: Keys.UserTaskKey.make("8") }).pipe(Effect.provide(clientFor(url)))
+      // the operation makes no span of its own: that tracer records nothing and the span is in no context
+      expect(seen[0]!.headers["traceparent"]).toBe(`00-${caller.traceId}-${caller.spanId}-01`)
+      expect(seen[1]!.headers["traceparent"]).toBeUndefined()
+    }))
+
+  it.scoped("the plain HttpClient sends the fiber's span as trace context, and none with tracing off", () =>
+    Effect.gen(function*() {
+      const { seen, url } = yield* server((_, response) => response.writeHead(204).end())
+      const get = HttpClient.get(`${url}/x`)
+      const caller = yield* Effect.zipRight(get, Effect.currentSpan).pipe(Effect.withSpan("caller"), Effect.provide(UndiciHttpClient.layer()))
+      yield* get.pipe(Effect.withSpan("caller"), Effect.withTracerEnabled(false), Effect.provide(UndiciHttpClient.layer()))
+      expect(seen[0]!.headers["traceparent"]).toBe(`00-${caller.traceId}-${caller.spanId}-01`)
+      // not Effect's no-op span (00-noop-noop-00)
+      expect(seen[1]!.headers["traceparent"]).toBeUndefined()
+    }))
+
   it.scoped("with tracing off (Effect.withTracerEnabled(false)) a call makes no span and sends no trace context", () =>
     Effect.gen(function*() {
       const { seen, url } = yield* server((_, response) => response.writeHead(204).end())

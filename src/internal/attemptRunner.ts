@@ -2,6 +2,7 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Tracer from "effect/Tracer"
@@ -32,8 +33,17 @@ export const AttemptRunner: unique symbol = Symbol.for("effect-camunda/AttemptRu
 export interface AttemptOptions<E, E2> {
   /** Past it, the request is aborted (none when infinite). */
   readonly timeout: Duration.Duration
-  /** The operation's span, `undefined` with tracing off. */
+  /**
+   * The operation's span, the parent of what the client traces; `undefined` when there is
+   * none (tracing off, or Effect's built-in tracer: see `internal/tracing.ts` `withOwnSpan`).
+   */
   readonly span: Tracer.Span | undefined
+  /**
+   * What a runner that sends the request itself puts in `traceparent`: the operation's span,
+   * else the caller's span, `undefined` with tracing off. (The generic way leaves this to the
+   * client, which propagates its own span.)
+   */
+  readonly traceContext: Tracer.AnySpan | undefined
   /** What a failure of the exchange itself (transport, unreadable body) is for the caller. */
   readonly onError: (error: HttpClientError.HttpClientError) => E
   readonly onTimeout: () => E2
@@ -44,6 +54,8 @@ export interface AttemptOptions<E, E2> {
    * client, by interruption.
    */
   readonly inFlight: InFlight
+  /** The calling fiber's clock: a runner keeping deadlines with timers of its own needs the live one. */
+  readonly clock: Clock.Clock
 }
 
 /**

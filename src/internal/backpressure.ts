@@ -199,10 +199,15 @@ class GateImpl implements Backpressure.Gate {
       // nothing to hold or free: only what the answer says about the cluster
       return Effect.suspend(() => {
         const generation = this.generationCount
-        return Effect.tapBoth(attempt, {
-          onFailure: (error) => (isBackpressure(error) ? this.onBackpressure(generation, false) : Effect.void),
-          onSuccess: () => this.onSuccess(generation)
-        })
+        const onFailure = (error: CamundaError) =>
+          isBackpressure(error) ? Effect.zipRight(this.onBackpressure(generation, false), Effect.fail(error)) : Effect.fail(error)
+        // while unlimited a success says nothing new (see `onSuccess`): only a refusal is news
+        return this.limit === undefined
+          ? Effect.catchAll(attempt, onFailure)
+          : Effect.matchEffect(attempt, {
+            onFailure,
+            onSuccess: (value) => Effect.as(this.onSuccess(generation), value)
+          })
       })
     }
     return Effect.uninterruptibleMask((restore) =>

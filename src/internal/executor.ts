@@ -27,8 +27,9 @@ import { withOwnSpan } from "./tracing.js"
 interface Compiled {
   readonly encode: (input: unknown) => Either.Either<Record<string, unknown>, ParseResult.ParseIssue>
   readonly path: (input: Record<string, unknown>) => string
-  readonly accept: string
   readonly bodyKeys: (input: Record<string, unknown>) => ReadonlyArray<string>
+  /** The operation's method and `accept` header, the same for every call: a call adds its URL. */
+  readonly template: HttpClientRequest.HttpClientRequest
   readonly spanName: string
   readonly spanOptions: () => Tracer.SpanOptions
   /** Whether a call waits for a permit of the client's backpressure gate. */
@@ -62,8 +63,8 @@ const compile = (descriptor: Descriptor): Compiled => {
           onExcessProperty: "preserve"
         }),
       path: compilePath(descriptor.path),
-      accept: acceptHeader(Object.values(descriptor.responses)),
       bodyKeys: compileBodyKeys(descriptor),
+      template: HttpClientRequest.make(descriptor.method)("", { headers: { accept: acceptHeader(Object.values(descriptor.responses)) } }),
       spanName: `camunda.${descriptor.operationId}`,
       spanOptions: spanOptionsOf(descriptor),
       gated: descriptor.gated === true
@@ -150,9 +151,7 @@ const multipartBody = (fields: Record<string, unknown>): HttpBody.HttpBody => {
 }
 
 const buildRequest = (descriptor: Descriptor, compiled: Compiled, input: Record<string, unknown>) => {
-  let request = HttpClientRequest.make(descriptor.method)(compiled.path(input), {
-    headers: { accept: compiled.accept }
-  })
+  let request = HttpClientRequest.setUrl(compiled.template, compiled.path(input))
   for (const name of descriptor.queryParams) {
     const value = input[name]
     if (value !== undefined) request = HttpClientRequest.appendUrlParam(request, name, queryValue(value))
@@ -243,7 +242,9 @@ const attempt = <S extends number>(
   client: CamundaClient["Type"],
   input: unknown,
   span: Tracer.Span | undefined,
-  inFlight: InFlight
+  traceContext: Tracer.AnySpan | undefined,
+  inFlight: InFlight,
+  clock: Clock.Clock
 ): Effect.Effect<unknown, CamundaError> =>
   Either.match(compiled.encode(input ?? {}), {
     onLeft: (issue) =>
@@ -259,7 +260,9 @@ const attempt = <S extends number>(
       }, {
         timeout,
         span,
+        traceContext,
         inFlight,
+        clock,
         onError: transportError(descriptor.operationId),
         onTimeout: () =>
           new TransportError({
@@ -326,9 +329,11 @@ export const execute = <A, S extends number, Gated extends boolean>(
     const policy = policyFor(client, fiber)
     const gate = client.gate
     const inFlight: InFlight = { abort: undefined }
-    const call = (span: Tracer.Span | undefined) => {
+    const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+    const call = (span: Tracer.Span | undefined, traceContext: Tracer.AnySpan | undefined) => {
+      const tenanted = withDefaultTenant(descriptor, client, input)
       const once = gate.observe(
-        withTokenRefresh(client, attempt(descriptor, compiled, client, withDefaultTenant(descriptor, client, input), span, inFlight)),
+        withTokenRefresh(client, attempt(descriptor, compiled, client, tenanted, span, traceContext, inFlight, clock)),
         compiled.gated
       )
       const retryable = Retry.shouldRetry(policy, descriptor.safeToRepeat)

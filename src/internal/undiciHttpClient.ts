@@ -14,6 +14,7 @@ import * as Duration from "effect/Duration"
 import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FiberRef from "effect/FiberRef"
 import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -255,7 +256,7 @@ const maxTimerMillis = 2 ** 31 - 1
  * `@effect/platform`'s clients also send Zipkin's `b3`, a second header on every request that
  * both sides pay for (about 4 % of the calls per second against a loopback stub).
  */
-const withTraceparent = (headers: Record<string, string>, span: Tracer.Span): Record<string, string> => {
+const withTraceparent = (headers: Record<string, string>, span: Tracer.AnySpan): Record<string, string> => {
   headers["traceparent"] = `00-${span.traceId}-${span.spanId}-${span.sampled ? "01" : "00"}`
   return headers
 }
@@ -336,24 +337,27 @@ const invalidUrl = (request: HttpClientRequest.HttpClientRequest, cause: unknown
 /**
  * One exchange, one asynchronous step (one more only to encode a multipart body): the request
  * goes out with the W3C trace context of `span` and a signal of its own, and the deadline's
- * timer when `millis` is set. The answer comes back whole; a failure after the deadline fired
- * is `onTimeout()`, any other `onError(…)` (an invalid URL too). Interruption fires the signal: through `inFlight`, whose `abort` the caller's
- * finalizer calls (an attempt of an operation), else through a canceler of its own.
+ * timer when `millis` is set. The answer comes back whole and the fiber resumes with
+ * `onResponse(answer)`; a failure after the deadline fired is `onTimeout()`, any other
+ * `onError(…)` (an invalid URL too). Interruption fires the signal: through `inFlight`, whose
+ * `abort` the caller's finalizer calls (an attempt of an operation), else through a canceler
+ * of its own.
  */
-const exchange = <E, E2>(
+const exchange = <A, E, E2, E3>(
   dispatcher: Undici.Dispatcher,
   request: HttpClientRequest.HttpClientRequest,
   span: Tracer.AnySpan | undefined,
   millis: number | undefined,
+  onResponse: (response: Response) => Effect.Effect<A, E3>,
   onError: (error: HttpClientError.HttpClientError) => E,
   onTimeout: () => E2,
   inFlight: InFlight | undefined
-): Effect.Effect<Response, E | E2> => {
+): Effect.Effect<A, E | E2 | E3> => {
   const url = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
   if (Either.isLeft(url)) return Effect.fail(onError(invalidUrl(request, url.left)))
   const { origin, pathname, search } = url.right
   return withEncodedBody(request, (encoded) =>
-    Effect.async<Response, E | E2>((resume) => {
+    Effect.async<A, E | E2 | E3>((resume) => {
       const signal = new EmitterSignal()
       const deadline = millis === undefined ? undefined : deadlineOf(signal, millis)
       const abort = () => {
@@ -365,7 +369,7 @@ const exchange = <E, E2>(
         if (inFlight !== undefined) inFlight.abort = undefined
         resume(
           result instanceof Response
-            ? Effect.succeed(result)
+            ? onResponse(result)
             : Effect.fail(signal.reason === deadlineExceeded ? onTimeout() : onError(result))
         )
       }
@@ -374,7 +378,7 @@ const exchange = <E, E2>(
         method: request.method as Undici.Dispatcher.HttpMethod,
         origin,
         path: pathname + search,
-        headers: span?._tag === "Span" ? withTraceparent(encoded.headers, span) : encoded.headers,
+        headers: span === undefined ? encoded.headers : withTraceparent(encoded.headers, span),
         body: encoded.body,
         // timeouts are the caller's: the attempt's deadline, or Effect.timeout
         headersTimeout: 0,
@@ -391,31 +395,30 @@ const never = (): never => {
   throw new Error("no deadline was set")
 }
 
-/** The plain `HttpClient`: no deadline, the trace context of the fiber's current span. */
+/**
+ * The plain `HttpClient`: no deadline, the trace context of the fiber's current span (none with
+ * tracing off, when that span is Effect's no-op one).
+ */
 const send = (dispatcher: Undici.Dispatcher, request: HttpClientRequest.HttpClientRequest) =>
-  Effect.withFiberRuntime<Response, HttpClientError.HttpClientError>((fiber) =>
-    exchange(dispatcher, request, fiber.currentSpan, undefined, identity, never, undefined)
-  )
+  Effect.withFiberRuntime<Response, HttpClientError.HttpClientError>((fiber) => {
+    const span = fiber.getFiberRef(FiberRef.currentTracerEnabled) ? fiber.currentSpan : undefined
+    return exchange(dispatcher, request, span, undefined, Effect.succeed, identity, never, undefined)
+  })
 
 /**
  * An attempt of an operation on this client (see `internal/attemptRunner.ts`): the exchange is
- * one asynchronous step with the deadline's timer and the operation span's trace context, then
- * `onResponse`. The timer needs the live clock, whose `sleep` is this same timer: under
- * `TestClock` (or any other clock), or past a Node timer's range, the attempt runs the generic
- * way (`Effect.timeoutFail`), so tests drive it.
+ * one asynchronous step with the deadline's timer and the trace context, then `onResponse`.
+ * The timer needs the live clock, whose `sleep` is this same timer: under `TestClock` (or any
+ * other clock), or past a Node timer's range, the attempt runs the generic way
+ * (`Effect.timeoutFail`), so tests drive it.
  */
 const attemptRunnerOf = (dispatcher: Undici.Dispatcher, client: HttpClient.HttpClient): AttemptRunner =>
   (request, onResponse, options) => {
-    const { inFlight, onError, onTimeout, span, timeout } = options
+    const { clock, inFlight, onError, onTimeout, timeout, traceContext } = options
     const timed = Duration.isFinite(timeout)
     const millis = timed ? Duration.toMillis(timeout) : undefined
-    if (millis !== undefined && millis > maxTimerMillis) return runGeneric(client, request, onResponse, options)
-    return Effect.withFiberRuntime((fiber) => {
-      if (timed && Context.get(fiber.currentDefaultServices, Clock.Clock) !== liveClock) {
-        return runGeneric(client, request, onResponse, options)
-      }
-      return Effect.flatMap(exchange(dispatcher, request, span, millis, onError, onTimeout, inFlight), onResponse)
-    })
+    if (timed && (millis! > maxTimerMillis || clock !== liveClock)) return runGeneric(client, request, onResponse, options)
+    return exchange(dispatcher, request, traceContext, millis, onResponse, onError, onTimeout, inFlight)
   }
 
 /** @internal */
