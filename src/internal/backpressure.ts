@@ -199,13 +199,12 @@ class GateImpl implements Backpressure.Gate {
       // nothing to hold or free: only what the answer says about the cluster
       return Effect.suspend(() => {
         const generation = this.generationCount
-        const onFailure = (error: CamundaError) =>
-          isBackpressure(error) ? Effect.zipRight(this.onBackpressure(generation, false), Effect.fail(error)) : Effect.fail(error)
+        const refused = (error: CamundaError) => Effect.zipRight(this.onBackpressure(generation, false), Effect.fail(error))
         // while unlimited a success says nothing new (see `onSuccess`): only a refusal is news
         return this.limit === undefined
-          ? Effect.catchAll(attempt, onFailure)
+          ? Effect.catchIf(attempt, isBackpressure, refused)
           : Effect.matchEffect(attempt, {
-            onFailure,
+            onFailure: (error) => (isBackpressure(error) ? refused(error) : Effect.fail(error)),
             onSuccess: (value) => Effect.as(this.onSuccess(generation), value)
           })
       })

@@ -174,6 +174,10 @@ const transportError = (operationId: string) => (error: HttpClientError.HttpClie
     cause: error
   })
 
+/** `body`, a read of the answer's body, failing as the operation's `TransportError` when the body cannot be read. */
+const readBody = <A>(body: Effect.Effect<A, HttpClientError.ResponseError>, operationId: string) =>
+  Effect.catchTag(body, "ResponseError", (error) => Effect.fail(transportError(operationId)(error)))
+
 const decodeSuccess = (
   descriptor: Descriptor,
   body: SuccessBody,
@@ -182,16 +186,13 @@ const decodeSuccess = (
   const { operationId } = descriptor
   switch (body._tag) {
     case "Empty":
-      return Effect.asVoid(Effect.mapError(response.text, transportError(operationId)))
+      return Effect.asVoid(readBody(response.text, operationId))
     case "Text":
-      return Effect.mapError(response.text, transportError(operationId))
+      return readBody(response.text, operationId)
     case "Binary":
-      return Effect.mapError(
-        Effect.map(response.arrayBuffer, (buffer) => new Uint8Array(buffer)),
-        transportError(operationId)
-      )
+      return readBody(Effect.map(response.arrayBuffer, (buffer) => new Uint8Array(buffer)), operationId)
     case "Json":
-      return Effect.flatMap(Effect.mapError(response.text, transportError(operationId)), (text) => {
+      return Effect.flatMap(readBody(response.text, operationId), (text) => {
         const failDecode = (description: string, parsed: unknown) =>
           new DecodeError({ operationId, status: response.status, description, body: parsed })
         let json: unknown
@@ -337,10 +338,8 @@ export const execute = <A, S extends number, Gated extends boolean>(
         compiled.gated
       )
       const retryable = Retry.shouldRetry(policy, descriptor.safeToRepeat)
-      const call = policy.maxAttempts <= 1 ? once : Effect.catchAll(once, (error) =>
-        retryable(error)
-          ? retryAfterFailure(once, error, { schedule: scheduleOf(policy), while: retryable, onRetry: recordRetry(span) })
-          : Effect.fail(error))
+      const call = policy.maxAttempts <= 1 ? once : Effect.catchIf(once, retryable, (error) =>
+        retryAfterFailure(once, error, { schedule: scheduleOf(policy), while: retryable, onRetry: recordRetry(span) }))
       // one permit per logical call, held across its retries
       return compiled.gated ? gate.withPermit(descriptor.operationId, call, span) : call
     }
