@@ -56,10 +56,57 @@ const relaxStringOneOfs = (spec: Json, node: Json): void => {
   for (const value of Object.values(node)) relaxStringOneOfs(spec, value)
 }
 
+const isFileArray = (schema: Json): boolean =>
+  schema?.type === "array" && schema.items?.type === "string" && schema.items.format === "binary"
+
+/**
+ * Prism's multipart parser keeps only the last part of a name, so an array of files (sent, as
+ * OpenAPI says, as one part per file under the same name) reaches its validator as one string
+ * and fails "must be array" whatever the client sends. In the served copy such a field gets
+ * the `form` style with `explode`, which makes Prism's deserializer wrap that value in an
+ * array. OpenAPI applies `style` only to URL-encoded bodies, so for multipart this changes
+ * nothing in what the API means; Prism then sees the last file as a one-element array (the
+ * conformance test counts the parts itself).
+ */
+const readFileArraysAsArrays = (spec: Json): void => {
+  for (const item of Object.values(spec.paths ?? {}) as Array<Json>) {
+    for (const operation of Object.values(item) as Array<Json>) {
+      const content = operation?.requestBody?.content?.["multipart/form-data"]
+      if (content?.schema?.properties === undefined) continue
+      for (const [name, schema] of Object.entries(content.schema.properties as Record<string, Json>)) {
+        if (!isFileArray(schema)) continue
+        content.encoding = { ...content.encoding, [name]: { ...content.encoding?.[name], style: "form", explode: true } }
+      }
+    }
+  }
+}
+
+/**
+ * Prism's body generator (json-schema-faker) cannot write a pattern with Unicode property
+ * escapes: it reads `[\p{L}_]` as the characters `p`, `{`, `L`, `}` and `_`, so nearly every
+ * id it makes for such a field breaks the pattern, and Prism flags its own answer. In the
+ * served copy such a string schema gets the generation hint `x-faker: lorem.word` (a lower-case
+ * word) when a word is valid there; validation is unchanged.
+ */
+const hintUnicodePatterns = (node: Json): void => {
+  if (Array.isArray(node)) {
+    for (const item of node) hintUnicodePatterns(item)
+    return
+  }
+  if (typeof node !== "object" || node === null) return
+  if (node.type === "string" && typeof node.pattern === "string" && node.pattern.includes("\\p{") &&
+    node["x-faker"] === undefined && new RegExp(node.pattern, "u").test("camunda")) {
+    node["x-faker"] = "lorem.word"
+  }
+  for (const value of Object.values(node)) hintUnicodePatterns(value)
+}
+
 /** Writes the copy of a spec that Prism serves (paths under `/v2`) and returns its path. */
 export const prefixSpec = (specPath: string): string => {
   const spec = JSON.parse(fs.readFileSync(specPath, "utf8"))
   relaxStringOneOfs(spec, spec)
+  readFileArraysAsArrays(spec)
+  hintUnicodePatterns(spec)
   spec.paths = Object.fromEntries(Object.entries(spec.paths).map(([key, value]) => [`/v2${key}`, value]))
   delete spec.servers
   const text = JSON.stringify(spec).replaceAll("\"#/paths/~1", "\"#/paths/~1v2~1")
