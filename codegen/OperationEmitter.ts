@@ -169,6 +169,7 @@ export class OperationEmitter {
     const declarations: Array<string> = []
     const entries: Array<string> = []
     const types = new Set<string>()
+    const accepted = new Set<string>()
     for (const success of model.successes) {
       if (success.media === undefined) {
         entries.push(`${success.status}: { _tag: "Empty" }`)
@@ -190,19 +191,24 @@ export class OperationEmitter {
         }
         entries.push(`${success.status}: { _tag: "Json", schema: ${schemaName} }`)
         types.add(schemaName)
+        accepted.add("application/json")
       } else if (success.media.startsWith("text/")) {
         entries.push(`${success.status}: { _tag: "Text", mediaType: ${JSON.stringify(success.media)} }`)
         types.add("string")
+        accepted.add(success.media)
       } else {
         entries.push(`${success.status}: { _tag: "Binary", mediaType: ${JSON.stringify(success.media)} }`)
         types.add("Uint8Array")
+        accepted.add(success.media)
       }
     }
     if (entries.length === 0) {
       entries.push(`204: { _tag: "Empty" }`)
       types.add("void")
     }
-    return { declarations, entries, type: [...types].join(" | ") }
+    // every answer may also be a problem document
+    accepted.add("application/problem+json")
+    return { declarations, entries, type: [...types].join(" | "), accept: [...accepted].join(", ") }
   }
 
   private operationDoc(model: OperationModel): string {
@@ -236,10 +242,12 @@ export class OperationEmitter {
       `bodyRequired: ${model.body?.required === true}`,
       `input: ${input.inputConst ?? "undefined"}`,
       `responses: { ${success.entries.join(", ")} }`,
+      `accept: ${JSON.stringify(success.accept)}`,
       `declaredErrors: [${model.declaredErrors.join(", ")}]`,
       `eventuallyConsistent: ${model.eventuallyConsistent}`,
       `safeToRepeat: ${model.safeToRepeat}`
     ]
+    if (model.body?.kind === "Multipart") descriptor.push("encodeMultipart: Multipart.encode")
     if (Backpressure.isGated(model)) descriptor.push("gated: true")
     const tenantField = this.tenantField(model)
     if (tenantField !== undefined) descriptor.push(`tenantField: ${JSON.stringify(tenantField)}`)
@@ -259,6 +267,8 @@ export class OperationEmitter {
       docComment(`The operations tagged "${tag}".\n\n@since 0.1.0`),
       `import * as S from "effect/Schema"`,
       `import * as Operation from "../internal/operation.js"`,
+      // only the modules with a multipart operation bring its encoder
+      ...(models.some((model) => model.body?.kind === "Multipart") ? [`import * as Multipart from "../internal/multipart.js"`] : []),
       `import * as P from "../internal/primitives.js"`,
       `import * as Keys from "./schemas/Keys.js"`,
       `import * as Models from "./schemas/Models.js"`,

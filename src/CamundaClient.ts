@@ -175,7 +175,7 @@ export const layerConfig = (
 export const withRetry: {
   (policy: Retry.Policy): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   <A, E, R>(self: Effect.Effect<A, E, R>, policy: Retry.Policy): Effect.Effect<A, E, R>
-} = dual(
+} = /*#__PURE__*/ dual(
   2,
   <A, E, R>(self: Effect.Effect<A, E, R>, policy: Retry.Policy): Effect.Effect<A, E, R> =>
     Effect.locally(self, currentRetryPolicy, Option.some(policy))

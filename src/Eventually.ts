@@ -198,4 +198,4 @@ export const eventually: {
     self: Effect.Effect<A, E, R>,
     options: Options<A, R2>
   ): Effect.Effect<A, Exclude<E, NotFound> | EventualConsistencyTimeout<A>, R | R2>
-} = dual(2, run)
+} = /*#__PURE__*/ dual(2, run)

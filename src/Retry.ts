@@ -51,7 +51,7 @@ export const defaultPolicy: Policy = {
  * @since 0.1.0
  * @category policies
  */
-export const none: Policy = { ...defaultPolicy, maxAttempts: 1 }
+export const none: Policy = /*#__PURE__*/ Object.assign({}, defaultPolicy, { maxAttempts: 1 })
 
 /**
  * Backpressure, as servers 8.6–8.9 signal it: 429; 503 titled `RESOURCE_EXHAUSTED`; 500

@@ -50,6 +50,7 @@ export const activateAdHocSubProcessActivities = /*#__PURE__*/ Operation.make<Ac
   bodyRequired: true,
   input: ActivateAdHocSubProcessActivitiesInput,
   responses: { 204: { _tag: "Empty" } },
+  accept: "application/problem+json",
   declaredErrors: [400, 401, 403, 404, 500, 503],
   eventuallyConsistent: false,
   safeToRepeat: false,

@@ -47,6 +47,7 @@ export const searchAuditLogs = /*#__PURE__*/ Operation.make<SearchAuditLogsInput
   bodyRequired: false,
   input: SearchAuditLogsInput,
   responses: { 200: { _tag: "Json", schema: Models.AuditLogSearchQueryResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -84,6 +85,7 @@ export const getAuditLog = /*#__PURE__*/ Operation.make<GetAuditLogInput, Models
   bodyRequired: false,
   input: GetAuditLogInput,
   responses: { 200: { _tag: "Json", schema: Models.AuditLogResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [401, 403, 404, 500],
   eventuallyConsistent: true,
   safeToRepeat: true

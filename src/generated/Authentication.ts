@@ -39,6 +39,7 @@ export const getAuthentication = /*#__PURE__*/ Operation.make<void, Models.Camun
   bodyRequired: false,
   input: undefined,
   responses: { 200: { _tag: "Json", schema: Models.CamundaUserResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [401, 403, 500],
   eventuallyConsistent: false,
   safeToRepeat: true

@@ -47,6 +47,7 @@ export const searchBatchOperationItems = /*#__PURE__*/ Operation.make<SearchBatc
   bodyRequired: false,
   input: SearchBatchOperationItemsInput,
   responses: { 200: { _tag: "Json", schema: Models.BatchOperationItemSearchQueryResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -81,6 +82,7 @@ export const searchBatchOperations = /*#__PURE__*/ Operation.make<SearchBatchOpe
   bodyRequired: false,
   input: SearchBatchOperationsInput,
   responses: { 200: { _tag: "Json", schema: Models.BatchOperationSearchQueryResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -118,6 +120,7 @@ export const getBatchOperation = /*#__PURE__*/ Operation.make<GetBatchOperationI
   bodyRequired: false,
   input: GetBatchOperationInput,
   responses: { 200: { _tag: "Json", schema: Models.BatchOperationResponse } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 404, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -154,6 +157,7 @@ export const cancelBatchOperation = /*#__PURE__*/ Operation.make<CancelBatchOper
   bodyRequired: false,
   input: CancelBatchOperationInput,
   responses: { 204: { _tag: "Empty" } },
+  accept: "application/problem+json",
   declaredErrors: [400, 403, 404, 500],
   eventuallyConsistent: false,
   safeToRepeat: false,
@@ -191,6 +195,7 @@ export const resumeBatchOperation = /*#__PURE__*/ Operation.make<ResumeBatchOper
   bodyRequired: false,
   input: ResumeBatchOperationInput,
   responses: { 204: { _tag: "Empty" } },
+  accept: "application/problem+json",
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
   safeToRepeat: false,
@@ -228,6 +233,7 @@ export const suspendBatchOperation = /*#__PURE__*/ Operation.make<SuspendBatchOp
   bodyRequired: false,
   input: SuspendBatchOperationInput,
   responses: { 204: { _tag: "Empty" } },
+  accept: "application/problem+json",
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
   safeToRepeat: false,

@@ -39,6 +39,7 @@ export const getStatus = /*#__PURE__*/ Operation.make<void, void, 503>({
   bodyRequired: false,
   input: undefined,
   responses: { 204: { _tag: "Empty" } },
+  accept: "application/problem+json",
   declaredErrors: [503],
   eventuallyConsistent: false,
   safeToRepeat: true
@@ -65,6 +66,7 @@ export const getTopology = /*#__PURE__*/ Operation.make<void, Models.TopologyRes
   bodyRequired: false,
   input: undefined,
   responses: { 200: { _tag: "Json", schema: Models.TopologyResponse } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [401, 500],
   eventuallyConsistent: false,
   safeToRepeat: true

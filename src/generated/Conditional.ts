@@ -47,6 +47,7 @@ export const evaluateConditionals = /*#__PURE__*/ Operation.make<EvaluateConditi
   bodyRequired: true,
   input: EvaluateConditionalsInput,
   responses: { 200: { _tag: "Json", schema: Models.EvaluateConditionalResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 403, 404, 500, 503],
   eventuallyConsistent: false,
   safeToRepeat: false,

@@ -48,6 +48,7 @@ export const evaluateDecision = /*#__PURE__*/ Operation.make<EvaluateDecisionInp
   bodyRequired: true,
   input: EvaluateDecisionInput,
   responses: { 200: { _tag: "Json", schema: Models.EvaluateDecisionResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 404, 500, 503],
   eventuallyConsistent: false,
   safeToRepeat: false,
@@ -84,6 +85,7 @@ export const searchDecisionDefinitions = /*#__PURE__*/ Operation.make<SearchDeci
   bodyRequired: false,
   input: SearchDecisionDefinitionsInput,
   responses: { 200: { _tag: "Json", schema: Models.DecisionDefinitionSearchQueryResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -121,6 +123,7 @@ export const getDecisionDefinition = /*#__PURE__*/ Operation.make<GetDecisionDef
   bodyRequired: false,
   input: GetDecisionDefinitionInput,
   responses: { 200: { _tag: "Json", schema: Models.DecisionDefinitionResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 404, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -158,6 +161,7 @@ export const getDecisionDefinitionXML = /*#__PURE__*/ Operation.make<GetDecision
   bodyRequired: false,
   input: GetDecisionDefinitionXMLInput,
   responses: { 200: { _tag: "Text", mediaType: "text/xml" } },
+  accept: "text/xml, application/problem+json",
   declaredErrors: [400, 401, 403, 404, 500],
   eventuallyConsistent: true,
   safeToRepeat: true

@@ -47,6 +47,7 @@ export const searchDecisionInstances = /*#__PURE__*/ Operation.make<SearchDecisi
   bodyRequired: false,
   input: SearchDecisionInstancesInput,
   responses: { 200: { _tag: "Json", schema: Models.DecisionInstanceSearchQueryResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -84,6 +85,7 @@ export const getDecisionInstance = /*#__PURE__*/ Operation.make<GetDecisionInsta
   bodyRequired: false,
   input: GetDecisionInstanceInput,
   responses: { 200: { _tag: "Json", schema: Models.DecisionInstanceGetQueryResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 404, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -124,6 +126,7 @@ export const deleteDecisionInstance = /*#__PURE__*/ Operation.make<DeleteDecisio
   bodyRequired: false,
   input: DeleteDecisionInstanceInput,
   responses: { 204: { _tag: "Empty" } },
+  accept: "application/problem+json",
   declaredErrors: [401, 403, 404, 500, 503],
   eventuallyConsistent: false,
   safeToRepeat: false,
@@ -158,6 +161,7 @@ export const deleteDecisionInstancesBatchOperation = /*#__PURE__*/ Operation.mak
   bodyRequired: true,
   input: DeleteDecisionInstancesBatchOperationInput,
   responses: { 200: { _tag: "Json", schema: Models.BatchOperationCreatedResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: false,
   safeToRepeat: false,

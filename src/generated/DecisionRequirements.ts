@@ -47,6 +47,7 @@ export const searchDecisionRequirements = /*#__PURE__*/ Operation.make<SearchDec
   bodyRequired: false,
   input: SearchDecisionRequirementsInput,
   responses: { 200: { _tag: "Json", schema: Models.DecisionRequirementsSearchQueryResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -84,6 +85,7 @@ export const getDecisionRequirements = /*#__PURE__*/ Operation.make<GetDecisionR
   bodyRequired: false,
   input: GetDecisionRequirementsInput,
   responses: { 200: { _tag: "Json", schema: Models.DecisionRequirementsResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 404, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -121,6 +123,7 @@ export const getDecisionRequirementsXML = /*#__PURE__*/ Operation.make<GetDecisi
   bodyRequired: false,
   input: GetDecisionRequirementsXMLInput,
   responses: { 200: { _tag: "Text", mediaType: "text/xml" } },
+  accept: "text/xml, application/problem+json",
   declaredErrors: [400, 401, 403, 404, 500],
   eventuallyConsistent: true,
   safeToRepeat: true

@@ -12,6 +12,8 @@ import * as S from "effect/Schema"
 
 import * as Operation from "../internal/operation.js"
 
+import * as Multipart from "../internal/multipart.js"
+
 import * as P from "../internal/primitives.js"
 
 import * as Keys from "./schemas/Keys.js"
@@ -55,9 +57,11 @@ export const createDocument = /*#__PURE__*/ Operation.make<CreateDocumentInput, 
   bodyRequired: true,
   input: CreateDocumentInput,
   responses: { 201: { _tag: "Json", schema: Models.DocumentReference } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 415],
   eventuallyConsistent: false,
   safeToRepeat: false,
+  encodeMultipart: Multipart.encode,
   gated: true
 })
 
@@ -109,9 +113,11 @@ export const createDocuments = /*#__PURE__*/ Operation.make<CreateDocumentsInput
   bodyRequired: true,
   input: CreateDocumentsInput,
   responses: { 201: { _tag: "Json", schema: Models.DocumentCreationBatchResponse }, 207: { _tag: "Json", schema: Models.DocumentCreationBatchResponse } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 415],
   eventuallyConsistent: false,
   safeToRepeat: false,
+  encodeMultipart: Multipart.encode,
   gated: true
 })
 
@@ -151,6 +157,7 @@ export const getDocument = /*#__PURE__*/ Operation.make<GetDocumentInput, Uint8A
   bodyRequired: false,
   input: GetDocumentInput,
   responses: { 200: { _tag: "Binary", mediaType: "application/octet-stream" } },
+  accept: "application/octet-stream, application/problem+json",
   declaredErrors: [404, 500],
   eventuallyConsistent: false,
   safeToRepeat: true
@@ -190,6 +197,7 @@ export const deleteDocument = /*#__PURE__*/ Operation.make<DeleteDocumentInput, 
   bodyRequired: false,
   input: DeleteDocumentInput,
   responses: { 204: { _tag: "Empty" } },
+  accept: "application/problem+json",
   declaredErrors: [404, 500],
   eventuallyConsistent: false,
   safeToRepeat: false,
@@ -232,6 +240,7 @@ export const createDocumentLink = /*#__PURE__*/ Operation.make<CreateDocumentLin
   bodyRequired: false,
   input: CreateDocumentLinkInput,
   responses: { 201: { _tag: "Json", schema: Models.DocumentLink } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400],
   eventuallyConsistent: false,
   safeToRepeat: false,

@@ -47,6 +47,7 @@ export const searchElementInstances = /*#__PURE__*/ Operation.make<SearchElement
   bodyRequired: false,
   input: SearchElementInstancesInput,
   responses: { 200: { _tag: "Json", schema: Models.ElementInstanceSearchQueryResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -84,6 +85,7 @@ export const getElementInstance = /*#__PURE__*/ Operation.make<GetElementInstanc
   bodyRequired: false,
   input: GetElementInstanceInput,
   responses: { 200: { _tag: "Json", schema: Models.ElementInstanceResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 404, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -127,6 +129,7 @@ export const searchElementInstanceIncidents = /*#__PURE__*/ Operation.make<Searc
   bodyRequired: true,
   input: SearchElementInstanceIncidentsInput,
   responses: { 200: { _tag: "Json", schema: Models.IncidentSearchQueryResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 404, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -171,6 +174,7 @@ export const createElementInstanceVariables = /*#__PURE__*/ Operation.make<Creat
   bodyRequired: true,
   input: CreateElementInstanceVariablesInput,
   responses: { 204: { _tag: "Empty" } },
+  accept: "application/problem+json",
   declaredErrors: [400, 500, 503, 504],
   eventuallyConsistent: false,
   safeToRepeat: false,

@@ -45,6 +45,7 @@ export const evaluateExpression = /*#__PURE__*/ Operation.make<EvaluateExpressio
   bodyRequired: true,
   input: EvaluateExpressionInput,
   responses: { 200: { _tag: "Json", schema: Models.ExpressionEvaluationResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: false,
   safeToRepeat: false,

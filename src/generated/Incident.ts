@@ -47,6 +47,7 @@ export const searchIncidents = /*#__PURE__*/ Operation.make<SearchIncidentsInput
   bodyRequired: false,
   input: SearchIncidentsInput,
   responses: { 200: { _tag: "Json", schema: Models.IncidentSearchQueryResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -84,6 +85,7 @@ export const getIncident = /*#__PURE__*/ Operation.make<GetIncidentInput, Models
   bodyRequired: false,
   input: GetIncidentInput,
   responses: { 200: { _tag: "Json", schema: Models.IncidentResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 404, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -120,6 +122,7 @@ export const resolveIncident = /*#__PURE__*/ Operation.make<ResolveIncidentInput
   bodyRequired: false,
   input: ResolveIncidentInput,
   responses: { 204: { _tag: "Empty" } },
+  accept: "application/problem+json",
   declaredErrors: [400, 404, 409, 500, 503],
   eventuallyConsistent: false,
   safeToRepeat: false,
@@ -157,6 +160,7 @@ export const getProcessInstanceStatisticsByDefinition = /*#__PURE__*/ Operation.
   bodyRequired: true,
   input: GetProcessInstanceStatisticsByDefinitionInput,
   responses: { 200: { _tag: "Json", schema: Models.IncidentProcessInstanceStatisticsByDefinitionQueryResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -192,6 +196,7 @@ export const getProcessInstanceStatisticsByError = /*#__PURE__*/ Operation.make<
   bodyRequired: false,
   input: GetProcessInstanceStatisticsByErrorInput,
   responses: { 200: { _tag: "Json", schema: Models.IncidentProcessInstanceStatisticsByErrorQueryResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: true,
   safeToRepeat: true

@@ -45,6 +45,7 @@ export const activateJobs = /*#__PURE__*/ Operation.make<ActivateJobsInput, Mode
   bodyRequired: true,
   input: ActivateJobsInput,
   responses: { 200: { _tag: "Json", schema: Models.JobActivationResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 500, 503],
   eventuallyConsistent: false,
   safeToRepeat: false,
@@ -80,6 +81,7 @@ export const searchJobs = /*#__PURE__*/ Operation.make<SearchJobsInput, Models.J
   bodyRequired: false,
   input: SearchJobsInput,
   responses: { 200: { _tag: "Json", schema: Models.JobSearchQueryResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -115,6 +117,7 @@ export const updateJob = /*#__PURE__*/ Operation.make<UpdateJobInput, void, 400 
   bodyRequired: true,
   input: UpdateJobInput,
   responses: { 204: { _tag: "Empty" } },
+  accept: "application/problem+json",
   declaredErrors: [400, 404, 409, 500, 503],
   eventuallyConsistent: false,
   safeToRepeat: false,
@@ -151,6 +154,7 @@ export const completeJob = /*#__PURE__*/ Operation.make<CompleteJobInput, void, 
   bodyRequired: false,
   input: CompleteJobInput,
   responses: { 204: { _tag: "Empty" } },
+  accept: "application/problem+json",
   declaredErrors: [400, 404, 409, 500, 503],
   eventuallyConsistent: false,
   safeToRepeat: false
@@ -186,6 +190,7 @@ export const throwJobError = /*#__PURE__*/ Operation.make<ThrowJobErrorInput, vo
   bodyRequired: true,
   input: ThrowJobErrorInput,
   responses: { 204: { _tag: "Empty" } },
+  accept: "application/problem+json",
   declaredErrors: [400, 404, 409, 500, 503],
   eventuallyConsistent: false,
   safeToRepeat: false
@@ -221,6 +226,7 @@ export const failJob = /*#__PURE__*/ Operation.make<FailJobInput, void, 400 | 40
   bodyRequired: false,
   input: FailJobInput,
   responses: { 204: { _tag: "Empty" } },
+  accept: "application/problem+json",
   declaredErrors: [400, 404, 409, 500, 503],
   eventuallyConsistent: false,
   safeToRepeat: false
@@ -262,6 +268,7 @@ export const getGlobalJobStatistics = /*#__PURE__*/ Operation.make<GetGlobalJobS
   bodyRequired: false,
   input: GetGlobalJobStatisticsInput,
   responses: { 200: { _tag: "Json", schema: Models.GlobalJobStatisticsQueryResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -296,6 +303,7 @@ export const getJobTypeStatistics = /*#__PURE__*/ Operation.make<GetJobTypeStati
   bodyRequired: true,
   input: GetJobTypeStatisticsInput,
   responses: { 200: { _tag: "Json", schema: Models.JobTypeStatisticsQueryResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -330,6 +338,7 @@ export const getJobWorkerStatistics = /*#__PURE__*/ Operation.make<GetJobWorkerS
   bodyRequired: true,
   input: GetJobWorkerStatisticsInput,
   responses: { 200: { _tag: "Json", schema: Models.JobWorkerStatisticsQueryResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -366,6 +375,7 @@ export const getJobTimeSeriesStatistics = /*#__PURE__*/ Operation.make<GetJobTim
   bodyRequired: true,
   input: GetJobTimeSeriesStatisticsInput,
   responses: { 200: { _tag: "Json", schema: Models.JobTimeSeriesStatisticsQueryResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -400,6 +410,7 @@ export const getJobErrorStatistics = /*#__PURE__*/ Operation.make<GetJobErrorSta
   bodyRequired: true,
   input: GetJobErrorStatisticsInput,
   responses: { 200: { _tag: "Json", schema: Models.JobErrorStatisticsQueryResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: true,
   safeToRepeat: true

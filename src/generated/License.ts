@@ -39,6 +39,7 @@ export const getLicense = /*#__PURE__*/ Operation.make<void, Models.LicenseRespo
   bodyRequired: false,
   input: undefined,
   responses: { 200: { _tag: "Json", schema: Models.LicenseResponse } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [500],
   eventuallyConsistent: false,
   safeToRepeat: true

@@ -47,6 +47,7 @@ export const searchCorrelatedMessageSubscriptions = /*#__PURE__*/ Operation.make
   bodyRequired: false,
   input: SearchCorrelatedMessageSubscriptionsInput,
   responses: { 200: { _tag: "Json", schema: Models.CorrelatedMessageSubscriptionSearchQueryResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -81,6 +82,7 @@ export const searchMessageSubscriptions = /*#__PURE__*/ Operation.make<SearchMes
   bodyRequired: false,
   input: SearchMessageSubscriptionsInput,
   responses: { 200: { _tag: "Json", schema: Models.MessageSubscriptionSearchQueryResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: true,
   safeToRepeat: true

@@ -47,6 +47,7 @@ export const searchProcessDefinitions = /*#__PURE__*/ Operation.make<SearchProce
   bodyRequired: false,
   input: SearchProcessDefinitionsInput,
   responses: { 200: { _tag: "Json", schema: Models.ProcessDefinitionSearchQueryResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -81,6 +82,7 @@ export const getProcessDefinitionMessageSubscriptionStatistics = /*#__PURE__*/ O
   bodyRequired: false,
   input: GetProcessDefinitionMessageSubscriptionStatisticsInput,
   responses: { 200: { _tag: "Json", schema: Models.ProcessDefinitionMessageSubscriptionStatisticsQueryResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -115,6 +117,7 @@ export const getProcessDefinitionInstanceStatistics = /*#__PURE__*/ Operation.ma
   bodyRequired: false,
   input: GetProcessDefinitionInstanceStatisticsInput,
   responses: { 200: { _tag: "Json", schema: Models.ProcessDefinitionInstanceStatisticsQueryResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -152,6 +155,7 @@ export const getProcessDefinition = /*#__PURE__*/ Operation.make<GetProcessDefin
   bodyRequired: false,
   input: GetProcessDefinitionInput,
   responses: { 200: { _tag: "Json", schema: Models.ProcessDefinitionResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 404, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -190,6 +194,7 @@ export const getStartProcessForm = /*#__PURE__*/ Operation.make<GetStartProcessF
   bodyRequired: false,
   input: GetStartProcessFormInput,
   responses: { 200: { _tag: "Json", schema: Models.FormResult }, 204: { _tag: "Empty" } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 404, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -227,6 +232,7 @@ export const getProcessDefinitionStatistics = /*#__PURE__*/ Operation.make<GetPr
   bodyRequired: false,
   input: GetProcessDefinitionStatisticsInput,
   responses: { 200: { _tag: "Json", schema: Models.ProcessDefinitionElementStatisticsQueryResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -264,6 +270,7 @@ export const getProcessDefinitionXML = /*#__PURE__*/ Operation.make<GetProcessDe
   bodyRequired: false,
   input: GetProcessDefinitionXMLInput,
   responses: { 200: { _tag: "Text", mediaType: "text/xml" }, 204: { _tag: "Text", mediaType: "text/plain" } },
+  accept: "text/xml, text/plain, application/problem+json",
   declaredErrors: [400, 401, 403, 404, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -299,6 +306,7 @@ export const getProcessDefinitionInstanceVersionStatistics = /*#__PURE__*/ Opera
   bodyRequired: true,
   input: GetProcessDefinitionInstanceVersionStatisticsInput,
   responses: { 200: { _tag: "Json", schema: Models.ProcessDefinitionInstanceVersionStatisticsQueryResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: true,
   safeToRepeat: true

@@ -12,6 +12,8 @@ import * as S from "effect/Schema"
 
 import * as Operation from "../internal/operation.js"
 
+import * as Multipart from "../internal/multipart.js"
+
 import * as P from "../internal/primitives.js"
 
 import * as Keys from "./schemas/Keys.js"
@@ -51,9 +53,11 @@ export const createDeployment = /*#__PURE__*/ Operation.make<CreateDeploymentInp
   bodyRequired: true,
   input: CreateDeploymentInput,
   responses: { 200: { _tag: "Json", schema: Models.DeploymentResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 503],
   eventuallyConsistent: false,
   safeToRepeat: false,
+  encodeMultipart: Multipart.encode,
   gated: true,
   tenantField: "tenantId"
 })
@@ -91,6 +95,7 @@ export const getResource = /*#__PURE__*/ Operation.make<GetResourceInput, Models
   bodyRequired: false,
   input: GetResourceInput,
   responses: { 200: { _tag: "Json", schema: Models.ResourceResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [404, 500],
   eventuallyConsistent: false,
   safeToRepeat: true
@@ -135,6 +140,7 @@ export const getResourceContent = /*#__PURE__*/ Operation.make<GetResourceConten
   bodyRequired: false,
   input: GetResourceContentInput,
   responses: { 200: { _tag: "Json", schema: GetResourceContentResponse } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [404, 500],
   eventuallyConsistent: false,
   safeToRepeat: true
@@ -201,6 +207,7 @@ export const deleteResource = /*#__PURE__*/ Operation.make<DeleteResourceInput, 
   bodyRequired: false,
   input: DeleteResourceInput,
   responses: { 200: { _tag: "Json", schema: Models.DeleteResourceResponse } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 404, 500, 503],
   eventuallyConsistent: false,
   safeToRepeat: false,

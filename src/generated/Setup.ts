@@ -45,6 +45,7 @@ export const createAdminUser = /*#__PURE__*/ Operation.make<CreateAdminUserInput
   bodyRequired: true,
   input: CreateAdminUserInput,
   responses: { 201: { _tag: "Json", schema: Models.UserCreateResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 403, 500, 503],
   eventuallyConsistent: false,
   safeToRepeat: false,

@@ -45,6 +45,7 @@ export const broadcastSignal = /*#__PURE__*/ Operation.make<BroadcastSignalInput
   bodyRequired: true,
   input: BroadcastSignalInput,
   responses: { 200: { _tag: "Json", schema: Models.SignalBroadcastResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 404, 500, 503],
   eventuallyConsistent: false,
   safeToRepeat: false,

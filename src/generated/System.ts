@@ -56,6 +56,7 @@ export const getUsageMetrics = /*#__PURE__*/ Operation.make<GetUsageMetricsInput
   bodyRequired: false,
   input: GetUsageMetricsInput,
   responses: { 200: { _tag: "Json", schema: Models.UsageMetricsResponse } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -86,6 +87,7 @@ export const getSystemConfiguration = /*#__PURE__*/ Operation.make<void, Models.
   bodyRequired: false,
   input: undefined,
   responses: { 200: { _tag: "Json", schema: Models.SystemConfigurationResponse } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [401, 500],
   eventuallyConsistent: false,
   safeToRepeat: true

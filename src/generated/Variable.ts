@@ -69,6 +69,7 @@ export const searchVariables = /*#__PURE__*/ Operation.make<SearchVariablesInput
   bodyRequired: false,
   input: SearchVariablesInput,
   responses: { 200: { _tag: "Json", schema: Models.VariableSearchQueryResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 500],
   eventuallyConsistent: true,
   safeToRepeat: true
@@ -110,6 +111,7 @@ export const getVariable = /*#__PURE__*/ Operation.make<GetVariableInput, Models
   bodyRequired: false,
   input: GetVariableInput,
   responses: { 200: { _tag: "Json", schema: Models.VariableResult } },
+  accept: "application/json, application/problem+json",
   declaredErrors: [400, 401, 403, 404, 500],
   eventuallyConsistent: true,
   safeToRepeat: true

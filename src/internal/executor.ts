@@ -64,7 +64,7 @@ const compile = (descriptor: Descriptor): Compiled => {
         }),
       path: compilePath(descriptor.path),
       bodyKeys: compileBodyKeys(descriptor),
-      template: HttpClientRequest.make(descriptor.method)("", { headers: { accept: acceptHeader(Object.values(descriptor.responses)) } }),
+      template: HttpClientRequest.make(descriptor.method)("", { headers: { accept: descriptor.accept } }),
       spanName: `camunda.${descriptor.operationId}`,
       spanOptions: spanOptionsOf(descriptor),
       gated: descriptor.gated === true
@@ -107,16 +107,6 @@ const compileBodyKeys = (descriptor: Descriptor) => {
     Object.keys(input).filter((key) => !parameters.has(key) && input[key] !== undefined)
 }
 
-const acceptHeader = (bodies: ReadonlyArray<SuccessBody>): string => {
-  const types = new Set<string>()
-  for (const body of bodies) {
-    if (body._tag === "Json") types.add("application/json")
-    else if (body._tag !== "Empty") types.add(body.mediaType)
-  }
-  types.add("application/problem+json")
-  return [...types].join(", ")
-}
-
 const pick = (input: Record<string, unknown>, keys: ReadonlyArray<string>): Record<string, unknown> => {
   const out: Record<string, unknown> = {}
   for (const key of keys) out[key] = input[key]
@@ -125,30 +115,6 @@ const pick = (input: Record<string, unknown>, keys: ReadonlyArray<string>): Reco
 
 const queryValue = (value: unknown): string => typeof value === "string" ? value : JSON.stringify(value)
 
-const isBinary = (value: unknown): value is Uint8Array | Blob => value instanceof Uint8Array || value instanceof Blob
-
-const appendPart = (form: FormData, key: string, value: unknown): void => {
-  if (isBinary(value)) {
-    const blob = value instanceof Blob ? value : new Blob([value as Uint8Array<ArrayBuffer>])
-    form.append(key, blob, value instanceof File ? value.name : key)
-  } else if (typeof value === "string") {
-    form.append(key, value)
-  } else {
-    form.append(key, new Blob([JSON.stringify(value)], { type: "application/json" }))
-  }
-}
-
-const multipartBody = (fields: Record<string, unknown>): HttpBody.HttpBody => {
-  const form = new FormData()
-  for (const [key, value] of Object.entries(fields)) {
-    if (Array.isArray(value) && value.some(isBinary)) {
-      for (const item of value) appendPart(form, key, item)
-    } else {
-      appendPart(form, key, value)
-    }
-  }
-  return HttpBody.formData(form)
-}
 
 const buildRequest = (descriptor: Descriptor, compiled: Compiled, input: Record<string, unknown>) => {
   let request = HttpClientRequest.setUrl(compiled.template, compiled.path(input))
@@ -162,7 +128,7 @@ const buildRequest = (descriptor: Descriptor, compiled: Compiled, input: Record<
   const body = pick(input, bodyKeys)
   return HttpClientRequest.setBody(
     request,
-    descriptor.requestBody === "Json" ? HttpBody.unsafeJson(body) : multipartBody(body)
+    descriptor.encodeMultipart === undefined ? HttpBody.unsafeJson(body) : descriptor.encodeMultipart(body)
   )
 }
 

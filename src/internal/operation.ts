@@ -1,3 +1,4 @@
+import type * as HttpBody from "@effect/platform/HttpBody"
 import type * as Effect from "effect/Effect"
 import type * as Schema from "effect/Schema"
 import type { CamundaClient } from "../CamundaClient.js"
@@ -23,9 +24,17 @@ export interface Descriptor<S extends number = number> {
   readonly pathParams: ReadonlyArray<string>
   readonly queryParams: ReadonlyArray<string>
   readonly requestBody: "None" | "Json" | "Multipart"
+  /**
+   * How a multipart body's fields are encoded (`internal/multipart.ts`): set exactly when
+   * `requestBody` is `"Multipart"`, so a bundle without such an operation carries no
+   * multipart code. Without it a body is JSON.
+   */
+  readonly encodeMultipart?: (fields: Record<string, unknown>) => HttpBody.HttpBody
   readonly bodyRequired: boolean
   readonly input: Schema.Schema<any, any> | undefined
   readonly responses: Readonly<Record<number, SuccessBody>>
+  /** The request's `accept` header: the success bodies' media types and `application/problem+json`. */
+  readonly accept: string
   readonly declaredErrors: ReadonlyArray<S>
   readonly eventuallyConsistent: boolean
   readonly safeToRepeat: boolean
