@@ -13,7 +13,7 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as internal from "./internal/auth.js"
-import * as OAuthTokens from "./internal/oauth.js"
+import * as OAuthClient from "./internal/oauthClient.js"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 
@@ -69,12 +69,18 @@ export interface OAuth {
   /** Sent as `scope` when set (`CAMUNDA_TOKEN_SCOPE`). */
   readonly scope?: string | undefined
   /**
-   * Builds the token provider (cache, single flight, retries). Carried by the value, so a
-   * program that never uses OAuth bundles none of it.
+   * Builds the token provider (cache, single flight, retries) on `httpClient` and returns the
+   * client the API is called through (base URL and a token on every request) with the
+   * renewal of a token after a 401. Carried by the value, so a program that never uses OAuth
+   * bundles none of it.
    *
    * @internal
    */
-  readonly tokens: (httpClient: HttpClient.HttpClient, timeout: Duration.Duration) => Effect.Effect<OAuthTokens.TokenProvider>
+  readonly connect: (
+    httpClient: HttpClient.HttpClient,
+    restAddress: string,
+    timeout: Duration.Duration
+  ) => Effect.Effect<OAuthClient.Connected>
 }
 
 /**
@@ -150,7 +156,7 @@ export const oauth = (options: {
     clientSecret: options.clientSecret,
     audience: options.audience,
     scope: options.scope,
-    tokens: (httpClient, timeout) => OAuthTokens.make(auth, httpClient, timeout)
+    connect: (httpClient, restAddress, timeout) => OAuthClient.connect(auth, httpClient, restAddress, timeout)
   }
   return auth
 }

@@ -23,20 +23,19 @@
  * @since 0.1.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import { dual, flow } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type * as Redacted from "effect/Redacted"
 import { attemptRunner, withAttemptRunner } from "./internal/attemptRunner.js"
 import { currentRetryPolicy } from "./internal/retryPolicy.js"
 import type * as Retry from "./Retry.js"
 import type * as ConfigError from "effect/ConfigError"
 import * as Auth from "./Auth.js"
 import * as Backpressure from "./Backpressure.js"
+import type { CamundaError } from "./CamundaError.js"
 import * as CamundaConfig from "./CamundaConfig.js"
 
 /**
@@ -49,10 +48,10 @@ export interface Service {
   /** The application's HTTP client with the base URL and credentials applied. */
   readonly httpClient: HttpClient.HttpClient
   /**
-   * With OAuth: drops the cached token, so the next request fetches a new one. The
-   * executor uses it to repeat a call once after a 401.
+   * With OAuth: runs an attempt so that a 401 drops the token its request carried, fetches a
+   * new one and repeats the attempt once (the executor wraps every attempt in it).
    */
-  readonly invalidateToken?: ((token: Redacted.Redacted<string> | undefined) => Effect.Effect<void>) | undefined
+  readonly renewingToken?: (<A>(attempt: Effect.Effect<A, CamundaError>) => Effect.Effect<A, CamundaError>) | undefined
   /** The adaptive concurrency gate every call of this client shares. */
   readonly gate: Backpressure.Gate
 }
@@ -94,18 +93,6 @@ const preparing = (
 }
 
 /** As `preparing`, for a preparation that takes an effect (fetching an OAuth token). */
-const preparingEffect = (
-  original: HttpClient.HttpClient,
-  prepare: (request: HttpClientRequest.HttpClientRequest) => Effect.Effect<HttpClientRequest.HttpClientRequest, HttpClientError.HttpClientError>
-): HttpClient.HttpClient => {
-  const runner = attemptRunner(original)
-  const prepared = HttpClient.mapRequestEffect(original, prepare)
-  return runner === undefined
-    ? prepared
-    : withAttemptRunner(prepared, (request, onResponse, options) =>
-      Effect.flatMap(Effect.mapError(prepare(request), options.onError), (request) => runner(request, onResponse, options)))
-}
-
 /** The service, with the base URL and the credentials applied to every request. */
 const withAuth = (
   config: CamundaConfig.Resolved,
@@ -120,27 +107,10 @@ const withAuth = (
       httpClient: preparing(httpClient, flow(HttpClientRequest.prependUrl(config.restAddress), Auth.authorize(auth)))
     })
   }
-  // Tokens are requested through the application's client as given: no base URL, no credentials.
-  // A token that cannot be had fails the request with a RequestError whose cause is the
-  // Auth.AuthError, so an operation sees a TransportError (reason "Transport") carrying it.
-  return Effect.map(auth.tokens(httpClient, config.requestTimeout), (tokens): Service => ({
+  return Effect.map(auth.connect(httpClient, config.restAddress, config.requestTimeout), (connected): Service => ({
     config,
     gate,
-    httpClient: preparingEffect(httpClient, (request) =>
-      tokens.get.pipe(
-        Effect.map((token) =>
-          HttpClientRequest.bearerToken(HttpClientRequest.prependUrl(request, config.restAddress), token)
-        ),
-        Effect.mapError((error) =>
-          new HttpClientError.RequestError({
-            request: HttpClientRequest.prependUrl(request, config.restAddress),
-            reason: "Transport",
-            cause: error,
-            description: error.message
-          })
-        )
-      )),
-    invalidateToken: tokens.invalidate
+    ...connected
   }))
 }
 

@@ -20,7 +20,6 @@ import { type InFlight, runAttempt } from "./attemptRunner.js"
 import type { Descriptor, SuccessBody } from "./operation.js"
 import { problemError } from "./problem.js"
 import { retryAfterFailure } from "./retryAfterFailure.js"
-import { currentTokenCell, type TokenCell } from "./tokenCell.js"
 import { withOwnSpan } from "./tracing.js"
 
 /** What an operation needs at call time, compiled once per operation on first use. */
@@ -247,26 +246,9 @@ const recordRetry = (span: Tracer.Span | undefined) => (error: CamundaError) =>
     ? Effect.void
     : Effect.map(Clock.currentTimeNanos, (now) => span.event("camunda.retry", now, { "error.type": error._tag }))
 
-const isUnauthorized = (error: CamundaError): boolean =>
-  error._tag === "Unauthorized" || (error._tag === "UnexpectedStatus" && error.status === 401)
-
-/**
- * OAuth: a 401 means the token was revoked or expired early; drop it, fetch a new one, repeat
- * once. Only the token this attempt's request carried is dropped (a concurrent call may
- * already have renewed it).
- */
-const withTokenRefresh = (client: CamundaClient["Type"], attempt: Effect.Effect<unknown, CamundaError>) => {
-  const invalidateToken = client.invalidateToken
-  if (invalidateToken === undefined) return attempt
-  return Effect.suspend(() => {
-    const cell: TokenCell = { token: undefined }
-    return Effect.catchIf(
-      Effect.locally(attempt, currentTokenCell, cell),
-      isUnauthorized,
-      () => Effect.zipRight(invalidateToken(cell.token), attempt)
-    )
-  })
-}
+/** With OAuth, `attempt` renewing its token after a 401 (`internal/oauthClient.ts`). */
+const renewingToken = (client: CamundaClient["Type"], attempt: Effect.Effect<unknown, CamundaError>) =>
+  client.renewingToken === undefined ? attempt : client.renewingToken(attempt)
 
 /** The policy in force: the call's (`CamundaClient.withRetry`) or the client's. */
 const policyFor = (client: CamundaClient["Type"], fiber: Fiber.RuntimeFiber<unknown, unknown>): Retry.Policy => {
@@ -300,7 +282,7 @@ export const execute = <A, S extends number, Gated extends boolean>(
     const call = (span: Tracer.Span | undefined, traceContext: Tracer.AnySpan | undefined) => {
       const tenanted = withDefaultTenant(descriptor, client, input)
       const once = gate.observe(
-        withTokenRefresh(client, attempt(descriptor, compiled, client, tenanted, span, traceContext, inFlight, clock)),
+        renewingToken(client, attempt(descriptor, compiled, client, tenanted, span, traceContext, inFlight, clock)),
         compiled.gated
       )
       const retryable = Retry.shouldRetry(policy, descriptor.safeToRepeat)
