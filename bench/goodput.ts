@@ -9,6 +9,9 @@
  *   (a) effect-camunda without the gate (profile LEGACY: observe only), default retry policy
  *   (b) effect-camunda with the gate (profile BALANCED), default retry policy
  *   (c) the official SDK `@camunda8/orchestration-cluster-api`, profile BALANCED, its default retries
+ *   (d) (b) with the opt-in slow start (`Backpressure.Profile.startWindow` 16), for comparison: the
+ *       official SDK's BALANCED starts capped at 16 permits (growing ×1.5 per healthy second),
+ *       which the built-in profiles here do not
  *
  * The server's capacity is measured first: a raw undici Pool with exactly CAPACITY callers
  * (never a 503) shows what it really serves (SERVICE_MS plus round trip and timer lateness).
@@ -23,6 +26,7 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import type { ChildProcess } from "node:child_process"
 import { Pool } from "undici"
+import * as Backpressure from "../src/Backpressure.js"
 import * as CamundaClient from "../src/CamundaClient.js"
 import { ProcessDefinitionId } from "../src/generated/schemas/Keys.js"
 import * as ProcessInstance from "../src/generated/ProcessInstance.js"
@@ -35,6 +39,8 @@ const SERVICE_MS = Number(process.env["GOODPUT_SERVICE_MS"] ?? 50)
 const CALLERS = Number(process.env["GOODPUT_CALLERS"] ?? 200)
 const CALLS = Number(process.env["GOODPUT_CALLS"] ?? 10_000)
 const WARMUP_CALLS = 1_000
+/** (d)'s slow-start window: the official SDK's BALANCED starts at 16 permits too. */
+const SLOW_START_WINDOW = 16
 const capacityPerSecond = (CAPACITY * 1000) / SERVICE_MS
 
 interface Server {
@@ -89,7 +95,7 @@ const measure = async (server: Server, name: string, call: () => Promise<boolean
   return { name, completed, failed, seconds, rejected, rejectedLater, firstFailure: failure() } satisfies Outcome
 }
 
-const effectCamunda = async (server: Server, name: string, backpressure: "LEGACY" | "BALANCED") => {
+const effectCamunda = async (server: Server, name: string, backpressure: Backpressure.ProfileName | Backpressure.Profile) => {
   const layer = CamundaClient.layer({ restAddress: server.origin, backpressure }).pipe(Layer.provide(UndiciHttpClient.layer()))
   const runtime = ManagedRuntime.make(layer)
   const start = ProcessInstance.createProcessInstance({ processDefinitionId: ProcessDefinitionId.make("bench") })
@@ -194,7 +200,15 @@ const main = async () => {
     const variants: Array<[string, () => Promise<Outcome>]> = [
       ["(a) effect-camunda, no gate (LEGACY)", () => effectCamunda(server, "(a) effect-camunda, no gate (LEGACY)", "LEGACY")],
       ["(b) effect-camunda, gate (BALANCED)", () => effectCamunda(server, "(b) effect-camunda, gate (BALANCED)", "BALANCED")],
-      ["(c) official SDK (BALANCED)", () => officialSdk(server, "(c) official SDK (BALANCED)")]
+      ["(c) official SDK (BALANCED)", () => officialSdk(server, "(c) official SDK (BALANCED)")],
+      [
+        "(d) effect-camunda, gate (BALANCED) with the opt-in slow start (startWindow 16)",
+        () =>
+          effectCamunda(server, "(d) effect-camunda, gate (BALANCED) with the opt-in slow start (startWindow 16)", {
+            ...Backpressure.balanced,
+            startWindow: SLOW_START_WINDOW
+          })
+      ]
     ]
     for (const [name, run] of variants) {
       console.log(`running ${name} …`)

@@ -59,6 +59,16 @@ export interface Profile {
   readonly maxWaiters: number
   /** After this long without a signal the limit is lifted. */
   readonly unlimitedAfter: Duration.Duration
+  /**
+   * Opt-in slow start, off in every built-in profile (they start uncapped). When set, an
+   * unlimited gate still lets at most `max(startWindow, 2 × served)` gated attempts go on the
+   * wire at once, where `served` is the most the cluster has answered at once without a
+   * refusal: the window doubles with every round trip that succeeds, so a burst of calls
+   * reaches the cluster in a few round trips instead of all at once, and far fewer of them
+   * are refused when it is smaller than the burst. The cost is those round trips at a jump
+   * in demand.
+   */
+  readonly startWindow?: number | undefined
 }
 
 /**

@@ -108,6 +108,25 @@ describe("Backpressure gate", () => {
         expect(yield* Effect.flatMap(gateOf, (gate) => gate.inFlight)).toBe(0)
       })))
 
+  it.scoped("opt-in slow start (startWindow): an unlimited gate lets the window out, doubling with each round trip served", () =>
+    withHeldServer({ backpressure: { ...Backpressure.balanced, startWindow: 4 } }, (server) =>
+      Effect.gen(function*() {
+        const fibers = yield* Effect.forEach(Array.from({ length: 20 }), () => Effect.fork(start))
+        yield* settle
+        // 4 at first; every round trip served doubles the window: 8, then 16
+        const onTheWire: Array<number> = [server.pending.length]
+        for (let round = 0; round < 3; round++) {
+          yield* answer(server, server.pending.length, created)
+          yield* settle
+          onTheWire.push(server.pending.length)
+        }
+        expect(onTheWire).toEqual([4, 8, 8, 0])
+        expect(server.sent).toHaveLength(20)
+        // a window, not a limit: the gate stays unlimited and nobody was refused
+        expect(yield* limitOf).toBeUndefined()
+        yield* Fiber.joinAll(fibers)
+      })))
+
   it.scoped("shrinks multiplicatively on backpressure, once per generation, never below the floor", () =>
     withHeldServer({}, (server) =>
       Effect.gen(function*() {

@@ -122,7 +122,9 @@ class GateImpl implements Backpressure.Gate {
    * Attempts of gated calls on the wire (a call backing off holds a permit but sends
    * nothing), and those waiting to go while more calls hold permits than the limit allows.
    */
-  readonly wire = new Slots(() => (this.profile.observeOnly ? undefined : this.limit))
+  readonly wire = new Slots(() => (this.profile.observeOnly ? undefined : this.limit ?? this.startCeiling()))
+  /** The most gated attempts on the wire at once that the cluster answered without a refusal (slow start). */
+  served = 0
   signalCount = 0
   /** Bumped on every decrease: a signal from an attempt sent before it says nothing about the new limit. */
   generationCount = 0
@@ -137,6 +139,20 @@ class GateImpl implements Backpressure.Gate {
   readonly subscribers = new Set<(state: Backpressure.State) => void>()
 
   constructor(readonly profile: Backpressure.Profile) {}
+
+  /** With slow start (`Profile.startWindow`), how many gated attempts an unlimited gate lets on the wire. */
+  private startCeiling(): number | undefined {
+    const window = this.profile.startWindow
+    return window === undefined ? undefined : Math.max(window, 2 * this.served)
+  }
+
+  /** A gated attempt sent with `onTheWire` attempts out (itself included) came back without a refusal. */
+  private recordServed(onTheWire: number): void {
+    if (onTheWire <= this.served) return
+    this.served = onTheWire
+    // a larger window lets more of those waiting for the wire go
+    if (this.limit === undefined) this.wire.admit()
+  }
 
   readonly inFlight = Effect.sync(() => this.permits.taken)
 
@@ -213,9 +229,13 @@ class GateImpl implements Backpressure.Gate {
       Effect.suspend(() => {
         const send = Effect.suspend(() => {
           const generation = this.generationCount
+          const onTheWire = this.wire.taken
           return Effect.tapBoth(Effect.ensuring(restore(attempt), this.attemptEnded), {
             onFailure: (error) => (isBackpressure(error) ? this.onBackpressure(generation, true) : Effect.void),
-            onSuccess: () => this.onSuccess(generation)
+            onSuccess: () => {
+              this.recordServed(onTheWire)
+              return this.onSuccess(generation)
+            }
           })
         })
         // After a decrease more calls may hold permits than the limit allows: their retries go
