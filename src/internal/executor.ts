@@ -16,7 +16,7 @@ import { CamundaClient } from "../CamundaClient.js"
 import { type CamundaError, DecodeError, InvalidRequest, type OperationError, TransportError } from "../CamundaError.js"
 import * as Retry from "../Retry.js"
 import { currentRetryPolicy } from "./retryPolicy.js"
-import { type InFlight, runAttempt } from "./attemptRunner.js"
+import { type AttemptOptions, type InFlight, runAttempt } from "./attemptRunner.js"
 import type { Descriptor, SuccessBody } from "./operation.js"
 import { problemError } from "./problem.js"
 import { retryAfterFailure } from "./retryAfterFailure.js"
@@ -114,7 +114,6 @@ const pick = (input: Record<string, unknown>, keys: ReadonlyArray<string>): Reco
 
 const queryValue = (value: unknown): string => typeof value === "string" ? value : JSON.stringify(value)
 
-
 const buildRequest = (descriptor: Descriptor, compiled: Compiled, input: Record<string, unknown>) => {
   let request = HttpClientRequest.setUrl(compiled.template, compiled.path(input))
   for (const name of descriptor.queryParams) {
@@ -201,16 +200,19 @@ const withDefaultTenant = (descriptor: Descriptor, client: CamundaClient["Type"]
   return { ...given, [field]: field === "tenantIds" ? [tenant.value] : tenant.value }
 }
 
+/**
+ * What every attempt of one call shares: the operation span and the trace context to send,
+ * where the request in flight can be aborted, the caller's clock.
+ */
+type CallScope = Pick<AttemptOptions<never, never>, "span" | "traceContext" | "inFlight" | "clock">
+
 /** One attempt: encode, send, read the answer. */
 const attempt = <S extends number>(
   descriptor: Descriptor<S>,
   compiled: Compiled,
   client: CamundaClient["Type"],
   input: unknown,
-  span: Tracer.Span | undefined,
-  traceContext: Tracer.AnySpan | undefined,
-  inFlight: InFlight,
-  clock: Clock.Clock
+  scope: CallScope
 ): Effect.Effect<unknown, CamundaError> =>
   Either.match(compiled.encode(input ?? {}), {
     onLeft: (issue) =>
@@ -224,11 +226,11 @@ const attempt = <S extends number>(
         const body = successBodyFor(descriptor, response.status)
         return body === undefined ? problemError(descriptor, response) : decodeSuccess(descriptor, body, response)
       }, {
+        span: scope.span,
+        traceContext: scope.traceContext,
+        inFlight: scope.inFlight,
+        clock: scope.clock,
         timeout,
-        span,
-        traceContext,
-        inFlight,
-        clock,
         onError: transportError(descriptor.operationId),
         onTimeout: () =>
           new TransportError({
@@ -281,10 +283,8 @@ export const execute = <A, S extends number, Gated extends boolean>(
     const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
     const call = (span: Tracer.Span | undefined, traceContext: Tracer.AnySpan | undefined) => {
       const tenanted = withDefaultTenant(descriptor, client, input)
-      const once = gate.observe(
-        renewingToken(client, attempt(descriptor, compiled, client, tenanted, span, traceContext, inFlight, clock)),
-        compiled.gated
-      )
+      const scope: CallScope = { span, traceContext, inFlight, clock }
+      const once = gate.observe(renewingToken(client, attempt(descriptor, compiled, client, tenanted, scope)), compiled.gated)
       const retryable = Retry.shouldRetry(policy, descriptor.safeToRepeat)
       const call = policy.maxAttempts <= 1 ? once : Effect.catchIf(once, retryable, (error) =>
         retryAfterFailure(once, error, { schedule: scheduleOf(policy), while: retryable, onRetry: recordRetry(span) }))
