@@ -104,6 +104,34 @@ describe("UndiciHttpClient", () => {
       expect(JSON.parse(request!.body.toString())).toEqual({ variables: { a: 1 } })
     }))
 
+  it.scoped("every URL arrives as URL parsing makes it: plain paths of the same origin, dot segments, spaces, queries, another origin", () =>
+    Effect.gen(function*() {
+      const first = yield* server((_, response) => response.writeHead(204).end())
+      const second = yield* server((_, response) => response.writeHead(204).end())
+      const sent = [
+        [first, "/v2/user-tasks/7/completion"],
+        [first, "/v2/user-tasks/8/completion"],
+        [first, "/v2/a/./b/../c"],
+        [first, "/v2/a/%2e%2e/d"],
+        [first, "/v2/with space/é"],
+        [second, "/v2/other-origin"],
+        [first, "/v2/back"]
+      ] as const
+      yield* Effect.forEach(sent, ([target, path]) => HttpClient.get(`${target.url}${path}`), { discard: true }).pipe(
+        Effect.zipRight(HttpClient.get(`${first.url}/v2/search`, { urlParams: { q: "a b" } })),
+        Effect.provide(UndiciHttpClient.layer())
+      )
+      const expected = (path: string) => {
+        const parsed = new URL(`http://x${path}`)
+        return parsed.pathname + parsed.search
+      }
+      expect(first.seen.map((seen) => seen.url)).toEqual([
+        ...sent.filter(([target]) => target === first).map(([, path]) => expected(path)),
+        "/v2/search?q=a+b"
+      ])
+      expect(second.seen.map((seen) => seen.url)).toEqual(["/v2/other-origin"])
+    }))
+
   it.scoped("answers without a body (204, content-length 0) are read without waiting and leave the connection reusable", () =>
     Effect.gen(function*() {
       let answered = 0
