@@ -63,10 +63,10 @@ export interface Profile {
    * Opt-in slow start, off in every built-in profile (they start uncapped). When set, an
    * unlimited gate still lets at most `max(startWindow, 2 × served)` gated attempts go on the
    * wire at once, where `served` is the most the cluster has answered at once without a
-   * refusal: the window doubles with every round trip that succeeds, so a burst of calls
-   * reaches the cluster in a few round trips instead of all at once, and far fewer of them
-   * are refused when it is smaller than the burst. The cost is those round trips at a jump
-   * in demand.
+   * refusal (a 4xx answer counts, a transport failure does not): the window doubles with
+   * every round trip answered, so a burst of calls reaches the cluster in a few round trips
+   * instead of all at once, and far fewer of them are refused when it is smaller than the
+   * burst. The cost is those round trips at a jump in demand.
    */
   readonly startWindow?: number | undefined
 }

@@ -56,6 +56,12 @@ const exhausted = () =>
     { status: 503, headers: { "content-type": "application/problem+json" } }
   )
 
+const badRequest = () =>
+  new Response(
+    JSON.stringify({ type: "about:blank", title: "INVALID_ARGUMENT", status: 400, detail: "no such process", instance: "/v2/process-instances" }),
+    { status: 400, headers: { "content-type": "application/problem+json" } }
+  )
+
 const start = ProcessInstance.createProcessInstance({ processDefinitionId: Keys.ProcessDefinitionId.make("order") })
 
 /** Lets forked fibers and the held server's bookkeeping run. */
@@ -124,6 +130,23 @@ describe("Backpressure gate", () => {
         expect(server.sent).toHaveLength(20)
         // a window, not a limit: the gate stays unlimited and nobody was refused
         expect(yield* limitOf).toBeUndefined()
+        yield* Fiber.joinAll(fibers)
+      })))
+
+  it.scoped("slow start: an answer that is not a success (400) also shows the cluster served that many", () =>
+    withHeldServer({ backpressure: { ...Backpressure.balanced, startWindow: 2 } }, (server) =>
+      Effect.gen(function*() {
+        const fibers = yield* Effect.forEach(Array.from({ length: 8 }), () => Effect.fork(Effect.either(start)))
+        yield* settle
+        expect(server.pending).toHaveLength(2)
+        // two answers without a refusal, neither a success: the window becomes 4
+        yield* answer(server, 2, badRequest)
+        yield* settle
+        expect(server.pending).toHaveLength(4)
+        yield* answer(server, 4, created)
+        yield* settle
+        expect(server.pending).toHaveLength(2)
+        yield* answer(server, 2, created)
         yield* Fiber.joinAll(fibers)
       })))
 

@@ -146,12 +146,17 @@ class GateImpl implements Backpressure.Gate {
     return window === undefined ? undefined : Math.max(window, 2 * this.served)
   }
 
-  /** A gated attempt sent with `onTheWire` attempts out (itself included) came back without a refusal. */
-  private recordServed(onTheWire: number): void {
-    if (onTheWire <= this.served) return
-    this.served = onTheWire
-    // a larger window lets more of those waiting for the wire go
-    if (this.limit === undefined) this.wire.admit()
+  /**
+   * A gated attempt sent with `onTheWire` attempts out (itself included) came back without a
+   * refusal: answered, if not always with success (a transport failure is no answer).
+   */
+  private recordServed(onTheWire: number, error?: CamundaError): Effect.Effect<void> {
+    if (onTheWire > this.served && error?._tag !== "TransportError") {
+      this.served = onTheWire
+      // a larger window lets more of those waiting for the wire go
+      if (this.limit === undefined) this.wire.admit()
+    }
+    return Effect.void
   }
 
   readonly inFlight = Effect.sync(() => this.permits.taken)
@@ -231,11 +236,9 @@ class GateImpl implements Backpressure.Gate {
           const generation = this.generationCount
           const onTheWire = this.wire.taken
           return Effect.tapBoth(Effect.ensuring(restore(attempt), this.attemptEnded), {
-            onFailure: (error) => (isBackpressure(error) ? this.onBackpressure(generation, true) : Effect.void),
-            onSuccess: () => {
-              this.recordServed(onTheWire)
-              return this.onSuccess(generation)
-            }
+            onFailure: (error) =>
+              isBackpressure(error) ? this.onBackpressure(generation, true) : this.recordServed(onTheWire, error),
+            onSuccess: () => Effect.zipRight(this.recordServed(onTheWire), this.onSuccess(generation))
           })
         })
         // After a decrease more calls may hold permits than the limit allows: their retries go
