@@ -345,6 +345,26 @@ describe("errors", () => {
     }).pipe(Effect.provide(http.layer()))
   })
 
+  it.effect("a path parameter that is \".\" or \"..\" is InvalidRequest and sends nothing: URL parsing would send it elsewhere", () => {
+    const http = mockHttp(() => new Response(null, { status: 204 }))
+    return Effect.gen(function*() {
+      // DELETE /tenants/../users/bob would become DELETE /users/bob: deleteUser, not unassignUserFromTenant
+      const error = yield* Effect.flip(
+        Tenant.unassignUserFromTenant({ tenantId: Keys.TenantId.make(".."), username: Keys.Username.make("bob") })
+      )
+      expect(error._tag).toBe("InvalidRequest")
+      expect(error.message).toBe(
+        `InvalidRequest [unassignUserFromTenant]: tenantId is "..", a path segment URL parsing removes`
+      )
+      const dot = yield* Effect.flip(Tenant.unassignUserFromTenant({ tenantId: Keys.TenantId.make("t1"), username: Keys.Username.make(".") }))
+      expect(dot._tag).toBe("InvalidRequest")
+      expect(http.requests).toHaveLength(0)
+      // dots inside a value are fine
+      yield* Tenant.unassignUserFromTenant({ tenantId: Keys.TenantId.make("t.1"), username: Keys.Username.make("...") })
+      expect(http.requests.map((request) => request.url.pathname)).toEqual(["/v2/tenants/t.1/users/..."])
+    }).pipe(Effect.provide(http.layer()))
+  })
+
   it.effect("a connection failure is TransportError", () => {
     const failing = HttpClient.make((request) =>
       Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error("ECONNREFUSED") }))

@@ -235,10 +235,13 @@ class GateImpl implements Backpressure.Gate {
         const send = Effect.suspend(() => {
           const generation = this.generationCount
           const onTheWire = this.wire.taken
-          return Effect.tapBoth(Effect.ensuring(restore(attempt), this.attemptEnded), {
+          return Effect.matchEffect(Effect.ensuring(restore(attempt), this.attemptEnded), {
             onFailure: (error) =>
-              isBackpressure(error) ? this.onBackpressure(generation, true) : this.recordServed(onTheWire, error),
-            onSuccess: () => Effect.zipRight(this.recordServed(onTheWire), this.onSuccess(generation))
+              Effect.zipRight(
+                isBackpressure(error) ? this.onBackpressure(generation, true) : this.recordServed(onTheWire, error),
+                Effect.fail(error)
+              ),
+            onSuccess: (value) => Effect.as(Effect.zipRight(this.recordServed(onTheWire), this.onSuccess(generation)), value)
           })
         })
         // After a decrease more calls may hold permits than the limit allows: their retries go

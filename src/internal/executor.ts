@@ -25,7 +25,7 @@ import { withOwnSpan } from "./tracing.js"
 /** What an operation needs at call time, compiled once per operation on first use. */
 interface Compiled {
   readonly encode: (input: unknown) => Either.Either<Record<string, unknown>, ParseResult.ParseIssue>
-  readonly path: (input: Record<string, unknown>) => string
+  readonly path: (input: Record<string, unknown>) => string | undefined
   readonly bodyKeys: (input: Record<string, unknown>) => ReadonlyArray<string>
   /** The operation's method and `accept` header, the same for every call: a call adds its URL. */
   readonly template: HttpClientRequest.HttpClientRequest
@@ -88,13 +88,19 @@ const spanOptionsOf = (descriptor: Descriptor) => {
   return () => options
 }
 
+/** `.` and `..`: path segments that URL parsing removes (with the one before, for `..`), so the request would reach another endpoint. */
+const isDotSegment = (value: string) => value === "." || value === ".."
+
+/** The request path of an input, `undefined` when a path parameter is a dot segment. */
 const compilePath = (template: string) => {
   const parts = template.split(/\{([^}]+)\}/)
   if (parts.length === 1) return () => template
-  return (input: Record<string, unknown>) => {
+  return (input: Record<string, unknown>): string | undefined => {
     let path = parts[0]!
     for (let i = 1; i < parts.length; i += 2) {
-      path += encodeURIComponent(String(input[parts[i]!])) + parts[i + 1]!
+      const value = String(input[parts[i]!])
+      if (isDotSegment(value)) return undefined
+      path += encodeURIComponent(value) + parts[i + 1]!
     }
     return path
   }
@@ -114,8 +120,8 @@ const pick = (input: Record<string, unknown>, keys: ReadonlyArray<string>): Reco
 
 const queryValue = (value: unknown): string => typeof value === "string" ? value : JSON.stringify(value)
 
-const buildRequest = (descriptor: Descriptor, compiled: Compiled, input: Record<string, unknown>) => {
-  let request = HttpClientRequest.setUrl(compiled.template, compiled.path(input))
+const buildRequest = (descriptor: Descriptor, compiled: Compiled, input: Record<string, unknown>, path: string) => {
+  let request = HttpClientRequest.setUrl(compiled.template, path)
   for (const name of descriptor.queryParams) {
     const value = input[name]
     if (value !== undefined) request = HttpClientRequest.appendUrlParam(request, name, queryValue(value))
@@ -206,6 +212,9 @@ const withDefaultTenant = (descriptor: Descriptor, client: CamundaClient["Type"]
  */
 type CallScope = Pick<AttemptOptions<never, never>, "span" | "traceContext" | "inFlight" | "clock">
 
+const invalidRequest = (descriptor: Descriptor, description: string) =>
+  Effect.fail(new InvalidRequest({ operationId: descriptor.operationId, description }))
+
 /** One attempt: encode, send, read the answer. */
 const attempt = <S extends number>(
   descriptor: Descriptor<S>,
@@ -215,14 +224,16 @@ const attempt = <S extends number>(
   scope: CallScope
 ): Effect.Effect<unknown, CamundaError> =>
   Either.match(compiled.encode(input ?? {}), {
-    onLeft: (issue) =>
-      Effect.fail(
-        new InvalidRequest({ operationId: descriptor.operationId, description: ParseResult.TreeFormatter.formatIssueSync(issue) })
-      ),
+    onLeft: (issue) => invalidRequest(descriptor, ParseResult.TreeFormatter.formatIssueSync(issue)),
     onRight: (encoded) => {
+      const path = compiled.path(encoded)
+      if (path === undefined) {
+        const name = descriptor.pathParams.find((name) => isDotSegment(String(encoded[name])))
+        return invalidRequest(descriptor, `${name} is "${encoded[name!]}", a path segment URL parsing removes`)
+      }
       const timeout = attemptTimeout(client, input)
       // past the deadline the request is aborted (and the connection closed)
-      return runAttempt(client.httpClient, buildRequest(descriptor, compiled, encoded), (response): Effect.Effect<unknown, CamundaError> => {
+      return runAttempt(client.httpClient, buildRequest(descriptor, compiled, encoded, path), (response): Effect.Effect<unknown, CamundaError> => {
         const body = successBodyFor(descriptor, response.status)
         return body === undefined ? problemError(descriptor, response) : decodeSuccess(descriptor, body, response)
       }, {

@@ -19,20 +19,8 @@ import type { Descriptor } from "./operation.js"
 
 const decodeProblem = Schema.decodeUnknownEither(ProblemDetail)
 
-const reasonPhrases: Record<number, string> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  406: "Not Acceptable",
-  409: "Conflict",
-  415: "Unsupported Media Type",
-  429: "Too Many Requests",
-  500: "Internal Server Error",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout"
-}
+/** The reason phrase of an error class's status, from its tag: `NotFound` is "Not Found", `TooManyRequests` "Too Many Requests". */
+const reasonPhrase = (tag: string): string => tag.replace(/\B(?=[A-Z])/g, " ")
 
 const maxDetailLength = 1000
 
@@ -116,7 +104,7 @@ export const problemError = (
           operationId,
           status,
           type: problem?.type ?? "about:blank",
-          title: problem?.title ?? reasonPhrases[status] ?? `HTTP ${status}`,
+          title: problem?.title ?? reasonPhrase(ErrorClass._tag),
           ...(Option.isSome(detail) && detail.value.length > 0 ? { detail: detail.value } : {}),
           ...(Option.isSome(instance) ? { instance: instance.value } : {}),
           extensions: problem === undefined ? (text.length > 0 ? { body: text } : {}) : extensionsOf(problem),
