@@ -5,6 +5,7 @@
  * waiting, and observable state.
  */
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
@@ -23,10 +24,11 @@ import * as CamundaError from "effect-camunda/CamundaError"
 import { sampleSuccessBody } from "./support/mockHttp.js"
 import { recordingTracer } from "./support/tracing.js"
 
-/** One request the server holds until the test answers it. */
+/** One request the server holds until the test answers it (or drops it: a transport failure). */
 interface Pending {
   readonly path: string
   readonly answer: (response: Response) => Effect.Effect<void>
+  readonly drop: Effect.Effect<void>
 }
 
 /** A server that parks every request until the test answers it. */
@@ -34,9 +36,15 @@ const heldServer = Effect.gen(function*() {
   const pending: Array<Pending> = []
   const sent: Array<string> = []
   const client = HttpClient.make((request, url) =>
-    Effect.flatMap(Deferred.make<Response>(), (deferred) => {
+    Effect.flatMap(Deferred.make<Response, HttpClientError.RequestError>(), (deferred) => {
       sent.push(url.pathname)
-      const entry: Pending = { path: url.pathname, answer: (response) => Effect.asVoid(Deferred.succeed(deferred, response)) }
+      const entry: Pending = {
+        path: url.pathname,
+        answer: (response) => Effect.asVoid(Deferred.succeed(deferred, response)),
+        drop: Effect.asVoid(
+          Deferred.fail(deferred, new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error("ECONNRESET") }))
+        )
+      }
       pending.push(entry)
       return Deferred.await(deferred).pipe(
         Effect.map((response) => HttpClientResponse.fromWeb(request, response)),
@@ -148,6 +156,27 @@ describe("Backpressure gate", () => {
         expect(server.pending).toHaveLength(2)
         yield* answer(server, 2, created)
         yield* Fiber.joinAll(fibers)
+      })))
+
+  it.scoped("slow start: a transport failure is no answer, the window stays", () =>
+    withHeldServer({ backpressure: { ...Backpressure.balanced, startWindow: 2 } }, (server) =>
+      Effect.gen(function*() {
+        const fibers = yield* Effect.forEach(Array.from({ length: 6 }), () => Effect.fork(Effect.either(start)))
+        yield* settle
+        expect(server.pending).toHaveLength(2)
+        yield* Effect.forEach(server.pending.splice(0, 2), (entry) => entry.drop, { discard: true })
+        yield* settle
+        // two more go out in place of the two that failed, not four
+        expect(server.pending).toHaveLength(2)
+        yield* answer(server, 2, created)
+        yield* settle
+        expect(server.pending).toHaveLength(2)
+        yield* answer(server, 2, created)
+        const outcomes = yield* Fiber.joinAll(fibers)
+        expect(outcomes.filter((outcome) => outcome._tag === "Left").map((outcome) => outcome.left._tag)).toEqual([
+          "TransportError",
+          "TransportError"
+        ])
       })))
 
   it.scoped("shrinks multiplicatively on backpressure, once per generation, never below the floor", () =>
