@@ -154,53 +154,10 @@ const withEncodedBody = <A, E>(
 ): Effect.Effect<A, E> =>
   request.body._tag === "FormData" ? Effect.flatMap(encodeFormData(request, request.body.formData), use) : use(encodeBody(request))
 
-type Listener = () => void
-
-/**
- * A one-shot abort signal in the `EventEmitter` shape undici accepts for `signal`, one per
- * request: interruption fires it, and an attempt's deadline.
- *
- * undici registers a listener on an `AbortSignal` through `EventTarget`, which on this machine
- * halves the requests per second of a keep-alive connection (about 20 µs per request); an
- * emitter-shaped signal costs next to nothing.
- */
-class EmitterSignal {
-  aborted = false
-  reason: unknown = undefined
-  private listeners: Array<Listener> | undefined = undefined
-
-  on(_event: "abort", listener: Listener): this {
-    ;(this.listeners ??= []).push(listener)
-    return this
-  }
-
-  once(event: "abort", listener: Listener): this {
-    return this.on(event, listener)
-  }
-
-  removeListener(_event: "abort", listener: Listener): this {
-    const listeners = this.listeners
-    if (listeners !== undefined) {
-      const index = listeners.indexOf(listener)
-      if (index >= 0) listeners.splice(index, 1)
-    }
-    return this
-  }
-
-  abort(reason: unknown): void {
-    if (this.aborted) return
-    this.aborted = true
-    this.reason = reason
-    const listeners = this.listeners
-    this.listeners = undefined
-    if (listeners !== undefined) for (const listener of listeners) listener()
-  }
-}
-
-/** What the signal of an attempt that ran out of time fires with. */
+/** Why a request whose deadline passed is aborted. */
 const deadlineExceeded = new Error("deadline passed")
 
-/** What the signal of an interrupted request fires with. */
+/** Why an interrupted request is aborted. */
 const interrupted = new Error("interrupted")
 
 /** How finely deadlines are kept: a request is aborted between its deadline and this much later. */
@@ -212,7 +169,7 @@ const deadlineResolutionMillis = 10
  * request measured about a tenth of a call's CPU). The timer goes when the last of them is back.
  */
 class DeadlineBucket {
-  readonly signals = new Set<EmitterSignal>()
+  readonly exchanges = new Set<Exchange>()
   private readonly timer: ReturnType<typeof setTimeout>
 
   constructor(private readonly due: number) {
@@ -221,13 +178,13 @@ class DeadlineBucket {
 
   private readonly fire = () => {
     deadlineBuckets.delete(this.due)
-    for (const signal of this.signals) signal.abort(deadlineExceeded)
-    this.signals.clear()
+    for (const exchange of this.exchanges) exchange.abort(deadlineExceeded)
+    this.exchanges.clear()
   }
 
-  /** `signal`'s request is back (or aborted otherwise). */
-  remove(signal: EmitterSignal): void {
-    if (!this.signals.delete(signal) || this.signals.size > 0) return
+  /** `exchange`'s request is back (or aborted otherwise). */
+  remove(exchange: Exchange): void {
+    if (!this.exchanges.delete(exchange) || this.exchanges.size > 0) return
     clearTimeout(this.timer)
     if (deadlineBuckets.get(this.due) === this) deadlineBuckets.delete(this.due)
   }
@@ -236,15 +193,15 @@ class DeadlineBucket {
 /** The buckets with requests in flight, by the 10 ms slot (of `performance.now()`) they fall due in. */
 const deadlineBuckets = new Map<number, DeadlineBucket>()
 
-/** Fires `signal` with `deadlineExceeded` once `millis` have passed, unless it is removed from the bucket first. */
-const deadlineOf = (signal: EmitterSignal, millis: number): DeadlineBucket => {
+/** Aborts `exchange` with `deadlineExceeded` once `millis` have passed, unless it is removed from the bucket first. */
+const deadlineOf = (exchange: Exchange, millis: number): DeadlineBucket => {
   const due = Math.ceil((performance.now() + millis) / deadlineResolutionMillis)
   let bucket = deadlineBuckets.get(due)
   if (bucket === undefined) {
     bucket = new DeadlineBucket(due)
     deadlineBuckets.set(due, bucket)
   }
-  bucket.signals.add(signal)
+  bucket.exchanges.add(exchange)
   return bucket
 }
 
@@ -275,26 +232,35 @@ const noBody = Buffer.alloc(0)
  * `Readable` and a promise per body read; this costs neither. A failure before the answer's
  * head is a `RequestError` (the command may not have been processed); after it, a
  * `ResponseError` (it was).
+ *
+ * Interruption and the deadline abort the request through `abort`, with the function undici
+ * hands to `onConnect`: no `AbortSignal`, whose `EventTarget` listener bookkeeping cost about
+ * 20 µs per request (it halved the requests per second of a keep-alive connection).
  */
 class Exchange implements Undici.Dispatcher.DispatchHandler {
+  /** Why the request was aborted (its deadline passed, or it was interrupted), once it was. */
+  abortedWith: Error | undefined = undefined
   private abortRequest: ((reason: Error) => void) | undefined = undefined
   private status = 0
   private headers: Record<string, string | Array<string>> | undefined = undefined
   private readonly chunks: Array<Buffer> = []
   private settled = false
-  private readonly onSignal = () => this.abortRequest?.(this.signal.reason as Error)
 
   constructor(
     private readonly request: HttpClientRequest.HttpClientRequest,
-    private readonly signal: EmitterSignal,
     private readonly done: (result: Response | HttpClientError.HttpClientError) => void
-  ) {
-    signal.on("abort", this.onSignal)
+  ) {}
+
+  /** Aborts the request, now or as soon as undici connects it; nothing once the answer is in. */
+  abort(reason: Error): void {
+    if (this.settled || this.abortedWith !== undefined) return
+    this.abortedWith = reason
+    this.abortRequest?.(reason)
   }
 
   onConnect(abort: (reason: Error) => void): void {
     this.abortRequest = abort
-    if (this.signal.aborted) abort(this.signal.reason as Error)
+    if (this.abortedWith !== undefined) abort(this.abortedWith)
   }
 
   onHeaders(status: number, rawHeaders: Array<Buffer>): boolean {
@@ -331,7 +297,6 @@ class Exchange implements Undici.Dispatcher.DispatchHandler {
   private settle(result: Response | HttpClientError.HttpClientError): void {
     if (this.settled) return
     this.settled = true
-    this.signal.removeListener("abort", this.onSignal)
     this.done(result)
   }
 }
@@ -371,10 +336,10 @@ const targetOf = (request: HttpClientRequest.HttpClientRequest): Either.Either<T
 
 /**
  * One exchange, one asynchronous step (one more only to encode a multipart body): the request
- * goes out with the W3C trace context of `span` and a signal of its own, and the deadline's
- * timer when `millis` is set. The answer comes back whole and the fiber resumes with
+ * goes out with the W3C trace context of `span`, under the deadline's timer when `millis` is
+ * set. The answer comes back whole and the fiber resumes with
  * `onResponse(answer)`; a failure after the deadline fired is `onTimeout()`, any other
- * `onError(…)` (an invalid URL too). Interruption fires the signal: through `inFlight`, whose
+ * `onError(…)` (an invalid URL too). Interruption aborts the request: through `inFlight`, whose
  * `abort` the caller's finalizer calls (an attempt of an operation), else through a canceler
  * of its own.
  */
@@ -393,20 +358,19 @@ const exchange = <A, E, E2, E3>(
   const { origin, path } = target.right
   return withEncodedBody(request, (encoded) =>
     Effect.async<A, E | E2 | E3>((resume) => {
-      const signal = new EmitterSignal()
-      const deadline = millis === undefined ? undefined : deadlineOf(signal, millis)
-      const abort = () => {
-        deadline?.remove(signal)
-        signal.abort(interrupted)
-      }
-      const done = (result: Response | HttpClientError.HttpClientError) => {
-        deadline?.remove(signal)
+      const handler: Exchange = new Exchange(request, (result) => {
+        deadline?.remove(handler)
         if (inFlight !== undefined) inFlight.abort = undefined
         resume(
           result instanceof Response
             ? onResponse(result)
-            : Effect.fail(signal.reason === deadlineExceeded ? onTimeout() : onError(result))
+            : Effect.fail(handler.abortedWith === deadlineExceeded ? onTimeout() : onError(result))
         )
+      })
+      const deadline = millis === undefined ? undefined : deadlineOf(handler, millis)
+      const abort = () => {
+        deadline?.remove(handler)
+        handler.abort(interrupted)
       }
       if (inFlight !== undefined) inFlight.abort = abort
       dispatcher.dispatch({
@@ -418,7 +382,7 @@ const exchange = <A, E, E2, E3>(
         // timeouts are the caller's: the attempt's deadline, or Effect.timeout
         headersTimeout: 0,
         bodyTimeout: 0
-      }, new Exchange(request, signal, done))
+      }, handler)
       // Effect.async wraps a canceler in a finalizer of its own: an operation's call has one already
       return inFlight === undefined ? Effect.sync(abort) : undefined
     }))
