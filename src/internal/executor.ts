@@ -30,7 +30,7 @@ interface Compiled {
   /** The operation's method and `accept` header, the same for every call: a call adds its URL. */
   readonly template: HttpClientRequest.HttpClientRequest
   readonly spanName: string
-  readonly spanOptions: () => Tracer.SpanOptions
+  readonly spanOptions: Tracer.SpanOptions
   /** Whether a call waits for a permit of the client's backpressure gate. */
   readonly gated: boolean
 }
@@ -74,19 +74,16 @@ const compile = (descriptor: Descriptor): Compiled => {
 }
 
 /** The operation span's options, the same object for every call. */
-const spanOptionsOf = (descriptor: Descriptor) => {
-  const options: Tracer.SpanOptions = {
-    kind: "client",
-    attributes: {
-      "camunda.operation_id": descriptor.operationId,
-      "http.request.method": descriptor.method,
-      "url.template": descriptor.path
-    },
-    // the call site is the generated operation, the same for every call: not worth a stack trace each time
-    captureStackTrace: false
-  }
-  return () => options
-}
+const spanOptionsOf = (descriptor: Descriptor): Tracer.SpanOptions => ({
+  kind: "client",
+  attributes: {
+    "camunda.operation_id": descriptor.operationId,
+    "http.request.method": descriptor.method,
+    "url.template": descriptor.path
+  },
+  // the call site is the generated operation, the same for every call: not worth a stack trace each time
+  captureStackTrace: false
+})
 
 /** `.` and `..`: path segments that URL parsing removes (with the one before, for `..`), so the request would reach another endpoint. */
 const isDotSegment = (value: string) => value === "." || value === ".."

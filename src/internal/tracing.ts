@@ -57,7 +57,7 @@ const callerTraceContext = (fiber: Fiber.RuntimeFiber<unknown, unknown>, enabled
 export const withOwnSpan = <A, E, R>(
   fiber: Fiber.RuntimeFiber<unknown, unknown>,
   name: string,
-  options: () => Tracer.SpanOptions,
+  options: Tracer.SpanOptions,
   use: (span: Tracer.Span | undefined, traceContext: Tracer.AnySpan | undefined) => Effect.Effect<A, E, R>,
   onExit: (exit: Exit.Exit<A, E>) => void
 ): Effect.Effect<A, E, R> => {
@@ -67,7 +67,7 @@ export const withOwnSpan = <A, E, R>(
   }
   const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
   const timed = fiber.getFiberRef(FiberRef.currentTracerTimingEnabled)
-  return Effect.flatMap(Effect.makeSpan(name, options()), (span) =>
+  return Effect.flatMap(Effect.makeSpan(name, options), (span) =>
     Effect.onExit(use(span, span), (exit) =>
       Effect.sync(() => {
         onExit(exit)
