@@ -59,6 +59,25 @@ const relaxStringOneOfs = (spec: Json, node: Json): void => {
 const isFileArray = (schema: Json): boolean =>
   schema?.type === "array" && schema.items?.type === "string" && schema.items.format === "binary"
 
+/** Each array of files in a multipart request body of `spec`: the operation, the field's name, the body's content. */
+function* multipartFileArrays(spec: Json): Generator<{ readonly operationId: string; readonly name: string; readonly content: Json }> {
+  for (const item of Object.values(spec.paths ?? {}) as Array<Json>) {
+    for (const operation of Object.values(item) as Array<Json>) {
+      const content = operation?.requestBody?.content?.["multipart/form-data"]
+      for (const [name, schema] of Object.entries((content?.schema?.properties ?? {}) as Record<string, Json>)) {
+        if (isFileArray(schema)) yield { operationId: operation.operationId, name, content }
+      }
+    }
+  }
+}
+
+/** The arrays of files in multipart request bodies of `spec`, by operation: what Prism reads only the last part of. */
+export const fileArrays = (spec: Json): Record<string, Array<string>> => {
+  const found: Record<string, Array<string>> = {}
+  for (const { name, operationId } of multipartFileArrays(spec)) (found[operationId] ??= []).push(name)
+  return found
+}
+
 /**
  * Prism's multipart parser keeps only the last part of a name, so an array of files (sent, as
  * OpenAPI says, as one part per file under the same name) reaches its validator as one string
@@ -69,15 +88,8 @@ const isFileArray = (schema: Json): boolean =>
  * conformance test counts the parts itself).
  */
 const readFileArraysAsArrays = (spec: Json): void => {
-  for (const item of Object.values(spec.paths ?? {}) as Array<Json>) {
-    for (const operation of Object.values(item) as Array<Json>) {
-      const content = operation?.requestBody?.content?.["multipart/form-data"]
-      if (content?.schema?.properties === undefined) continue
-      for (const [name, schema] of Object.entries(content.schema.properties as Record<string, Json>)) {
-        if (!isFileArray(schema)) continue
-        content.encoding = { ...content.encoding, [name]: { ...content.encoding?.[name], style: "form", explode: true } }
-      }
-    }
+  for (const { content, name } of multipartFileArrays(spec)) {
+    content.encoding = { ...content.encoding, [name]: { ...content.encoding?.[name], style: "form", explode: true } }
   }
 }
 

@@ -104,6 +104,13 @@ const withHeldServer = <A, E>(
       CamundaClient.layer({ restAddress: "http://camunda.test", retry: Retry.none, ...options }).pipe(Layer.provide(server.layer))
     ))
 
+/** The gate's BALANCED profile with the opt-in slow start. */
+const slowStart = (startWindow: number) => ({ backpressure: { ...Backpressure.balanced, startWindow } })
+
+/** How many requests are on the wire once `step` is done and the client has settled. */
+const onTheWireAfter = <E, R>(server: { readonly pending: Array<Pending> }, step: Effect.Effect<void, E, R>) =>
+  Effect.zipRight(Effect.zipRight(step, settle), Effect.sync(() => server.pending.length))
+
 /** Answers the first `n` held requests with `response`. */
 const answer = (server: { readonly pending: Array<Pending> }, n: number, response: () => Response) =>
   Effect.suspend(() => Effect.forEach(server.pending.splice(0, n), (entry) => entry.answer(response()), { discard: true }))
@@ -123,16 +130,13 @@ describe("Backpressure gate", () => {
       })))
 
   it.scoped("opt-in slow start (startWindow): an unlimited gate lets the window out, doubling with each round trip served", () =>
-    withHeldServer({ backpressure: { ...Backpressure.balanced, startWindow: 4 } }, (server) =>
+    withHeldServer(slowStart(4), (server) =>
       Effect.gen(function*() {
         const fibers = yield* Effect.forEach(Array.from({ length: 20 }), () => Effect.fork(start))
-        yield* settle
         // 4 at first; every round trip served doubles the window: 8, then 16
-        const onTheWire: Array<number> = [server.pending.length]
+        const onTheWire: Array<number> = [yield* onTheWireAfter(server, Effect.void)]
         for (let round = 0; round < 3; round++) {
-          yield* answer(server, server.pending.length, created)
-          yield* settle
-          onTheWire.push(server.pending.length)
+          onTheWire.push(yield* onTheWireAfter(server, answer(server, server.pending.length, created)))
         }
         expect(onTheWire).toEqual([4, 8, 8, 0])
         expect(server.sent).toHaveLength(20)
@@ -142,35 +146,26 @@ describe("Backpressure gate", () => {
       })))
 
   it.scoped("slow start: an answer that is not a success (400) also shows the cluster served that many", () =>
-    withHeldServer({ backpressure: { ...Backpressure.balanced, startWindow: 2 } }, (server) =>
+    withHeldServer(slowStart(2), (server) =>
       Effect.gen(function*() {
         const fibers = yield* Effect.forEach(Array.from({ length: 8 }), () => Effect.fork(Effect.either(start)))
-        yield* settle
-        expect(server.pending).toHaveLength(2)
+        expect(yield* onTheWireAfter(server, Effect.void)).toBe(2)
         // two answers without a refusal, neither a success: the window becomes 4
-        yield* answer(server, 2, badRequest)
-        yield* settle
-        expect(server.pending).toHaveLength(4)
-        yield* answer(server, 4, created)
-        yield* settle
-        expect(server.pending).toHaveLength(2)
+        expect(yield* onTheWireAfter(server, answer(server, 2, badRequest))).toBe(4)
+        expect(yield* onTheWireAfter(server, answer(server, 4, created))).toBe(2)
         yield* answer(server, 2, created)
         yield* Fiber.joinAll(fibers)
       })))
 
   it.scoped("slow start: a transport failure is no answer, the window stays", () =>
-    withHeldServer({ backpressure: { ...Backpressure.balanced, startWindow: 2 } }, (server) =>
+    withHeldServer(slowStart(2), (server) =>
       Effect.gen(function*() {
         const fibers = yield* Effect.forEach(Array.from({ length: 6 }), () => Effect.fork(Effect.either(start)))
-        yield* settle
-        expect(server.pending).toHaveLength(2)
-        yield* Effect.forEach(server.pending.splice(0, 2), (entry) => entry.drop, { discard: true })
-        yield* settle
+        expect(yield* onTheWireAfter(server, Effect.void)).toBe(2)
         // two more go out in place of the two that failed, not four
-        expect(server.pending).toHaveLength(2)
-        yield* answer(server, 2, created)
-        yield* settle
-        expect(server.pending).toHaveLength(2)
+        const dropTwo = Effect.suspend(() => Effect.forEach(server.pending.splice(0, 2), (entry) => entry.drop, { discard: true }))
+        expect(yield* onTheWireAfter(server, dropTwo)).toBe(2)
+        expect(yield* onTheWireAfter(server, answer(server, 2, created))).toBe(2)
         yield* answer(server, 2, created)
         const outcomes = yield* Fiber.joinAll(fibers)
         expect(outcomes.filter((outcome) => outcome._tag === "Left").map((outcome) => outcome.left._tag)).toEqual([
