@@ -1,7 +1,9 @@
 /**
  * The adaptive concurrency gate a client shares between its calls.
  *
- * While the cluster is healthy there is no limit at all. The first backpressure answer
+ * While the cluster is healthy there is no limit at all: a burst of calls goes out over a few
+ * round trips (a start window that doubles with each round trip answered, `startWindow`) and
+ * then all at once. The first backpressure answer
  * (429, 503 `RESOURCE_EXHAUSTED`, …) caps concurrency at a fraction of what was in flight;
  * every further signal shrinks the cap multiplicatively, down to a floor; every window of
  * `limit` successful calls adds `recoveryStep` permits back, up to just below where the
@@ -60,13 +62,14 @@ export interface Profile {
   /** After this long without a signal the limit is lifted. */
   readonly unlimitedAfter: Duration.Duration
   /**
-   * Opt-in slow start, off in every built-in profile (they start uncapped). When set, an
-   * unlimited gate still lets at most `max(startWindow, 2 × served)` gated attempts go on the
-   * wire at once, where `served` is the most the cluster has answered at once without a
-   * refusal (a 4xx answer counts, a transport failure does not): the window doubles with
-   * every round trip answered, so a burst of calls reaches the cluster in a few round trips
-   * instead of all at once, and far fewer of them are refused when it is smaller than the
-   * burst. The cost is those round trips at a jump in demand.
+   * Slow start: an unlimited gate lets at most `max(startWindow, 2 × served)` gated attempts
+   * go on the wire at once, where `served` is the most the cluster has answered at once
+   * without a refusal (a 4xx answer counts, a transport failure does not). The window doubles
+   * with every round trip answered, so a burst of calls reaches the cluster in a few round
+   * trips instead of all at once, and far fewer of them are refused when the cluster takes
+   * less than the burst. It is a window, not a limit: the gate stays unlimited and reports no
+   * limit, and a healthy cluster pays those round trips only when demand jumps above twice
+   * what it has served. `undefined` sends every burst at once.
    */
   readonly startWindow?: number | undefined
 }
@@ -78,8 +81,8 @@ export interface Profile {
 export type ProfileName = "BALANCED" | "CONSERVATIVE" | "AGGRESSIVE" | "LEGACY"
 
 /**
- * The default: shrink to 90 %, recover one permit per window, probe every 2 s, lift the limit
- * after 30 s quiet.
+ * The default: a start window of 16, shrink to 90 %, recover one permit per window, probe
+ * every 2 s, lift the limit after 30 s quiet.
  *
  * @since 0.1.0
  * @category profiles
@@ -92,11 +95,13 @@ export const balanced: Profile = {
   recoveryStep: 1,
   probeInterval: Duration.seconds(2),
   maxWaiters: 1000,
-  unlimitedAfter: Duration.seconds(30)
+  unlimitedAfter: Duration.seconds(30),
+  startWindow: 16
 }
 
 /**
- * Backs off harder and recovers slower: for clusters shared with other workloads.
+ * Starts with a window of 8, backs off harder and recovers slower: for clusters shared with
+ * other workloads.
  *
  * @since 0.1.0
  * @category profiles
@@ -109,11 +114,13 @@ export const conservative: Profile = {
   recoveryStep: 1,
   probeInterval: Duration.seconds(4),
   maxWaiters: 500,
-  unlimitedAfter: Duration.seconds(60)
+  unlimitedAfter: Duration.seconds(60),
+  startWindow: 8
 }
 
 /**
- * Backs off gently and recovers fast: for a cluster this client has to itself.
+ * Starts with a window of 32, backs off gently and recovers fast: for a cluster this client
+ * has to itself.
  *
  * @since 0.1.0
  * @category profiles
@@ -126,7 +133,8 @@ export const aggressive: Profile = {
   recoveryStep: 2,
   probeInterval: Duration.seconds(1),
   maxWaiters: 2000,
-  unlimitedAfter: Duration.seconds(15)
+  unlimitedAfter: Duration.seconds(15),
+  startWindow: 32
 }
 
 /**
@@ -135,7 +143,7 @@ export const aggressive: Profile = {
  * @since 0.1.0
  * @category profiles
  */
-export const legacy: Profile = { ...balanced, name: "LEGACY", observeOnly: true }
+export const legacy: Profile = { ...balanced, name: "LEGACY", observeOnly: true, startWindow: undefined }
 
 /**
  * The profiles by name.

@@ -104,8 +104,11 @@ const withHeldServer = <A, E>(
       CamundaClient.layer({ restAddress: "http://camunda.test", retry: Retry.none, ...options }).pipe(Layer.provide(server.layer))
     ))
 
-/** The gate's BALANCED profile with the opt-in slow start. */
+/** The gate's BALANCED profile with another start window. */
 const slowStart = (startWindow: number) => ({ backpressure: { ...Backpressure.balanced, startWindow } })
+
+/** The gate's BALANCED profile sending every burst at once: for the tests of how it shrinks and grows. */
+const noStartWindow = { backpressure: { ...Backpressure.balanced, startWindow: undefined } }
 
 /** How many requests are on the wire once `step` is done and the client has settled. */
 const onTheWireAfter = <E, R>(server: { readonly pending: Array<Pending> }, step: Effect.Effect<void, E, R>) =>
@@ -116,20 +119,39 @@ const answer = (server: { readonly pending: Array<Pending> }, n: number, respons
   Effect.suspend(() => Effect.forEach(server.pending.splice(0, n), (entry) => entry.answer(response()), { discard: true }))
 
 describe("Backpressure gate", () => {
-  it.scoped("sets no limit while the cluster is healthy", () =>
+  it.scoped("sets no limit while the cluster is healthy: a burst is all on the wire after a few round trips", () =>
     withHeldServer({}, (server) =>
       Effect.gen(function*() {
-        const fibers = yield* Effect.forEach(Array.from({ length: 200 }), () => Effect.fork(start))
-        yield* settle
-        expect(server.pending.length).toBe(200)
+        // the default start window (16) doubles with each round trip answered
+        const burst = yield* Effect.forEach(Array.from({ length: 200 }), () => Effect.fork(start))
+        const onTheWire: Array<number> = [yield* onTheWireAfter(server, Effect.void)]
+        while (server.pending.length > 0) {
+          onTheWire.push(yield* onTheWireAfter(server, answer(server, server.pending.length, created)))
+        }
+        expect(onTheWire).toEqual([16, 32, 64, 88, 0])
+        yield* Fiber.joinAll(burst)
         expect(yield* limitOf).toBeUndefined()
-        yield* answer(server, 200, created)
-        const results = yield* Fiber.joinAll(fibers).pipe(Effect.as("ok"))
-        expect(results).toBe("ok")
+        // once the cluster has served 88 at once, a burst of up to twice that goes out at once
+        const next = yield* Effect.forEach(Array.from({ length: 176 }), () => Effect.fork(start))
+        expect(yield* onTheWireAfter(server, Effect.void)).toBe(176)
+        yield* answer(server, 176, created)
+        yield* Fiber.joinAll(next)
+        expect(yield* limitOf).toBeUndefined()
         expect(yield* Effect.flatMap(gateOf, (gate) => gate.inFlight)).toBe(0)
       })))
 
-  it.scoped("opt-in slow start (startWindow): an unlimited gate lets the window out, doubling with each round trip served", () =>
+  it.scoped("without a start window (startWindow: undefined) the whole burst goes at once", () =>
+    withHeldServer(noStartWindow, (server) =>
+      Effect.gen(function*() {
+        const fibers = yield* Effect.forEach(Array.from({ length: 200 }), () => Effect.fork(start))
+        expect(yield* onTheWireAfter(server, Effect.void)).toBe(200)
+        expect(yield* limitOf).toBeUndefined()
+        yield* answer(server, 200, created)
+        yield* Fiber.joinAll(fibers)
+        expect(yield* Effect.flatMap(gateOf, (gate) => gate.inFlight)).toBe(0)
+      })))
+
+  it.scoped("slow start (startWindow): an unlimited gate lets the window out, doubling with each round trip served", () =>
     withHeldServer(slowStart(4), (server) =>
       Effect.gen(function*() {
         const fibers = yield* Effect.forEach(Array.from({ length: 20 }), () => Effect.fork(start))
@@ -175,7 +197,7 @@ describe("Backpressure gate", () => {
       })))
 
   it.scoped("shrinks multiplicatively on backpressure, once per generation, never below the floor", () =>
-    withHeldServer({}, (server) =>
+    withHeldServer(noStartWindow, (server) =>
       Effect.gen(function*() {
         const fibers = yield* Effect.forEach(Array.from({ length: 50 }), () => Effect.fork(Effect.either(start)))
         yield* settle
@@ -214,8 +236,34 @@ describe("Backpressure gate", () => {
         expect(state.signals).toBe(signals)
       })))
 
+  it.scoped("a refusal of a call sent above the limit the first burst's refusals have lowered since does not shrink it again", () =>
+    withHeldServer(noStartWindow, (server) =>
+      Effect.gen(function*() {
+        const burst = yield* Effect.forEach(Array.from({ length: 50 }), () => Effect.fork(Effect.either(start)))
+        yield* settle
+        yield* answer(server, 1, exhausted)
+        yield* signalsSeen(1)
+        expect(yield* limitOf).toBe(45)
+        // 20 of the burst are served: 10 later calls go out under the limit of 45, 39 on the wire
+        const later = yield* Effect.forEach(Array.from({ length: 10 }), () => Effect.fork(Effect.either(start)))
+        expect(yield* onTheWireAfter(server, answer(server, 20, created))).toBe(39)
+        // the rest of the first burst's refusals lower the limit below what the later calls went out with
+        yield* answer(server, 9, exhausted)
+        yield* signalsSeen(10)
+        const lowered = (yield* limitOf)!
+        expect(lowered).toBeLessThan(30)
+        // a later call refused: counted, but it went out under 45 and says nothing about the limit now
+        const laterOne = server.pending.splice(20, 1)[0]!
+        yield* laterOne.answer(exhausted())
+        yield* signalsSeen(11)
+        expect(yield* limitOf).toBe(lowered)
+        yield* answer(server, server.pending.length, created)
+        yield* Fiber.joinAll(burst)
+        yield* Fiber.joinAll(later)
+      })))
+
   it.scoped("recovers fast up to where the cluster said no, probes beyond slowly, lifts the limit after a quiet period", () =>
-    withHeldServer({}, (server) =>
+    withHeldServer(noStartWindow, (server) =>
       Effect.gen(function*() {
         /** `n` calls at once, all answered with success. */
         const succeed = (n: number) =>

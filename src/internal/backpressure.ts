@@ -220,7 +220,7 @@ class GateImpl implements Backpressure.Gate {
       // nothing to hold or free: only what the answer says about the cluster
       return Effect.suspend(() => {
         const generation = this.generationCount
-        const refused = (error: CamundaError) => Effect.zipRight(this.onBackpressure(generation, false), Effect.fail(error))
+        const refused = (error: CamundaError) => Effect.zipRight(this.onBackpressure(generation, undefined), Effect.fail(error))
         // while unlimited a success says nothing new (see `onSuccess`): only a refusal is news
         return this.limit === undefined
           ? Effect.catchIf(attempt, isBackpressure, refused)
@@ -238,7 +238,7 @@ class GateImpl implements Backpressure.Gate {
           return Effect.matchEffect(Effect.ensuring(restore(attempt), this.attemptEnded), {
             onFailure: (error) =>
               Effect.zipRight(
-                isBackpressure(error) ? this.onBackpressure(generation, true) : this.recordServed(onTheWire, error),
+                isBackpressure(error) ? this.onBackpressure(generation, onTheWire) : this.recordServed(onTheWire, error),
                 Effect.fail(error)
               ),
             onSuccess: (value) => Effect.as(Effect.zipRight(this.recordServed(onTheWire), this.onSuccess(generation)), value)
@@ -259,7 +259,11 @@ class GateImpl implements Backpressure.Gate {
     this.wire.free()
   })
 
-  private onBackpressure(sentInGeneration: number, gated: boolean) {
+  /**
+   * A refusal. `sentWith` is how many gated attempts were on the wire when a gated one was
+   * sent (itself included), `undefined` for an ungated call.
+   */
+  private onBackpressure(sentInGeneration: number, sentWith: number | undefined) {
     return Effect.flatMap(Clock.currentTimeMillis, (now) => {
       this.signalCount++
       this.lastSignalAt = now
@@ -267,9 +271,13 @@ class GateImpl implements Backpressure.Gate {
       // What the cluster takes is about what was on the wire when it said no (those still
       // waiting for an answer are mostly being served): shrink below that, never below the floor.
       // An ungated call told off while no gated one is on the wire says nothing about the limit.
-      const onTheWire = this.wire.taken + (gated ? 1 : 0)
+      const onTheWire = this.wire.taken + (sentWith === undefined ? 0 : 1)
       const shrunk = Math.max(this.profile.floor, Math.floor(onTheWire * this.profile.decreaseFactor))
       if (this.profile.observeOnly || onTheWire === 0) return Effect.zipRight(count, this.publish)
+      // Sent with more on the wire than the limit now allows: sent under a limit the first
+      // burst's refusals have lowered since, so it says nothing about the current one.
+      const sentAboveLimit = sentWith !== undefined && this.limit !== undefined && sentWith > this.limit
+      if (sentAboveLimit && sentInGeneration === this.generationCount) return Effect.zipRight(count, this.publish)
       if (sentInGeneration < this.generationCount) {
         // An attempt sent under an older limit says nothing about the current one, except in
         // the first burst of an unlimited gate: its refusals come back while the wire empties
