@@ -15,8 +15,10 @@
  *   (h) for reference, a bare `HttpClient` on `effect-camunda/UndiciHttpClient`: the ceiling for (f);
  *   (i) (f) with a tracer installed (the built-in tracer's functions as a tracer of its own), so
  *       every call makes its operation span: with Effect's built-in tracer (f) makes none.
- * The Effect variants run `Effect.forEach(..., { concurrency, discard: true })` on a
- * `ManagedRuntime` built once per variant, constructing the request's Effect per call.
+ * The promise variants run CONCURRENCY async workers taking call indices from a shared counter;
+ * the Effect variants run CONCURRENCY fibers doing the same (`BENCH_DRIVER=forEach`:
+ * `Effect.forEach(..., { concurrency })`, a fiber per call) on a `ManagedRuntime` built once
+ * per variant, constructing the request's Effect per call.
  *
  * The variants run ROUNDS times (`BENCH_ROUNDS`, default 3), interleaved, all warmed up first;
  * the table shows each variant's median round and the range of its rounds.
@@ -48,6 +50,8 @@ const TARGET_RATIO = 0.5
 const WATCHDOG_MS = 15 * 60_000
 /** Interleaved rounds (a, b, …, i, a, b, …); the table shows each variant's median round. */
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3)
+/** How the Effect variants are driven: worker fibers (default) or `Effect.forEach` per call. */
+const DRIVER = process.env["BENCH_DRIVER"] === "forEach" ? "forEach" : "workers"
 const USER_TASK_KEY = "2251799813685249"
 const PATH = `/v2/user-tasks/${USER_TASK_KEY}/completion`
 const HEADERS = { accept: "application/problem+json" }
@@ -91,19 +95,35 @@ const runPromises = async (calls: number, latencies: Float64Array, call: () => P
   await Promise.all(Array.from({ length: CONCURRENCY }, worker))
 }
 
-/** The same for an Effect: `Effect.forEach` over the call indices, timing each call. */
+/** One call of an Effect variant, timed into `latencies[index]`. */
+const timedCall = <E, R>(index: number, latencies: Float64Array, call: () => Effect.Effect<void, E, R>) =>
+  Effect.suspend(() => {
+    const start = performance.now()
+    return Effect.map(call(), () => {
+      latencies[index] = performance.now() - start
+    })
+  })
+
+/**
+ * The same for an Effect: CONCURRENCY fibers taking call indices from a shared counter, as the
+ * promise workers do. `BENCH_DRIVER=forEach` runs `Effect.forEach(…, { concurrency })` over the
+ * indices instead, which forks a fiber per call: a cost of the driver that (a) does not pay.
+ */
 const runEffects = <E, R>(calls: number, latencies: Float64Array, call: () => Effect.Effect<void, E, R>) =>
-  Effect.forEach(
-    Array.from({ length: calls }, (_, index) => index),
-    (index) =>
-      Effect.suspend(() => {
-        const start = performance.now()
-        return Effect.map(call(), () => {
-          latencies[index] = performance.now() - start
-        })
-      }),
-    { concurrency: CONCURRENCY, discard: true }
-  )
+  DRIVER === "forEach"
+    ? Effect.forEach(Array.from({ length: calls }, (_, index) => index), (index) => timedCall(index, latencies, call), {
+      concurrency: CONCURRENCY,
+      discard: true
+    })
+    : Effect.suspend(() => {
+      let next = 0
+      const worker = Effect.whileLoop({
+        while: () => next < calls,
+        body: () => timedCall(next++, latencies, call),
+        step: () => {}
+      })
+      return Effect.all(Array.from({ length: CONCURRENCY }, () => worker), { concurrency: "unbounded", discard: true })
+    })
 
 const expect204 = (status: number) => {
   if (status !== 204) throw new Error(`expected 204, got ${status}`)
@@ -237,7 +257,7 @@ const printReport = (results: ReadonlyArray<Result>) => {
   const baseline = rate("a")
   if (baseline === undefined) throw new Error("the report needs (a), raw undici")
   const ms = (value: number) => value.toFixed(2)
-  console.log(`## completeUserTask: ${CALLS} calls, concurrency ${CONCURRENCY}, ${WARMUP_CALLS} warm-up calls\n`)
+  console.log(`## completeUserTask: ${CALLS} calls, concurrency ${CONCURRENCY}, ${WARMUP_CALLS} warm-up calls, Effect variants driven by ${DRIVER === "forEach" ? "Effect.forEach (a fiber per call)" : `${CONCURRENCY} worker fibers`}\n`)
   console.log(environment() + "\n")
   console.log(`median of ${ROUNDS} interleaved rounds\n`)
   console.log("| client | req/s | range of rounds | mean ms | p50 ms | p99 ms | vs (a) |\n|---|---:|---:|---:|---:|---:|---:|")
