@@ -114,6 +114,19 @@ const noStartWindow = { backpressure: { ...Backpressure.balanced, startWindow: u
 const onTheWireAfter = <E, R>(server: { readonly pending: Array<Pending> }, step: Effect.Effect<void, E, R>) =>
   Effect.zipRight(Effect.zipRight(step, settle), Effect.sync(() => server.pending.length))
 
+/**
+ * How many requests are on the wire at first, then after each round in which every held
+ * request is answered with success, until none is left.
+ */
+const onTheWireByRound = (server: { readonly pending: Array<Pending> }) =>
+  Effect.gen(function*() {
+    const onTheWire: Array<number> = [yield* onTheWireAfter(server, Effect.void)]
+    while (server.pending.length > 0) {
+      onTheWire.push(yield* onTheWireAfter(server, answer(server, server.pending.length, created)))
+    }
+    return onTheWire
+  })
+
 /** Answers the first `n` held requests with `response`. */
 const answer = (server: { readonly pending: Array<Pending> }, n: number, response: () => Response) =>
   Effect.suspend(() => Effect.forEach(server.pending.splice(0, n), (entry) => entry.answer(response()), { discard: true }))
@@ -124,11 +137,7 @@ describe("Backpressure gate", () => {
       Effect.gen(function*() {
         // the default start window (16) doubles with each round trip answered
         const burst = yield* Effect.forEach(Array.from({ length: 200 }), () => Effect.fork(start))
-        const onTheWire: Array<number> = [yield* onTheWireAfter(server, Effect.void)]
-        while (server.pending.length > 0) {
-          onTheWire.push(yield* onTheWireAfter(server, answer(server, server.pending.length, created)))
-        }
-        expect(onTheWire).toEqual([16, 32, 64, 88, 0])
+        expect(yield* onTheWireByRound(server)).toEqual([16, 32, 64, 88, 0])
         yield* Fiber.joinAll(burst)
         expect(yield* limitOf).toBeUndefined()
         // once the cluster has served 88 at once, a burst of up to twice that goes out at once
@@ -156,11 +165,7 @@ describe("Backpressure gate", () => {
       Effect.gen(function*() {
         const fibers = yield* Effect.forEach(Array.from({ length: 20 }), () => Effect.fork(start))
         // 4 at first; every round trip served doubles the window: 8, then 16
-        const onTheWire: Array<number> = [yield* onTheWireAfter(server, Effect.void)]
-        for (let round = 0; round < 3; round++) {
-          onTheWire.push(yield* onTheWireAfter(server, answer(server, server.pending.length, created)))
-        }
-        expect(onTheWire).toEqual([4, 8, 8, 0])
+        expect(yield* onTheWireByRound(server)).toEqual([4, 8, 8, 0])
         expect(server.sent).toHaveLength(20)
         // a window, not a limit: the gate stays unlimited and nobody was refused
         expect(yield* limitOf).toBeUndefined()
